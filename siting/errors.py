@@ -1,0 +1,23 @@
+"""Error and warning classes shared by every part of siting."""
+
+from __future__ import annotations
+
+
+class SitingError(Exception):
+    """Base class of every error siting raises on purpose."""
+
+
+class InputError(SitingError, ValueError):
+    """Bad input: a file, field or value that siting cannot use.
+
+    The message names the file (where there is one), the field and the value, so that the
+    command line can print it as one line and exit with code 2.
+    """
+
+
+class InfeasibleError(SitingError, RuntimeError):
+    """A problem with no solution under its constraints; the message says which and by how much."""
+
+
+class SitingWarning(UserWarning):
+    """Something the user should know about that does not stop the run (dropped roads, far snaps)."""
