@@ -59,11 +59,11 @@ def _read(path: Path) -> dict[str, list[Any]]:
     objects: dict[str, list[Any]] = defaultdict(list)
     for obj in osmium.FileProcessor(str(path)):
         tags = dict(obj.tags)
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             objects["n"].append((obj.id, obj.location.lon, obj.location.lat, tags))
-        elif obj.is_way():
+        elif isinstance(obj, osmium.osm.Way):
             objects["w"].append((obj.id, [n.ref for n in obj.nodes], tags))
-        else:
+        elif isinstance(obj, osmium.osm.Relation):
             objects["r"].append((obj.id, [(m.type, m.ref, m.role) for m in obj.members], tags))
     return objects
 
