@@ -349,15 +349,23 @@ def _account(
     kept_people = float(kept[population_column].sum()) if people else 0.0
     dropped_people = float(dropped[population_column].sum()) if people else 0.0
     dropped_ids = tuple(str(i) for i in dropped[id_column])
+    counted = (
+        (
+            f" ({kept_people:.0f} people)",
+            f" ({dropped_people:.0f} people)",
+        )
+        if people
+        else ("", "")
+    )
     logger.info(
-        "Clip %s to %s by %s: kept %d rows (%.0f people), dropped %d rows (%.0f people)%s",
+        "Clip %s to %s by %s: kept %d rows%s, dropped %d rows%s%s",
         source,
         region,
         method,
         len(kept),
-        kept_people,
+        counted[0],
         len(dropped),
-        dropped_people,
+        counted[1],
         f", first dropped: {', '.join(dropped_ids[:5])}" if dropped_ids else "",
     )
     logger.debug("Dropped ids: %s", ", ".join(dropped_ids))

@@ -279,3 +279,33 @@ def test_clusters_too_far_from_network_stay_and_are_logged(
     far = centres[centres["too_far"]]
     assert far.geometry.iloc[0].coords[0] == pytest.approx((483750, 6767000))
     assert "left in place" in caplog.text
+
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def test_bundled_office_sites_load() -> None:
+    """data/servicekontor_sites.csv loads as sites; Dalarna's offices are the known three."""
+    sites = load_sites(DATA / "servicekontor_sites.csv")
+    assert set(sites["status"]) == {"existing", "may_close"}
+    dalarna = load_sites(DATA / "servicekontor_sites.csv", region="Dalarna")
+    assert sorted(dalarna["municipality"]) == ["Borlänge", "Ludvika", "Vansbro"]
+    assert dalarna.set_index("municipality").loc["Ludvika", "status"] == "may_close"
+
+
+def test_demo_data_script_reproduces_bundled_files(tmp_path: Path) -> None:
+    """Rebuilding data/ from the packages gives exactly the committed files."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location(
+        "build_demo_data", DATA.parent / "scripts" / "build_demo_data.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    shutil.copy(DATA / "servicekontor.csv", tmp_path / "servicekontor.csv")
+    assert script.main(["--data", str(tmp_path)]) == 0
+    for name in ("orter.csv", "servicekontor_sites.csv"):
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes()
