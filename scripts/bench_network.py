@@ -236,22 +236,11 @@ def _targets(siting: dict[str, Any]) -> dict[str, Any]:
 # Extract preparation.
 
 
-def _nodes_per_tile(tiler: Any, source: Path, out_dir: Path | None) -> int:
-    """Simplified drive nodes (largest strongly connected part) that one tile gives, by osmnx."""
-    import osmnx as ox
-
-    one = tiler.make_tiled_extract(
-        source, tiles_x=1, tiles_y=1, out_dir=out_dir, xml=True, drive_only=True
-    )
-    graph = ox.truncate.largest_component(ox.graph_from_xml(one), strongly=True)
-    return int(graph.number_of_nodes())
-
-
 def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     """Build (or reuse) the tiled .osm.pbf and drive .osm; describe them."""
     tiler = _tiled_extract_module()
     source = args.source or _pyrosm_data("test.osm.pbf")
-    per_tile = _nodes_per_tile(tiler, source, args.out_dir)
+    per_tile = tiler.simplified_nodes_per_tile(source, out_dir=args.out_dir)
     if args.tiles_x and args.tiles_y:
         tiles_x, tiles_y = args.tiles_x, args.tiles_y
     else:

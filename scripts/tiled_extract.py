@@ -569,11 +569,46 @@ def grid_for_tiles(n_tiles: int) -> tuple[int, int]:
     return tiles_x, math.ceil(n_tiles / tiles_x)
 
 
+def simplified_nodes_per_tile(
+    source: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None
+) -> int:
+    """Count the simplified drive nodes one tile of `source` gives, as osmnx builds them.
+
+    osmnx builds the graph from the tile's drive ways, simplifies it and keeps its largest
+    strongly connected component: the graph size the benchmarks' targets are stated in.
+    """
+    import osmnx as ox
+
+    one = make_tiled_extract(
+        source, tiles_x=1, tiles_y=1, out_dir=out_dir, xml=True, drive_only=True
+    )
+    graph = ox.truncate.largest_component(ox.graph_from_xml(one), strongly=True)
+    return int(graph.number_of_nodes())
+
+
+def grid_for_target_nodes(
+    source: str | os.PathLike[str],
+    *,
+    target_nodes: int,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> tuple[int, int]:
+    """Return a near-square grid whose simplified drive graph has about `target_nodes` nodes.
+
+    Examples: about 330,000 nodes for a county (issue 2), 2 million for Sweden (issue 3).
+    The grid may overshoot by up to one row of tiles.
+    """
+    per_tile = simplified_nodes_per_tile(source, out_dir=out_dir)
+    return grid_for_tiles(math.ceil(target_nodes / per_tile))
+
+
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="real OSM extract (.osm.pbf or .osm)")
-    parser.add_argument("--tiles-x", type=int, required=True)
-    parser.add_argument("--tiles-y", type=int, required=True)
+    parser.add_argument("--tiles-x", type=int, default=None)
+    parser.add_argument("--tiles-y", type=int, default=None)
+    parser.add_argument(
+        "--target-nodes", type=int, default=None, help="choose the grid for this graph size"
+    )
     parser.add_argument("--out-dir", type=Path, default=None, help=f"default {DEFAULT_CACHE_DIR}")
     parser.add_argument("--xml", action="store_true", help="write .osm XML instead of .osm.pbf")
     parser.add_argument("--drive-only", action="store_true", help="keep only osmnx-drive ways")
@@ -586,10 +621,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Build (or reuse) a tiled extract and print its path."""
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.target_nodes is not None:
+        tiles_x, tiles_y = grid_for_target_nodes(
+            args.source, target_nodes=args.target_nodes, out_dir=args.out_dir
+        )
+    elif args.tiles_x is not None and args.tiles_y is not None:
+        tiles_x, tiles_y = args.tiles_x, args.tiles_y
+    else:
+        print("give --tiles-x and --tiles-y, or --target-nodes", file=sys.stderr)
+        return 2
     path = make_tiled_extract(
         args.source,
-        tiles_x=args.tiles_x,
-        tiles_y=args.tiles_y,
+        tiles_x=tiles_x,
+        tiles_y=tiles_y,
         out_dir=args.out_dir,
         xml=args.xml,
         drive_only=args.drive_only,

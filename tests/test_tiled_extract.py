@@ -203,3 +203,14 @@ def test_bad_tiling_is_refused(source_pbf: Path, out_dir: Path) -> None:
         te.make_tiled_extract(
             source_pbf, tiles_x=1, tiles_y=2, out_dir=out_dir, origin_lon_lat=(13.0, 70.99)
         )
+
+
+def test_grid_for_target_nodes_gives_that_graph_size(source_pbf: Path, out_dir: Path) -> None:
+    """A grid chosen for ~890 simplified drive nodes gives that many when osmnx builds it."""
+    tiles_x, tiles_y = te.grid_for_target_nodes(source_pbf, target_nodes=890, out_dir=out_dir)
+    path = te.make_tiled_extract(
+        source_pbf, tiles_x=tiles_x, tiles_y=tiles_y, out_dir=out_dir, xml=True, drive_only=True
+    )
+    graph = ox.truncate.largest_component(ox.graph_from_xml(path), strongly=True)
+    assert tiles_x * tiles_y == 4
+    assert graph.number_of_nodes() == pytest.approx(890, rel=0.05)
