@@ -210,7 +210,8 @@ def test_geodataframes_in_sweref_are_read_with_their_ids() -> None:
     graph = _six_node_graph()
     wgs = gpd.GeoSeries([Point(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (1, 5)], crs=4326)
     demand = gpd.GeoDataFrame({"demand_id": ["a", "b"]}, geometry=wgs.to_crs(3006))
-    sites = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=wgs.iloc[[1]].to_crs(3006).reset_index(drop=True))
+    site_geometry = wgs.iloc[[1]].to_crs(3006).reset_index(drop=True)
+    sites = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=site_geometry)
     od = travel_times(graph, demand, sites)
     assert list(od.origin_ids) == ["a", "b"]
     assert list(od.destination_ids) == ["s"]
