@@ -396,3 +396,36 @@ def cch_seconds(
     seconds = units.astype(np.float64) * engine.resolution_s
     seconds[units >= INF_UNITS] = math.inf
     return seconds
+
+
+def nearest_source_seconds(
+    graph: ArrayGraph,
+    sources: IntArray,
+    source_offset_s: FloatArray,
+    *,
+    side: Side,
+    limit_s: float,
+) -> tuple[FloatArray, IntArray]:
+    """Return per node the time from its nearest source and which source, in one search.
+
+    Each source gets a virtual node joined to its network node by an arc of its offset
+    (the access time), so that one multi-source Dijkstra (``min_only``) gives exact
+    ``min_j(offset_j + d(source_j, v))``. Unreached nodes get inf and source -1.
+    """
+    base = graph.forward_csr if side == "forward" else graph.backward_csr
+    n_nodes, n_sources = graph.n_nodes, sources.size
+    virtual = sp.csr_matrix(
+        (source_offset_s, (np.arange(n_sources), sources)), shape=(n_sources, n_nodes)
+    )
+    augmented = sp.bmat([[base, None], [virtual, None]], format="csr")
+    augmented.resize((n_nodes + n_sources, n_nodes + n_sources))
+    seconds, _, nearest = csgraph.dijkstra(
+        augmented,
+        directed=True,
+        indices=np.arange(n_nodes, n_nodes + n_sources),
+        limit=limit_s,
+        min_only=True,
+        return_predecessors=True,
+    )
+    which = np.where(nearest[:n_nodes] >= 0, nearest[:n_nodes] - n_nodes, -1)
+    return seconds[:n_nodes], which.astype(np.int64)

