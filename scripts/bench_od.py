@@ -49,7 +49,7 @@ SHAPES = ((2_000, 200), (100_000, 500))
 CUTOFFS: tuple[float | None, ...] = (None, 60.0)
 ENGINES = ("siting", "siting-1-worker", "scipy", "networkx", "pandana")
 NETWORKX_SITES = 3
-PANDANA_PAIRS = 2_000_000
+PANDANA_PAIRS = 400_000
 SEED = 2026
 
 
