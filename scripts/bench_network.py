@@ -146,6 +146,28 @@ def _worker_main(kind: str, path: Path, result_path: Path, mem_cap_gib: float | 
 # Parent: runs workers in subprocesses and collects wall time and peak RSS per run.
 
 
+def _sample_tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
+    """Record the largest summed RSS of a process and its descendants, every 0.2 s.
+
+    wait4's ru_maxrss is the largest single process; a loader that forks workers uses more.
+    """
+    import psutil  # type: ignore[import-untyped]  # no stubs in the dev extras
+
+    try:
+        root = psutil.Process(pid)
+        while not stop.wait(0.2):
+            tree = [root, *root.children(recursive=True)]
+            total = 0
+            for process in tree:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            peak[0] = max(peak[0], total)
+    except psutil.Error:
+        return
+
+
 def _run_worker(
     kind: str, path: Path, *, mem_cap_gib: float | None, timeout_s: float
 ) -> dict[str, Any]:
@@ -166,7 +188,12 @@ def _run_worker(
 
         timer = threading.Timer(timeout_s, _kill)
         timer.start()
+        stop, tree_peak = threading.Event(), [0]
+        sampler = threading.Thread(target=_sample_tree_rss, args=(process.pid, stop, tree_peak))
+        sampler.start()
         stderr = process.stderr.read() if process.stderr else ""
+        stop.set()
+        sampler.join()
         # wait4 gives this child's own rusage: its peak RSS, not the maximum over all children
         _, status, usage = os.wait4(process.pid, 0)
         timer.cancel()
@@ -174,6 +201,7 @@ def _run_worker(
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
     result["process_wall_s"] = round(time.perf_counter() - start, 3)
     result["peak_rss_mb"] = round(usage.ru_maxrss * 1024 / 1e6, 1)  # ru_maxrss is in KiB
+    result["peak_tree_rss_mb_sampled"] = round(tree_peak[0] / 1e6, 1)
     result["exit_code"] = process.returncode
     if process.returncode != 0 or "wall_s" not in result:
         result["stderr_tail"] = stderr[-2000:]
