@@ -20,4 +20,4 @@ class InfeasibleError(SitingError, RuntimeError):
 
 
 class SitingWarning(UserWarning):
-    """Something the user should know about that does not stop the run (dropped roads, far snaps)."""
+    """Something the user should know that does not stop the run (dropped roads, far snaps)."""
