@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +34,8 @@ from pathlib import Path
 
 import osmium
 from osmium.osm import mutable
+
+from siting.osm_filters import is_drive_way
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +47,6 @@ DEFAULT_ORIGIN_LON_LAT = (13.0, 60.0)
 CONNECTOR_TAGS = {"highway": "primary", "note": "synthetic connector between benchmark tiles"}
 _METRES_PER_DEGREE_LAT = 111_320.0
 _MAX_LAT = 71.0  # north of Sweden's North Cape latitude: no longer plausible for this tool
-
-# The drive filter of osmnx 2.x (`_overpass._get_network_filter("drive")` with the default
-# access filter), written as Overpass regular expressions: `!~` means "no match anywhere in
-# the value", so the patterns are searched, not anchored, exactly as Overpass does.
-_DRIVE_EXCLUDE: Mapping[str, re.Pattern[str]] = {
-    "area": re.compile("yes"),
-    "access": re.compile("private"),
-    "highway": re.compile(
-        "abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator|escalator|"
-        "footway|no|path|pedestrian|planned|platform|proposed|raceway|razed|rest_area|service|"
-        "services|steps|track"
-    ),
-    "motor_vehicle": re.compile("no"),
-    "motorcar": re.compile("no"),
-    "service": re.compile("alley|driveway|emergency_access|parking|parking_aisle|private"),
-}
 
 
 @dataclass(frozen=True)
@@ -128,26 +113,6 @@ class TileLayout:
             self.shift_lon_deg + col * self.pitch_lon_deg,
             self.shift_lat_deg + row * self.pitch_lat_deg,
         )
-
-
-def is_drive_way(tags: Mapping[str, str]) -> bool:
-    """Return whether a way passes osmnx's ``network_type="drive"`` filter.
-
-    Parameters
-    ----------
-    tags
-        The way's OSM tags.
-
-    Returns
-    -------
-    bool
-        True for public drivable streets (no service roads, tracks, paths, private access).
-    """
-    if "highway" not in tags:
-        return False
-    return not any(
-        key in tags and pattern.search(tags[key]) for key, pattern in _DRIVE_EXCLUDE.items()
-    )
 
 
 def _read_source(path: Path) -> _Source:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import InfeasibleError, InputError, SitingError
@@ -27,8 +30,56 @@ def _build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log every step")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="log only errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    del commands  # sub-commands are added as their capabilities land
+    _add_demo_command(commands)
+    _add_network_command(commands)
     return parser
+
+
+def _add_demo_command(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo", help="run the whole chain offline on bundled data and write the results"
+    )
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo  # late: keeps `siting --help` fast
+
+    summary = run_demo(args.out)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(f"wrote {args.out / 'summary.json'} and {args.out / 'access_by_county.csv'}")
+    return EXIT_OK
+
+
+def _add_network_command(commands: Any) -> None:
+    network = commands.add_parser(
+        "network",
+        help="build a drive network from an OSM file, GraphML or place name and summarise it",
+    )
+    network.add_argument("source", help=".osm.pbf, .osm(.bz2/.gz), .graphml, or a place name")
+    network.add_argument(
+        "--tracks", action="store_true", help="also use highway=track ways open to cars"
+    )
+    network.add_argument("--no-ferries", action="store_true", help="leave car ferries out")
+    network.add_argument("--no-cache", action="store_true", help="build even if cached")
+    network.add_argument("--out", type=Path, help="write the network as GraphML here")
+    network.set_defaults(run=_run_network)
+
+
+def _run_network(args: argparse.Namespace) -> int:
+    from .network import load_network, network_summary, save_network
+
+    graph = load_network(
+        args.source,
+        include_tracks=args.tracks,
+        ferries=not args.no_ferries,
+        cache=not args.no_cache,
+    )
+    if args.out is not None:
+        save_network(graph, args.out)
+    print(json.dumps(network_summary(graph), indent=2))
+    return EXIT_OK
 
 
 def _configure_logging(*, verbose: bool, quiet: bool) -> None:

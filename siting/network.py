@@ -13,9 +13,6 @@ import json
 import logging
 import os
 import pickle
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import networkx as nx
 from shapely.geometry.base import BaseGeometry
 
 from . import __version__
+from .atomic import atomic_path
 from .errors import InputError
 from .graph_build import FerryModel, build_drive_graph
 from .osm_ways import is_osm_file, read_osm_ways
@@ -130,7 +128,7 @@ def save_network(graph: nx.MultiDiGraph, path: str | os.PathLike[str]) -> Path:
     import osmnx as ox  # late: osmnx is slow to import
 
     target = Path(path)
-    with _atomic_path(target) as temporary:
+    with atomic_path(target) as temporary:
         ox.save_graphml(_graphml_ready(graph), temporary)
     return target
 
@@ -190,24 +188,10 @@ def _read_cached(cache_file: Path) -> nx.MultiDiGraph | None:
 
 def _write_cached(cache_file: Path, graph: nx.MultiDiGraph) -> None:
     try:
-        with _atomic_path(cache_file) as temporary, temporary.open("wb") as file:
+        with atomic_path(cache_file) as temporary, temporary.open("wb") as file:
             pickle.dump(graph, file, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as error:  # a cache that cannot be written only costs time
         logger.warning("could not cache the network in %s: %s", cache_file, error)
-
-
-@contextmanager
-def _atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target` that replaces it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        temporary.replace(target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _load_graphml(path: Path, speeds: SpeedModel) -> nx.MultiDiGraph:

@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import odblocks, routing
+from .atomic import write_bytes_atomic
 from .errors import InputError
 from .network import snap_points
 from .odpoints import Points, as_points
@@ -355,7 +355,6 @@ def _content_hash(matrix: sp.csr_matrix, *ids: npt.NDArray[Any]) -> str:
 def save_odmatrix(od: ODMatrix, path: str | os.PathLike[str]) -> Path:
     """Write `od` to compressed ``.npz`` atomically (temp file, then rename)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     header = {
         "format": _FORMAT,
@@ -371,15 +370,7 @@ def save_odmatrix(od: ODMatrix, path: str | os.PathLike[str]) -> Path:
         destination_ids=od.destination_ids,
         header=np.array(json.dumps(header, default=str)),
     )
-    handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(scratch, target)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
-    return target
+    return write_bytes_atomic(target, buffer.getvalue())
 
 
 def load_odmatrix(path: str | os.PathLike[str]) -> ODMatrix:

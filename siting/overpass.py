@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import requests
@@ -17,6 +15,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from .atomic import write_bytes_atomic
 from .errors import InputError, SitingError
 
 logger = logging.getLogger(__name__)
@@ -55,12 +54,7 @@ def download_drive_osm(
     if b"<osm" not in response.content[:1000]:
         msg = f"Overpass returned no OSM data for {place!r}: {response.text[:200]!r}"
         raise SitingError(msg)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=cache_dir, suffix=".osm.tmp")
-    with os.fdopen(handle, "wb") as file:
-        file.write(response.content)
-    Path(name).replace(target)
-    return target
+    return write_bytes_atomic(target, response.content)
 
 
 def overpass_query(polygon: Polygon | MultiPolygon, *, timeout_s: float = 180.0) -> str:
