@@ -100,6 +100,9 @@ def build_drive_graph(ways: OsmWays, speeds: SpeedModel, ferry: FerryModel) -> n
         raise InputError(msg)
     edges, components, dropped_nodes, dropped_km = _largest_strong_component(edges, len(lon))
     chains = _simplify(edges, len(lon))
+    if len(chains.start) == 1:
+        msg = "no drivable roads besides closed rings (a lone roundabout, say)"
+        raise InputError(msg)
     graph = _to_networkx(ways, edges, chains, node_osm_id, lon, lat)
     kinds = np.array([k.value for k in ways.kind])
     report = BuildReport(
@@ -278,6 +281,8 @@ def _simplify(edges: _Edges, n_nodes: int) -> _Chains:
     nxt = _next_edge(tail, head, endpoint, n_nodes)
     root, depth = _chain_roots(nxt, endpoint[tail])
     valid = root >= 0
+    if not valid.any():  # nothing but closed rings, which osmnx removes too
+        return _Chains(edge=np.zeros(0, dtype=np.int64), start=np.zeros(1, dtype=np.int64))
     order = np.lexsort((depth[valid], root[valid]))
     member = np.flatnonzero(valid)[order]
     chain_root = root[member]

@@ -214,6 +214,9 @@ def _load_graphml(path: Path, speeds: SpeedModel) -> nx.MultiDiGraph:
             msg = f"{path}: node {missing[0]} has no {field!r} attribute"
             raise InputError(msg)
     _fill_travel_times(path, graph, speeds)
+    report = graph.graph.get("build_report")
+    if isinstance(report, str):  # written as JSON text by save_network
+        graph.graph["build_report"] = json.loads(report)
     return graph
 
 

@@ -294,7 +294,7 @@ def test_graphml_round_trip_and_osmnx_files_without_times(tmp_path: Path) -> Non
     graph = _build(_loop(tmp_path, {"oneway": "yes"}, reverse=False))
     saved = save_network(graph, tmp_path / "net.graphml")
     loaded = load_network(saved)
-    assert network_summary(loaded)["edge_km"] == network_summary(graph)["edge_km"]
+    assert network_summary(loaded) == network_summary(graph)
     assert nx.shortest_path_length(loaded, 3, 1, weight="travel_time") == pytest.approx(
         nx.shortest_path_length(graph, 3, 1, weight="travel_time")
     )
@@ -329,9 +329,18 @@ def test_bad_files_raise_input_errors_naming_the_file(
         load_network(path, cache=False)
 
 
-def test_area_without_drivable_roads_is_an_input_error(tmp_path: Path) -> None:
-    nodes = {1: (0.0, 0.0), 2: (0.01, 0.0)}
-    path = write_osm(tmp_path / "paths.osm", nodes, [(1, [1, 2], {"highway": "footway"})])
+@pytest.mark.parametrize(
+    ("refs", "tags"),
+    [
+        ([1, 2], {"highway": "footway"}),
+        ([1, 2, 3, 1], {"highway": "primary", "junction": "roundabout"}),
+    ],
+)
+def test_area_without_drivable_roads_is_an_input_error(
+    tmp_path: Path, refs: list[int], tags: dict[str, str]
+) -> None:
+    nodes = {1: (0.0, 0.0), 2: (0.01, 0.0), 3: (0.01, 0.01)}
+    path = write_osm(tmp_path / "paths.osm", nodes, [(1, refs, tags)])
     with pytest.raises(InputError, match=r"paths\.osm: no drivable roads"):
         load_network(path, cache=False)
 
