@@ -128,23 +128,40 @@ def _engine(problem: Problem) -> routing.CCHEngine:
 
 
 def assemble(
-    blocks: Sequence[Block], *, n_small: int, n_large: int, small_is_rows: bool
+    blocks: list[Block], *, n_small: int, n_large: int, small_is_rows: bool
 ) -> sp.csr_matrix:
-    """Join blocks into one CSR matrix of minutes (rows = origins)."""
-    ordered = sorted(blocks, key=lambda block: block.start)
-    offsets = np.cumsum([0] + [int(block.indptr[-1]) for block in ordered])
-    indptr = np.concatenate(
-        [block.indptr[:-1] + offset for block, offset in zip(ordered, offsets, strict=False)]
-        + [np.array([offsets[-1]], dtype=np.int64)]
-    )
-    indices = np.concatenate([block.indices for block in ordered])
-    minutes = np.concatenate([block.minutes for block in ordered])
+    """Join blocks into one read-only CSR matrix of minutes (rows = origins).
+
+    Empties `blocks` as it copies them, so that at most the blocks and one copy of the
+    matrix are in memory at once (a matrix of 50 million pairs takes 400 MB).
+    """
+    blocks.sort(key=lambda block: block.start)
+    nnz = sum(int(block.indptr[-1]) for block in blocks)
+    indptr = np.empty(n_small + 1, dtype=np.int64)
+    indices = np.empty(nnz, dtype=np.int32)
+    minutes = np.empty(nnz, dtype=np.float32)
+    filled, row = 0, 0
+    while blocks:
+        block = blocks.pop(0)  # each block is freed once copied
+        count = int(block.indptr[-1])
+        indptr[row : row + block.indptr.size - 1] = block.indptr[:-1] + filled
+        indices[filled : filled + count] = block.indices
+        minutes[filled : filled + count] = block.minutes
+        filled, row = filled + count, row + block.indptr.size - 1
+        del block
+    indptr[-1] = filled
     if small_is_rows:
         matrix = sp.csr_matrix((minutes, indices, indptr), shape=(n_small, n_large))
     else:
-        # compressed by column: CSC of (rows = large side); one conversion to CSR
-        matrix = sp.csc_matrix((minutes, indices, indptr), shape=(n_large, n_small)).tocsr()
+        # compressed by column: CSC of (rows = large side); one conversion to CSR, whose
+        # indices come out sorted
+        by_column = sp.csc_matrix((minutes, indices, indptr), shape=(n_large, n_small))
+        del minutes, indices, indptr
+        matrix = by_column.tocsr()
+        del by_column
     matrix.sort_indices()
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        array.flags.writeable = False
     return matrix
 
 

@@ -25,8 +25,8 @@ import scipy.sparse as sp
 from . import odblocks, routing
 from .atomic import write_bytes_atomic
 from .errors import InputError
-from .network import snap_points
 from .odpoints import Points, as_points
+from .snapping import snap_to_nodes
 from .straightline import StraightLineModel
 
 logger = logging.getLogger(__name__)
@@ -102,8 +102,7 @@ class ODMatrix:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        matrix = sp.csr_matrix(self.minutes, dtype=np.float32, copy=True)
-        matrix.sort_indices()
+        matrix = _owned_csr(self.minutes)
         if matrix.shape != (len(self.origin_ids), len(self.destination_ids)):
             msg = (
                 f"minutes: shape {matrix.shape} does not match {len(self.origin_ids)} origin "
@@ -212,6 +211,24 @@ class ODMatrix:
     ) -> ODMatrix:
         """Build a matrix from a long table (or CSV file) of origin, destination, minutes."""
         return from_table(table, origin=origin, destination=destination, minutes=minutes)
+
+
+def _owned_csr(minutes: Any) -> sp.csr_matrix:
+    """A float32 CSR with sorted indices that nobody else can write to.
+
+    Arrays already read-only (the engine's own output) are shared rather than copied: a
+    copy of a matrix of 50 million pairs would cost another 400 MB at the peak.
+    """
+    if (
+        isinstance(minutes, sp.csr_matrix)
+        and minutes.dtype == np.float32
+        and minutes.has_sorted_indices
+        and not any(a.flags.writeable for a in (minutes.data, minutes.indices, minutes.indptr))
+    ):
+        return sp.csr_matrix(minutes, copy=False)
+    matrix = sp.csr_matrix(minutes, dtype=np.float32, copy=True)
+    matrix.sort_indices()
+    return matrix
 
 
 def _frozen_ids(ids: npt.ArrayLike, argument: str) -> npt.NDArray[Any]:
@@ -401,16 +418,17 @@ class RoadNetwork:
     """A drive network prepared for repeated OD searches: its array form is built once.
 
     Prepare again after changing travel times; the contraction hierarchy's node ordering is
-    reused (only re-customised) as long as the topology is the same.
+    reused (only re-customised) as long as the topology is the same. It holds no reference
+    to the networkx graph, which a caller may free: it takes many times the memory of the
+    arrays.
     """
 
-    graph: nx.MultiDiGraph
     arrays: routing.ArrayGraph
 
 
 def prepare_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoadNetwork:
     """Flatten `graph` once for `travel_times` (see `routing.array_graph`)."""
-    return RoadNetwork(graph=graph, arrays=routing.array_graph(graph, weight=weight))
+    return RoadNetwork(arrays=routing.array_graph(graph, weight=weight))
 
 
 def travel_times(
@@ -616,10 +634,14 @@ def _build_problem(
 def _snap(
     road: RoadNetwork, points: Points, argument: str, options: Mapping[str, Any]
 ) -> tuple[odblocks.Side, float]:
-    snapped = snap_points(
-        road.graph,
+    arrays = road.arrays
+    snapped = snap_to_nodes(
+        arrays.node_id,
+        arrays.lon,
+        arrays.lat,
         points.lon,
         points.lat,
+        nodes_crs="EPSG:4326",
         crs="EPSG:4326",
         access_speed_kph=options["access_speed_kph"],
         max_snap_m=options["max_snap_m"],
@@ -633,7 +655,7 @@ def _snap(
         )
         raise InputError(msg)
     side = odblocks.Side(
-        node=road.arrays.positions(snapped.node, argument=argument),
+        node=arrays.positions(snapped.node, argument=argument),
         access_s=np.asarray(snapped.access_time_s, dtype=np.float64),
         lon=points.lon,
         lat=points.lat,

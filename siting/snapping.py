@@ -94,11 +94,44 @@ def snap_points(
         If coordinates are missing or not finite, the graph has no nodes, or an option is not
         a positive number.
     """
+    node_ids, node_x, node_y = _node_arrays(graph)
+    return snap_to_nodes(
+        node_ids,
+        node_x,
+        node_y,
+        x,
+        y,
+        nodes_crs=graph.graph.get("crs", "EPSG:4326"),
+        crs=crs,
+        access_speed_kph=access_speed_kph,
+        max_snap_m=max_snap_m,
+    )
+
+
+def snap_to_nodes(
+    node_ids: npt.NDArray[np.int64],
+    node_x: npt.NDArray[np.float64],
+    node_y: npt.NDArray[np.float64],
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    nodes_crs: str | CRS = "EPSG:4326",
+    crs: str | CRS = "EPSG:4326",
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+) -> Snapped:
+    """Snap points to the nearest of nodes given as arrays (see `snap_points`).
+
+    The OD engine snaps on its array form of the network, so that the networkx graph (the
+    largest object of a run) need not be kept for the matrix.
+    """
     _check_positive("access_speed_kph", access_speed_kph)
     _check_positive("max_snap_m", max_snap_m)
     px, py = _as_coordinates(x, y)
-    node_ids, node_x, node_y = _node_arrays(graph)
-    graph_crs = CRS.from_user_input(graph.graph.get("crs", "EPSG:4326"))
+    if node_ids.size == 0:
+        msg = "cannot snap to a network with no nodes"
+        raise InputError(msg)
+    graph_crs = CRS.from_user_input(nodes_crs)
     metric = (
         metric_crs_for(float(np.median(node_x)), float(np.median(node_y)))
         if graph_crs.is_geographic
