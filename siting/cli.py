@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_demo_command(commands)
     _add_network_command(commands)
+    _add_od_command(commands)
     return parser
 
 
@@ -80,6 +83,76 @@ def _run_network(args: argparse.Namespace) -> int:
         save_network(graph, args.out)
     print(json.dumps(network_summary(graph), indent=2))
     return EXIT_OK
+
+
+def _add_od_command(commands: Any) -> None:
+    od = commands.add_parser(
+        "od",
+        help="compute road travel times from demand points to sites and save the matrix",
+    )
+    od.add_argument("origins", help="demand points: population grid or layer (CSV, GPKG, ...)")
+    od.add_argument("sites", help="sites: CSV with lon/lat or e/n, GeoJSON or GeoPackage")
+    od.add_argument(
+        "--network", required=True, help=".osm.pbf, .osm(.bz2/.gz), .graphml, or a place name"
+    )
+    od.add_argument("--max-minutes", help="cut-off: longer pairs are not stored")
+    od.add_argument(
+        "--out", type=Path, required=True, help="saved matrix (.npz), written atomically"
+    )
+    od.add_argument(
+        "--direction",
+        choices=("to_sites", "from_sites"),
+        default="to_sites",
+        help="trips to the sites (default) or from them (mobile offices)",
+    )
+    od.add_argument("--workers", default="1", help="processes on this machine (default 1)")
+    od.add_argument("--max-snap-m", default="5000", help="farthest allowed snap to a road (m)")
+    od.set_defaults(run=_run_od)
+
+
+def _run_od(args: argparse.Namespace) -> int:
+    # late imports: keep `siting --help` fast
+    from .network import load_network
+    from .odmatrix import prepare_network, travel_times
+    from .population import load_population
+    from .sites import load_sites
+
+    # options are checked before any file is read, so a typo fails at once
+    max_minutes = None if args.max_minutes is None else _number("--max-minutes", args.max_minutes)
+    workers = int(_number("--workers", args.workers, integer=True))
+    max_snap_m = _number("--max-snap-m", args.max_snap_m)
+    origins = load_population(args.origins)
+    sites = load_sites(args.sites)
+    # the matrix needs only the array form; the networkx graph is freed once snapping is done
+    network = prepare_network(load_network(args.network))
+    od = travel_times(
+        network,
+        origins,
+        sites,
+        max_minutes=max_minutes,
+        direction=args.direction,
+        workers=workers,
+        max_snap_m=max_snap_m,
+    )
+    path = od.save(args.out)
+    report = {"matrix": str(path), **dataclasses.asdict(od.summary)}
+    report.update(engine=od.metadata.get("engine"), seconds=od.metadata.get("seconds"))
+    print(json.dumps(report, indent=2))
+    return EXIT_OK
+
+
+def _number(option: str, text: str, *, integer: bool = False) -> float:
+    """Parse an option's number; an InputError names the option and the value."""
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        msg = f"{option} must be {kind}, got {text!r}"
+        raise InputError(msg) from None
+    if not (math.isfinite(value) and value > 0):
+        msg = f"{option} must be > 0, got {text!r}"
+        raise InputError(msg)
+    return value
 
 
 def _configure_logging(*, verbose: bool, quiet: bool) -> None:

