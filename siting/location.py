@@ -1,0 +1,330 @@
+"""Location problems: least total travel time (p-median, capacitated) and least worst (p-center)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from .errors import InfeasibleError, InputError
+from .instance import (
+    BoolArray,
+    FloatArray,
+    Instance,
+    IntArray,
+    add_site_columns,
+    check_n_sites,
+    check_some_reachable,
+    make_solution,
+    pairs_within,
+    prepare_instance,
+    unreachable_rows,
+)
+from .mip import MipModel, MipOptions, MipResult
+from .odmatrix import ODMatrix
+from .solution import Solution
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Demand-site pairs that may be used, row-major: rows, columns, minutes, row pointer."""
+
+    rows: IntArray
+    columns: IntArray
+    minutes: FloatArray
+    indptr: IntArray
+    active: BoolArray
+
+
+def solve_p_median(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    weights: Any = None,
+    capacities: Any = None,
+    required_sites: Iterable[Any] = (),
+    forbidden_sites: Iterable[Any] = (),
+    site_costs: Any = None,
+    budget: float | None = None,
+    options: MipOptions | None = None,
+) -> Solution:
+    """Open `n_sites` sites minimising the demand-weighted total travel time.
+
+    Parameters
+    ----------
+    od
+        Travel times; absent pairs (beyond the matrix cut-off) cannot be assigned.
+    n_sites
+        Number of open sites, required ones included.
+    weights
+        Demand weights.
+    capacities
+        Per site, the most weight it may serve (capacitated p-median; demand may split).
+    required_sites, forbidden_sites, site_costs, budget, options
+        As in `siting.coverage.solve_lscp`.
+
+    Returns
+    -------
+    Solution
+        Objective: sum of weight x minutes. Demand no site reaches in the matrix is
+        excluded and listed in ``unreachable``.
+
+    Raises
+    ------
+    InfeasibleError
+        If `n_sites` sites cannot reach all demand within the matrix cut-off (the message
+        says how many are needed), or capacities cannot hold the demand.
+
+    Notes
+    -----
+    ReVelle and Swain (1970), with :math:`x_{ij}` only for stored pairs:
+
+    .. math:: \\min \\sum_{ij} w_i t_{ij} x_{ij} \\quad \\text{s.t.} \\quad
+              \\sum_j x_{ij} = 1, \\; x_{ij} \\le y_j, \\; \\sum_j y_j = p, \\;
+              \\sum_i w_i x_{ij} \\le Q_j y_j \\text{ (capacitated)}
+
+    Pairs farther than a required site are dropped: the nearest open site is never
+    farther than a required one, so the optimum is unchanged.
+    """
+    start = time.perf_counter()
+    instance = prepare_instance(
+        od,
+        weights=weights,
+        required_sites=required_sites,
+        forbidden_sites=forbidden_sites,
+        site_costs=site_costs,
+        budget=budget,
+    )
+    count = check_n_sites(instance, n_sites)
+    caps = _capacities(instance, capacities)
+    unreachable = unreachable_rows(instance, None)
+    check_some_reachable(instance, unreachable, "in the OD matrix")
+    pairs = _usable_pairs(instance, unreachable, prune=caps is None)
+    model = _assignment_model(
+        instance, pairs, count, cost=instance.weights[pairs.rows] * pairs.minutes
+    )
+    if caps is not None:
+        _add_capacity_rows(model, instance, pairs, caps)
+    build_s = time.perf_counter() - start
+    result = _solve_or_explain(model, instance, pairs, count, options, "p-median")
+    assignment = _assignment_from_x(instance, pairs, result) if caps is not None else None
+    logger.info("p-median p=%d: %g (%s)", count, result.objective, result.status)
+    return make_solution(
+        instance,
+        "p-median",
+        result,
+        build_s=build_s,
+        unreachable=unreachable,
+        parameters={"n_sites": count, "capacitated": caps is not None},
+        assignment=assignment,
+    )
+
+
+def solve_p_center(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    weights: Any = None,
+    required_sites: Iterable[Any] = (),
+    forbidden_sites: Iterable[Any] = (),
+    site_costs: Any = None,
+    budget: float | None = None,
+    options: MipOptions | None = None,
+) -> Solution:
+    """Open `n_sites` sites minimising the longest travel time of any demand point.
+
+    Weights only select demand (weight 0: ignored). Other parameters as `solve_p_median`.
+
+    Returns
+    -------
+    Solution
+        Objective: the worst travel time in minutes.
+
+    Notes
+    -----
+    Hakimi (1964); the assignment formulation with worst time :math:`W`:
+
+    .. math:: \\min W \\quad \\text{s.t.} \\quad \\sum_j t_{ij} x_{ij} \\le W, \\;
+              \\sum_j x_{ij} = 1, \\; x_{ij} \\le y_j, \\; \\sum_j y_j = p
+    """
+    start = time.perf_counter()
+    instance = prepare_instance(
+        od,
+        weights=weights,
+        required_sites=required_sites,
+        forbidden_sites=forbidden_sites,
+        site_costs=site_costs,
+        budget=budget,
+    )
+    count = check_n_sites(instance, n_sites)
+    unreachable = unreachable_rows(instance, None)
+    check_some_reachable(instance, unreachable, "in the OD matrix")
+    pairs = _usable_pairs(instance, unreachable, prune=True)
+    model = _assignment_model(instance, pairs, count, cost=np.zeros(pairs.rows.size))
+    worst = model.add_columns([1.0])
+    times = sp.csr_matrix(
+        (pairs.minutes, instance.od.shape[1] + np.arange(pairs.rows.size), pairs.indptr),
+        shape=(pairs.indptr.size - 1, model.n_cols),
+    )
+    times = times + sp.csr_matrix(
+        (-np.ones(times.shape[0]), (np.arange(times.shape[0]), np.full(times.shape[0], worst))),
+        shape=times.shape,
+    )
+    model.add_rows(times, upper=0.0)
+    build_s = time.perf_counter() - start
+    result = _solve_or_explain(model, instance, pairs, count, options, "p-center")
+    logger.info("p-center p=%d: %g (%s)", count, result.objective, result.status)
+    return make_solution(
+        instance,
+        "p-center",
+        result,
+        build_s=build_s,
+        unreachable=unreachable,
+        parameters={"n_sites": count},
+    )
+
+
+def _capacities(instance: Instance, capacities: Any) -> FloatArray | None:
+    if capacities is None:
+        return None
+    caps = np.asarray(capacities, dtype=np.float64).ravel()
+    if caps.size != instance.od.shape[1]:
+        msg = f"capacities: {caps.size} values for {instance.od.shape[1]} sites"
+        raise InputError(msg)
+    if not (np.isfinite(caps) & (caps >= 0)).all():
+        raise InputError("capacities must be finite and >= 0")
+    return caps
+
+
+def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) -> _Pairs:
+    """Stored pairs of demand rows with allowed sites; beyond a required site dropped."""
+    active = instance.demand & ~unreachable
+    matrix = instance.od.minutes
+    cover = pairs_within(instance, None)
+    blocked = active & (np.diff(cover.indptr) == 0)
+    if blocked.any():
+        ids = instance.od.origin_ids[blocked]
+        msg = (
+            f"infeasible: {blocked.sum()} demand points (e.g. {ids[0]!r}) reach only "
+            "forbidden sites in the OD matrix"
+        )
+        raise InfeasibleError(msg)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = active[rows] & instance.allowed[matrix.indices]
+    if prune and instance.required.any():
+        nearest_required = np.full(matrix.shape[0], np.inf)
+        is_required = instance.required[matrix.indices]
+        np.minimum.at(nearest_required, rows[is_required], matrix.data[is_required])
+        keep &= matrix.data <= nearest_required[rows]
+    rows = rows[keep]
+    local = np.searchsorted(np.flatnonzero(active), rows)
+    indptr = np.zeros(int(active.sum()) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(local, minlength=indptr.size - 1), out=indptr[1:])
+    return _Pairs(
+        rows=rows,
+        columns=matrix.indices[keep].astype(np.int64),
+        minutes=matrix.data[keep].astype(np.float64),
+        indptr=indptr,
+        active=active,
+    )
+
+
+def _assignment_model(
+    instance: Instance, pairs: _Pairs, n_sites: int, *, cost: npt.NDArray[np.float64]
+) -> MipModel:
+    """Sites y, assignments x per pair; each active row assigned once; x only to open y."""
+    n_pairs = pairs.rows.size
+    model = MipModel("min")
+    add_site_columns(model, instance, n_sites=n_sites)
+    first = model.add_columns(cost, upper=1.0)
+    x_columns = first + np.arange(n_pairs)
+    assign = sp.csr_matrix(
+        (np.ones(n_pairs), x_columns, pairs.indptr), shape=(pairs.indptr.size - 1, model.n_cols)
+    )
+    model.add_rows(assign, lower=1.0, upper=1.0)
+    link_columns = np.column_stack([x_columns, pairs.columns]).ravel()
+    link_values = np.tile([1.0, -1.0], n_pairs)
+    link = sp.csr_matrix(
+        (link_values, link_columns, np.arange(0, 2 * n_pairs + 1, 2)),
+        shape=(n_pairs, model.n_cols),
+    )
+    model.add_rows(link, upper=0.0)
+    return model
+
+
+def _add_capacity_rows(
+    model: MipModel, instance: Instance, pairs: _Pairs, capacities: FloatArray
+) -> None:
+    """Sum of weight assigned to site j <= Q_j y_j."""
+    n_columns = instance.od.shape[1]
+    first_x = n_columns
+    rows = np.concatenate([pairs.columns, np.arange(n_columns)])
+    columns = np.concatenate([first_x + np.arange(pairs.rows.size), np.arange(n_columns)])
+    values = np.concatenate([instance.weights[pairs.rows], -capacities])
+    matrix = sp.csr_matrix((values, (rows, columns)), shape=(n_columns, model.n_cols))
+    model.add_rows(matrix, upper=0.0)
+
+
+def _solve_or_explain(
+    model: MipModel,
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    options: MipOptions | None,
+    problem: str,
+) -> MipResult:
+    result = model.solve(options or MipOptions())
+    if result.status != "infeasible":
+        return result
+    needed = _fewest_sites_reaching_all(instance, pairs, options)
+    if needed > n_sites:
+        msg = (
+            f"{problem} is infeasible: reaching every demand point within the OD matrix's "
+            f"cut-off takes at least {needed} sites, n_sites={n_sites} is short by "
+            f"{needed - n_sites}"
+        )
+        raise InfeasibleError(msg)
+    msg = f"{problem} is infeasible with n_sites={n_sites} under the capacities and budget"
+    raise InfeasibleError(msg)
+
+
+def _fewest_sites_reaching_all(
+    instance: Instance, pairs: _Pairs, options: MipOptions | None
+) -> int:
+    """Set cover over the usable pairs: how many sites any feasible answer needs."""
+    model = MipModel("min")
+    unbudgeted = Instance(
+        instance.od, instance.weights, instance.required, instance.forbidden, instance.costs, None
+    )
+    add_site_columns(model, unbudgeted, cost=1.0)
+    n_rows = pairs.indptr.size - 1
+    reach = sp.csr_matrix(
+        (np.ones(pairs.rows.size), pairs.columns, pairs.indptr),
+        shape=(n_rows, instance.od.shape[1]),
+    )
+    model.add_rows(reach, lower=1.0)
+    return round(model.solve(options or MipOptions()).objective)
+
+
+def _assignment_from_x(
+    instance: Instance, pairs: _Pairs, result: MipResult
+) -> tuple[IntArray, FloatArray]:
+    """The site serving the largest share of each row (capacitated: demand may split)."""
+    n_rows = instance.od.shape[0]
+    share = result.values[instance.od.shape[1] : instance.od.shape[1] + pairs.rows.size]
+    order = np.lexsort((-share, pairs.rows))
+    sorted_rows = pairs.rows[order]
+    first = order[np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]] if order.size else order
+    assignment = np.full(n_rows, -1, dtype=np.int64)
+    minutes = np.full(n_rows, np.inf)
+    assignment[pairs.rows[first]] = pairs.columns[first]
+    minutes[pairs.rows[first]] = pairs.minutes[first]
+    return assignment, minutes

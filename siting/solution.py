@@ -1,0 +1,115 @@
+"""The immutable answer of a location problem: sites, assignment, objective and its proof."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """Chosen sites and who goes where, with the objective, its proven bound and the gap.
+
+    Attributes
+    ----------
+    problem
+        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"``, ...
+    site_index
+        Column positions of the open sites in the OD matrix, ascending.
+    site_ids
+        Ids of the open sites (same order).
+    assignment
+        Per demand row, the column of the site that serves it (the nearest open one, or the
+        capacitated model's choice); -1 where no open site is reachable in the matrix.
+    assigned_minutes
+        Travel time to that site; inf where `assignment` is -1.
+    objective
+        The value of the answer (sites, covered weight, weighted minutes, worst minutes).
+    bound
+        The best bound HiGHS proved: no answer can beat it.
+    gap
+        ``|objective - bound| / |objective|``; 0 when optimality is proven.
+    status
+        ``"optimal"`` or ``"time limit"`` (then `gap` says how far from proven).
+    build_s, solve_s
+        Seconds spent building the model and in HiGHS.
+    unreachable
+        Ids of demand points excluded because no site reaches them (within ``max_minutes``
+        for coverage problems, within the matrix cut-off otherwise).
+    parameters
+        The problem's options (n_sites, max_minutes, budget, required and forbidden sites...).
+    """
+
+    problem: str
+    site_index: IntArray
+    site_ids: npt.NDArray[Any]
+    assignment: IntArray
+    assigned_minutes: FloatArray
+    objective: float
+    bound: float
+    gap: float
+    status: str
+    build_s: float
+    solve_s: float
+    unreachable: npt.NDArray[Any]
+    origin_ids: npt.NDArray[Any]
+    destination_ids: npt.NDArray[Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("site_index", "site_ids", "assignment", "assigned_minutes", "unreachable"):
+            array = np.array(getattr(self, name))
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+        object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
+
+    @property
+    def n_sites(self) -> int:
+        """Number of open sites."""
+        return int(self.site_index.size)
+
+    @property
+    def is_optimal(self) -> bool:
+        """Whether HiGHS proved the answer optimal."""
+        return self.status == "optimal"
+
+    def assignment_table(self) -> pd.DataFrame:
+        """One row per demand point: ``demand_id``, ``site_id`` (None if none), ``minutes``."""
+        served = self.assignment >= 0
+        site_ids = np.full(self.assignment.size, None, dtype=object)
+        site_ids[served] = self.destination_ids[self.assignment[served]]
+        minutes = np.where(served, self.assigned_minutes, math.nan)
+        return pd.DataFrame({"demand_id": self.origin_ids, "site_id": site_ids, "minutes": minutes})
+
+    def summary(self) -> dict[str, Any]:
+        """Plain values for ``summary.json``."""
+        return {
+            "problem": self.problem,
+            "sites": [_plain(site) for site in self.site_ids],
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "status": self.status,
+            "build_s": self.build_s,
+            "solve_s": self.solve_s,
+            "unreachable": [_plain(origin) for origin in self.unreachable],
+            "parameters": {key: _plain(value) for key, value in self.parameters.items()},
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list | np.ndarray):
+        return [_plain(item) for item in value]
+    return value
