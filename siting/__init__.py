@@ -24,6 +24,7 @@ from .odmatrix import ODSummary as ODSummary
 from .odmatrix import nearest_sites as nearest_sites
 from .odmatrix import prepare_network as prepare_network
 from .odmatrix import travel_times as travel_times
+from .optimize import solve as solve
 from .population import aggregate_population as aggregate_population
 from .population import load_population as load_population
 from .regions import clip_to_region as clip_to_region
@@ -33,5 +34,6 @@ from .sites import candidates_from_geonames as candidates_from_geonames
 from .sites import candidates_from_osm as candidates_from_osm
 from .sites import combine_sites as combine_sites
 from .sites import load_sites as load_sites
+from .solution import Solution as Solution
 from .speeds import SpeedModel as SpeedModel
 from .straightline import StraightLineModel as StraightLineModel
