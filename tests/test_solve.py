@@ -1,0 +1,158 @@
+"""Tests of `siting.solve`: the same objectives as PySAL spopt, bad input, determinism."""
+
+from __future__ import annotations
+
+import doctest
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import siting.coverage
+import siting.optimize
+from siting import InfeasibleError, InputError, ODMatrix, solve
+
+
+def _shared_instance() -> tuple[np.ndarray, np.ndarray]:
+    """40 demand points x 10 sites, all pairs stored (spopt needs a dense matrix)."""
+    rng = np.random.default_rng(1)
+    return rng.uniform(1, 60, (40, 10)), rng.integers(1, 10, 40).astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def spopt_objectives() -> dict[str, float]:
+    """The four problems solved by spopt with PuLP/CBC on the shared instance."""
+    pulp = pytest.importorskip("pulp")
+    locate = pytest.importorskip("spopt.locate")
+    minutes, weights = _shared_instance()
+    # PuLP 3.x deprecates PULP_CBC_CMD and the variable constructor spopt 0.7 uses
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cbc = pulp.PULP_CBC_CMD(msg=False)
+        models = {
+            "lscp": locate.LSCP.from_cost_matrix(minutes, service_radius=20),
+            "mclp": locate.MCLP.from_cost_matrix(
+                minutes, weights, service_radius=20, p_facilities=3
+            ),
+            "p-median": locate.PMedian.from_cost_matrix(minutes, weights, p_facilities=3),
+            "p-center": locate.PCenter.from_cost_matrix(minutes, p_facilities=3),
+        }
+        solved = {name: model.solve(cbc) for name, model in models.items()}
+    return {name: float(pulp.value(model.problem.objective)) for name, model in solved.items()}
+
+
+@pytest.mark.parametrize(
+    ("problem", "parameters"),
+    [
+        ("lscp", {"max_minutes": 20}),
+        ("mclp", {"max_minutes": 20, "n_sites": 3}),
+        ("p-median", {"n_sites": 3}),
+        ("p-center", {"n_sites": 3}),
+    ],
+)
+def test_same_objective_as_spopt(
+    spopt_objectives: dict[str, float], problem: str, parameters: dict[str, float]
+) -> None:
+    """HiGHS reaches the objective spopt + CBC proves optimal on the same instance."""
+    minutes, weights = _shared_instance()
+    solution = solve(ODMatrix.from_dense(minutes), problem=problem, weights=weights, **parameters)
+    assert solution.objective == pytest.approx(spopt_objectives[problem], rel=1e-6)
+    assert solution.is_optimal
+
+
+def test_docstring_examples_run() -> None:
+    """The Examples blocks of solve and solve_lscp give the printed answers."""
+    for module in (siting.optimize, siting.coverage):
+        failed, tried = doctest.testmod(module)
+        assert tried > 0
+        assert failed == 0
+
+
+def test_weights_series_align_by_demand_id() -> None:
+    """A weight Series indexed by demand id is matched to rows by id, not position."""
+    od = ODMatrix.from_dense([[1.0, 9.0], [9.0, 1.0]], origin_ids=["a", "b"])
+    weights = pd.Series({"b": 10.0, "a": 1.0})
+    assert solve(od, problem="p-median", n_sites=1, weights=weights).site_ids.tolist() == [1]
+
+
+def test_solution_is_immutable_and_summarises_to_plain_values() -> None:
+    """Arrays are read-only; summary() holds JSON-ready values."""
+    solution = solve(ODMatrix.from_dense([[1.0, 5.0]]), problem="p-center", n_sites=1)
+    with pytest.raises(ValueError, match="read-only"):
+        solution.assignment[0] = 1
+    summary = solution.summary()
+    assert summary["sites"] == [0]
+    assert summary["objective"] == 1.0
+    assert solution.assignment_table().to_dict("records") == [
+        {"demand_id": 0, "site_id": 0, "minutes": 1.0}
+    ]
+
+
+OD = ODMatrix.from_dense([[10.0, 30.0, 50.0], [40.0, 12.0, np.inf]])
+
+
+@pytest.mark.parametrize(
+    ("parameters", "error", "message"),
+    [
+        ({"problem": "p-median", "n_sites": 5}, InputError, "exceeds the 3 .* by 2"),
+        ({"problem": "mclp", "n_sites": 1, "max_minutes": 0}, InputError, "max_minutes"),
+        ({"problem": "lscp", "max_minutes": -3}, InputError, "max_minutes must be > 0"),
+        ({"problem": "p-center", "n_sites": 0}, InputError, "n_sites must be a positive"),
+        ({"problem": "lscp", "max_minutes": 5}, InfeasibleError, "closest pair is 10 minutes"),
+        ({"problem": "mclp", "max_minutes": 5, "n_sites": 1}, InfeasibleError, "unreachable"),
+        (
+            {"problem": "lscp", "max_minutes": 20, "site_costs": [3, 2, 1], "budget": 4},
+            InfeasibleError,
+            "costs at least 5, budget 4 is short by 1",
+        ),
+        (
+            {
+                "problem": "mclp",
+                "max_minutes": 20,
+                "n_sites": 1,
+                "site_costs": [3, 2, 4],
+                "budget": 1,
+            },
+            InputError,
+            r"budget 1 is below the cheapest allowed site \(2\) by 1",
+        ),
+        (
+            {"problem": "p-median", "n_sites": 2, "required_sites": [0], "forbidden_sites": [0]},
+            InputError,
+            "both required and forbidden",
+        ),
+        ({"problem": "p-median", "n_sites": 1, "required_sites": [7]}, InputError, "7"),
+        ({"problem": "p-median", "n_sites": 1, "required_sites": [0, 1]}, InputError, "by 1"),
+        ({"problem": "p-median", "n_sites": 1, "weights": [0, 0]}, InputError, "demand is empty"),
+        ({"problem": "p-median", "n_sites": 1, "weights": [1]}, InputError, "1 values for 2"),
+        ({"problem": "k-means", "n_sites": 1}, InputError, "problem must be one of"),
+        ({"problem": "lscp", "n_sites": 1}, InputError, "unexpected keyword argument 'n_sites'"),
+        ({"problem": "mclp", "max_minutes": 9}, InputError, "n_sites or budget"),
+    ],
+)
+def test_bad_input_names_the_constraint(
+    parameters: dict[str, object], error: type[Exception], message: str
+) -> None:
+    """Each bad input raises its error class with a message naming the constraint."""
+    with pytest.raises(error, match=message):
+        solve(OD, **parameters)  # type: ignore[arg-type]
+
+
+def test_lscp_forbidden_site_blocking_demand_is_infeasible() -> None:
+    """Demand only a forbidden site reaches within T makes the LSCP infeasible, with a count."""
+    with pytest.raises(InfeasibleError, match=r"1 demand points .* only of forbidden sites"):
+        solve(OD, problem="lscp", max_minutes=20, forbidden_sites=[1])
+
+
+def test_p_median_cut_off_too_tight_says_how_many_sites_are_needed() -> None:
+    """With one site no row-covering choice exists in a cut-off matrix: 2 are needed."""
+    od = ODMatrix.from_dense([[10.0, np.inf], [np.inf, 12.0]])
+    with pytest.raises(InfeasibleError, match="at least 2 sites, n_sites=1 is short by 1"):
+        solve(od, problem="p-median", n_sites=1)
+
+
+def test_empty_demand_matrix_is_an_input_error() -> None:
+    """An OD matrix with no rows is rejected before any model is built."""
+    with pytest.raises(InputError, match="demand is empty"):
+        solve(ODMatrix.from_dense(np.empty((0, 3))), problem="lscp", max_minutes=10)
