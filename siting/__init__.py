@@ -14,6 +14,8 @@ from .errors import InfeasibleError as InfeasibleError
 from .errors import InputError as InputError
 from .errors import SitingError as SitingError
 from .errors import SitingWarning as SitingWarning
+from .maps import nearest_office as nearest_office
+from .maps import write_map as write_map
 from .network import Snapped as Snapped
 from .network import load_network as load_network
 from .network import network_summary as network_summary
