@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -138,7 +140,7 @@ class MipModel:
 
 
 def _configured_highs(options: MipOptions) -> highspy.Highs:
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs = _new_highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("random_seed", int(options.seed))
     highs.setOptionValue("threads", 1)
@@ -149,6 +151,28 @@ def _configured_highs(options: MipOptions) -> highspy.Highs:
     return highs
 
 
+def _new_highs() -> highspy.Highs:
+    """A Highs instance; the first one of a process is made with file descriptor 1 muted.
+
+    HiGHS prints its banner from C++ to stdout when the first instance is made, before any
+    option can switch output off; that would corrupt JSON a command writes to stdout.
+    """
+    if _BANNER_SHOWN:
+        return highspy.Highs()  # type: ignore[no-untyped-call]
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN.append(True)
+    return highs
+
+
+_BANNER_SHOWN: list[bool] = []
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
     highspy.HighsModelStatus.kTimeLimit: "time limit",
