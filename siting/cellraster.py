@@ -45,6 +45,89 @@ class CellImage:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
+class CellSampler:
+    """Which grid cell every pixel of a Web Mercator image shows, computed once per grid.
+
+    Parameters
+    ----------
+    centre_e_m, centre_n_m
+        Cell centres in `crs` (metres).
+    cell_size_m
+        Side of a cell in metres (cells of a grid share one size).
+    crs
+        Projected CRS of the centres.
+    max_side_px
+        Longest side of the image.
+
+    Notes
+    -----
+    Leaflet stretches an image linearly in Web Mercator, so each pixel is sampled at its own
+    Mercator centre: pixel -> WGS84 -> `crs` -> the cell (if any) that holds it. Pixels are
+    about half a cell at the grid's middle latitude (nearest neighbour), capped by
+    `max_side_px`. Hand-written rather than rasterio's reprojection: rasterio is an optional
+    dependency, and nearest-neighbour sampling of a regular grid is a few array operations.
+    """
+
+    def __init__(
+        self,
+        centre_e_m: npt.ArrayLike,
+        centre_n_m: npt.ArrayLike,
+        *,
+        cell_size_m: float,
+        crs: str = "EPSG:3006",
+        max_side_px: int = MAX_SIDE_PX,
+    ) -> None:
+        east = np.asarray(centre_e_m, dtype=np.float64)
+        north = np.asarray(centre_n_m, dtype=np.float64)
+        if east.shape != north.shape or east.size == 0:
+            msg = f"cells: need equal, non-empty coordinate arrays, got {east.shape}, {north.shape}"
+            raise InputError(msg)
+        self.n_cells = east.size
+        grid, e0, n0 = _grid(east, north, cell_size_m)
+        to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        west, south, east_deg, north_deg = to_lonlat.transform_bounds(
+            e0, n0, e0 + grid.shape[1] * cell_size_m, n0 + grid.shape[0] * cell_size_m
+        )
+        x0, x1 = _mercator_x(west), _mercator_x(east_deg)
+        y0, y1 = _mercator_y(south), _mercator_y(north_deg)
+        pixel_m = cell_size_m / math.cos(math.radians((south + north_deg) / 2)) / 2
+        pixel_m = max(pixel_m, max(x1 - x0, y1 - y0) / max_side_px)
+        width = max(1, math.ceil((x1 - x0) / pixel_m))
+        height = max(1, math.ceil((y1 - y0) / pixel_m))
+        lon = _lon(x0 + (np.arange(width) + 0.5) * (x1 - x0) / width)
+        lat = _lat(y1 - (np.arange(height) + 0.5) * (y1 - y0) / height)
+        lon_grid, lat_grid = np.meshgrid(lon, lat)
+        to_grid = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        grid_e, grid_n = to_grid.transform(lon_grid, lat_grid)
+        column = np.floor((grid_e - e0) / cell_size_m).astype(np.int64)
+        row = np.floor((grid_n - n0) / cell_size_m).astype(np.int64)
+        inside = (column >= 0) & (column < grid.shape[1]) & (row >= 0) & (row < grid.shape[0])
+        self.cell_of_pixel = np.full((height, width), -1, dtype=np.int64)
+        self.cell_of_pixel[inside] = grid[row[inside], column[inside]]
+        self.bounds = [[south, west], [north_deg, east_deg]]
+
+    def image(self, classes: npt.ArrayLike, colors: Sequence[str]) -> CellImage:
+        """PNG of the cells coloured by class (one per cell; -1 leaves a cell transparent)."""
+        values = np.asarray(classes, dtype=np.int64)
+        if values.shape != (self.n_cells,):
+            msg = f"classes: need one per cell ({self.n_cells}), got shape {values.shape}"
+            raise InputError(msg)
+        if values.max(initial=-1) >= len(colors) or values.min(initial=0) < -1:
+            msg = f"classes must lie in -1..{len(colors) - 1}"
+            raise InputError(msg)
+        if len(colors) >= EMPTY:
+            msg = f"colors: at most {EMPTY - 1} classes, got {len(colors)}"
+            raise InputError(msg)
+        lookup = np.where(values >= 0, values, EMPTY).astype(np.uint8)
+        pixels = np.full(self.cell_of_pixel.shape, EMPTY, dtype=np.uint8)
+        shown = self.cell_of_pixel >= 0
+        pixels[shown] = lookup[self.cell_of_pixel[shown]]
+        height, width = pixels.shape
+        return CellImage(
+            png=_png(pixels, colors), bounds=self.bounds, width_px=width, height_px=height
+        )
+
+
 def render_cells(
     centre_e_m: npt.ArrayLike,
     centre_n_m: npt.ArrayLike,
@@ -57,84 +140,24 @@ def render_cells(
 ) -> CellImage:
     """Rasterise square cells, each filled with the colour of its class, into Web Mercator.
 
-    Parameters
-    ----------
-    centre_e_m, centre_n_m
-        Cell centres in `crs` (metres).
-    classes
-        Class per cell, ``0 <= class < len(colors)``.
-    cell_size_m
-        Side of a cell in metres (cells of a grid share one size).
-    colors
-        ``#rrggbb`` colour per class.
-    crs
-        Projected CRS of the centres.
-    max_side_px
-        Longest side of the image.
-
-    Returns
-    -------
-    CellImage
-
-    Notes
-    -----
-    Leaflet stretches an image linearly in Web Mercator, so each pixel is sampled at its own
-    Mercator centre: pixel -> WGS84 -> `crs` -> the cell (if any) that holds it. Pixels are
-    about half a cell at the grid's middle latitude (nearest neighbour), capped by
-    `max_side_px`. A hand-written rasteriser, since rasterio's reprojection is an optional
-    dependency and nearest-neighbour sampling of a regular grid is a few array operations.
+    Shorthand for ``CellSampler(...).image(classes, colors)``; see `CellSampler`.
     """
-    east = np.asarray(centre_e_m, dtype=np.float64)
-    north = np.asarray(centre_n_m, dtype=np.float64)
-    values = np.asarray(classes, dtype=np.int64)
-    if not (east.shape == north.shape == values.shape) or east.size == 0:
-        msg = f"render_cells: need equal, non-empty arrays, got {east.shape}, {values.shape}"
-        raise InputError(msg)
-    if values.min() < 0 or values.max() >= len(colors) or len(colors) >= EMPTY:
-        msg = f"render_cells: classes must lie in 0..{len(colors) - 1}"
-        raise InputError(msg)
-    grid, e0, n0 = _grid(east, north, values, cell_size_m)
-    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    to_grid = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    west, south, east_deg, north_deg = to_lonlat.transform_bounds(
-        e0, n0, e0 + grid.shape[1] * cell_size_m, n0 + grid.shape[0] * cell_size_m
+    sampler = CellSampler(
+        centre_e_m, centre_n_m, cell_size_m=cell_size_m, crs=crs, max_side_px=max_side_px
     )
-    x0, x1 = _mercator_x(west), _mercator_x(east_deg)
-    y0, y1 = _mercator_y(south), _mercator_y(north_deg)
-    middle_lat = math.radians((south + north_deg) / 2)
-    pixel_m = cell_size_m / math.cos(middle_lat) / 2
-    pixel_m = max(pixel_m, max(x1 - x0, y1 - y0) / max_side_px)
-    width, height = max(1, math.ceil((x1 - x0) / pixel_m)), max(1, math.ceil((y1 - y0) / pixel_m))
-    lon = _lon(x0 + (np.arange(width) + 0.5) * (x1 - x0) / width)
-    lat = _lat(y1 - (np.arange(height) + 0.5) * (y1 - y0) / height)
-    lon_grid, lat_grid = np.meshgrid(lon, lat)
-    grid_e, grid_n = to_grid.transform(lon_grid, lat_grid)
-    column = np.floor((grid_e - e0) / cell_size_m).astype(np.int64)
-    row = np.floor((grid_n - n0) / cell_size_m).astype(np.int64)
-    inside = (column >= 0) & (column < grid.shape[1]) & (row >= 0) & (row < grid.shape[0])
-    pixels = np.full((height, width), EMPTY, dtype=np.uint8)
-    pixels[inside] = grid[row[inside], column[inside]]
-    return CellImage(
-        png=_png(pixels, colors),
-        bounds=[[south, west], [north_deg, east_deg]],
-        width_px=width,
-        height_px=height,
-    )
+    return sampler.image(classes, colors)
 
 
 def _grid(
-    east: npt.NDArray[np.float64],
-    north: npt.NDArray[np.float64],
-    values: npt.NDArray[np.int64],
-    cell_size_m: float,
-) -> tuple[npt.NDArray[np.uint8], float, float]:
-    """Cells into a (rows, columns) class array whose row 0 is the southernmost."""
+    east: npt.NDArray[np.float64], north: npt.NDArray[np.float64], cell_size_m: float
+) -> tuple[npt.NDArray[np.int64], float, float]:
+    """Cell positions in a (rows, columns) array whose row 0 is the southernmost; -1 empty."""
     e0 = float(east.min()) - cell_size_m / 2
     n0 = float(north.min()) - cell_size_m / 2
     column = np.floor((east - e0) / cell_size_m).astype(np.int64)
     row = np.floor((north - n0) / cell_size_m).astype(np.int64)
-    grid = np.full((row.max() + 1, column.max() + 1), EMPTY, dtype=np.uint8)
-    grid[row, column] = values.astype(np.uint8)
+    grid = np.full((row.max() + 1, column.max() + 1), -1, dtype=np.int64)
+    grid[row, column] = np.arange(east.size)
     return grid, e0, n0
 
 
@@ -147,7 +170,7 @@ def _png(pixels: npt.NDArray[np.uint8], colors: Sequence[str]) -> bytes:
         palette[3 * index : 3 * index + 3] = [int(rgb[i : i + 2], 16) for i in (0, 2, 4)]
     image.putpalette(palette)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True, transparency=EMPTY)
+    image.save(buffer, format="PNG", compress_level=9, transparency=EMPTY)
     return buffer.getvalue()
 
 

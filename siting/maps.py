@@ -20,7 +20,7 @@ import shapely
 
 from . import maplayers as ml
 from .atomic import write_text_atomic
-from .cellraster import render_cells
+from .cellraster import CellSampler
 from .errors import InputError
 from .maptext import LABELS, Language, check_language, escape_text, format_minutes, format_number
 from .odmatrix import ODMatrix
@@ -212,7 +212,7 @@ def build_map(
     data = prepare_map_data(demand, sites, travel, model=model, opened=opened, closed=closed)
     figure = _new_map(tiles, leaflet_url, title or LABELS[lang]["time_layer"])
     image_cells = _add_demand_layers(figure, data, lang, max_vector_cells)
-    if data.assigned_site is not None and pd.notna(data.assigned_site).any():
+    if image_cells is None and pd.notna(data.assigned_site).any():
         _add_catchments(figure, data, lang)
     for level in boundaries:
         _add_boundaries(figure, level, data, lang)
@@ -419,14 +419,26 @@ def _add_cell_images(
     cells = gpd.GeoSeries(data.demand["cell"], crs=data.demand.crs)
     centres = cells.centroid
     size = _cell_size_m(cells)
-    crs = str(data.demand.crs)
-    for classes, colors, name, show in (
+    layers: list[tuple[npt.NDArray[np.int64], Sequence[str], str, bool]] = [
         (population_classes, POPULATION_COLORS, labels["population_layer"], False),
         (time_classes, TIME_COLORS, labels["time_layer"], True),
-    ):
-        image = render_cells(
-            centres.x, centres.y, classes, cell_size_m=size, colors=colors, crs=crs
+    ]
+    served = pd.notna(data.assigned_site)
+    if served.any():
+        # catchments of a large grid as an image too: merged cell outlines of 100,000 cells
+        # weigh megabytes (scripts/bench_maps.py); offices' popups still give people served
+        sites = data.assigned_site.astype(str)
+        order = {site: position for position, site in enumerate(sorted(set(sites[served])))}
+        catchment = np.array(
+            [
+                order[site] % len(CATCHMENT_COLORS) if ok else -1
+                for site, ok in zip(sites, served, strict=True)
+            ]
         )
+        layers.append((catchment, CATCHMENT_COLORS, labels["catchment_layer"], False))
+    sampler = CellSampler(centres.x, centres.y, cell_size_m=size, crs=str(data.demand.crs))
+    for classes, colors, name, show in layers:
+        image = sampler.image(classes, colors)
         folium.raster_layers.ImageOverlay(
             image.data_url(), bounds=image.bounds, name=name, opacity=0.75, show=show
         ).add_to(figure)
