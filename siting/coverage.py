@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ def solve_lscp(
     forbidden_sites: Iterable[Any] = (),
     site_costs: Any = None,
     budget: float | None = None,
+    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
 ) -> Solution:
     """Open the fewest sites (or the cheapest set) so that all demand is within `max_minutes`.
@@ -55,6 +57,9 @@ def solve_lscp(
         Site ids that must open (existing offices kept) or may not.
     site_costs, budget
         Cost per site (objective becomes the summed cost) and an upper limit on it.
+    exclude
+        Site sets (lists of ids) that may not be chosen again: used to find near-optimal
+        alternatives (`siting.alternatives.solve_alternatives`).
     options
         Solver options (gap, time limit, seed).
 
@@ -100,6 +105,7 @@ def solve_lscp(
         forbidden_sites=forbidden_sites,
         site_costs=site_costs,
         budget=budget,
+        exclude=exclude,
     )
     limit = check_max_minutes(max_minutes)
     unreachable = unreachable_rows(instance, limit)
@@ -143,9 +149,7 @@ def _raise_over_budget(
 ) -> None:
     """Find the cheapest covering set without the budget and raise with the shortfall."""
     model = MipModel("min")
-    free = Instance(
-        instance.od, instance.weights, instance.required, instance.forbidden, instance.costs, None
-    )
+    free = replace(instance, budget=None)
     add_site_columns(model, free, cost=instance.costs)
     model.add_rows(cover, lower=1.0)
     cheapest = model.solve(options or MipOptions()).objective
@@ -168,6 +172,7 @@ def solve_mclp(
     forbidden_sites: Iterable[Any] = (),
     site_costs: Any = None,
     budget: float | None = None,
+    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
 ) -> Solution:
     """Open `n_sites` sites (or as many as the budget pays for) reaching the most demand.
@@ -185,7 +190,7 @@ def solve_mclp(
     backup_weight
         Value of a second site within T, per unit of weight (backup coverage, Hogan and
         ReVelle 1986); 0 = plain MCLP. Keep it below 1 so first coverage comes first.
-    required_sites, forbidden_sites, site_costs, budget, options
+    required_sites, forbidden_sites, site_costs, budget, exclude, options
         As in `solve_lscp`.
 
     Returns
@@ -212,6 +217,7 @@ def solve_mclp(
         forbidden_sites=forbidden_sites,
         site_costs=site_costs,
         budget=budget,
+        exclude=exclude,
     )
     limit = check_max_minutes(max_minutes)
     count = _count_or_budget(instance, n_sites)

@@ -40,6 +40,8 @@ class Instance:
         Per column cost (1 each when not given).
     budget
         Upper limit of the summed cost of open sites, or None.
+    excluded
+        Site sets (as column masks) that no answer may equal.
     """
 
     od: ODMatrix
@@ -48,6 +50,7 @@ class Instance:
     forbidden: BoolArray
     costs: FloatArray
     budget: float | None
+    excluded: tuple[BoolArray, ...] = ()
 
     @property
     def allowed(self) -> BoolArray:
@@ -68,6 +71,7 @@ def prepare_instance(
     forbidden_sites: Iterable[Any] = (),
     site_costs: Any = None,
     budget: float | None = None,
+    exclude: Iterable[Iterable[Any]] = (),
 ) -> Instance:
     """Check the shared inputs of a location problem and return them as arrays.
 
@@ -92,7 +96,8 @@ def prepare_instance(
         msg = f"site {od.destination_ids[both][0]!r} is both required and forbidden"
         raise InputError(msg)
     costs = _costs(site_costs, n_sites)
-    instance = Instance(od, demand_weights, required, forbidden, costs, budget)
+    excluded = tuple(_site_mask(od, sites, "exclude") for sites in exclude)
+    instance = Instance(od, demand_weights, required, forbidden, costs, budget, excluded)
     _check_budget(instance)
     return instance
 
@@ -297,7 +302,8 @@ def add_site_columns(
     model: MipModel, instance: Instance, *, cost: npt.ArrayLike = 0.0, n_sites: int | None = None
 ) -> None:
     """Add one binary column per site (required ones fixed open, forbidden ones shut) first,
-    then the rows every problem shares: exactly `n_sites` open, summed cost within budget."""
+    then the rows every problem shares: exactly `n_sites` open, summed cost within budget,
+    and none of the excluded site sets."""
     size = instance.od.shape[1]
     cost_array = np.broadcast_to(np.asarray(cost, dtype=np.float64), size)
     model.add_columns(
@@ -310,3 +316,7 @@ def add_site_columns(
         model.add_rows(sp.csr_matrix(np.ones((1, size))), lower=n_sites, upper=n_sites)
     if instance.budget is not None:
         model.add_rows(sp.csr_matrix(instance.costs[None, :]), upper=instance.budget)
+    for chosen in instance.excluded:
+        # no-good cut: sum over the set minus sum outside it <= |set| - 1 excludes only it
+        row = np.where(chosen, 1.0, -1.0)[None, :]
+        model.add_rows(sp.csr_matrix(row), upper=float(chosen.sum()) - 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import numpy as np
@@ -54,6 +54,7 @@ def solve_p_median(
     forbidden_sites: Iterable[Any] = (),
     site_costs: Any = None,
     budget: float | None = None,
+    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
 ) -> Solution:
     """Open `n_sites` sites minimising the demand-weighted total travel time.
@@ -68,7 +69,7 @@ def solve_p_median(
         Demand weights.
     capacities
         Per site, the most weight it may serve (capacitated p-median; demand may split).
-    required_sites, forbidden_sites, site_costs, budget, options
+    required_sites, forbidden_sites, site_costs, budget, exclude, options
         As in `siting.coverage.solve_lscp`.
 
     Returns
@@ -102,6 +103,7 @@ def solve_p_median(
         forbidden_sites=forbidden_sites,
         site_costs=site_costs,
         budget=budget,
+        exclude=exclude,
     )
     count = check_n_sites(instance, n_sites)
     caps = _capacities(instance, capacities)
@@ -137,6 +139,7 @@ def solve_p_center(
     forbidden_sites: Iterable[Any] = (),
     site_costs: Any = None,
     budget: float | None = None,
+    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
 ) -> Solution:
     """Open `n_sites` sites minimising the longest travel time of any demand point.
@@ -169,6 +172,7 @@ def solve_p_center(
         forbidden_sites=forbidden_sites,
         site_costs=site_costs,
         budget=budget,
+        exclude=exclude,
     )
     count = check_n_sites(instance, n_sites)
     unreachable = unreachable_rows(instance, None)
@@ -375,9 +379,7 @@ def _fewest_sites_reaching_all(
 ) -> int:
     """Set cover over the usable pairs: how many sites any feasible answer needs."""
     model = MipModel("min")
-    unbudgeted = Instance(
-        instance.od, instance.weights, instance.required, instance.forbidden, instance.costs, None
-    )
+    unbudgeted = replace(instance, budget=None)
     add_site_columns(model, unbudgeted, cost=1.0)
     n_rows = pairs.indptr.size - 1
     reach = sp.csr_matrix(
