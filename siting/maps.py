@@ -69,6 +69,13 @@ class MapData:
     shown_status: npt.NDArray[Any]
     model: str
 
+    @property
+    def has_cells(self) -> bool:
+        """Whether demand comes with grid cell polygons (a ``cell`` column, none missing)."""
+        if "cell" not in self.demand.columns:
+            return False
+        return bool(self.demand["cell"].notna().all())
+
 
 def time_class(minutes: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Class of each travel time: 0 for 0-15 min (15 included), ..., 4 for over 60, 5 unreached.
@@ -121,7 +128,7 @@ def write_map(
     boundaries: Sequence[Level] = ("kommun", "lan"),
     language: str = "sv",
     title: str | None = None,
-    tiles: str | None = "CartoDB positron",
+    tiles: str | None = "OpenStreetMap",
     max_vector_cells: int = MAX_VECTOR_CELLS,
     leaflet_url: str = ml.LEAFLET_CDN,
 ) -> Path:
@@ -203,14 +210,14 @@ def build_map(
     boundaries: Sequence[Level] = ("kommun", "lan"),
     language: str = "sv",
     title: str | None = None,
-    tiles: str | None = "CartoDB positron",
+    tiles: str | None = "OpenStreetMap",
     max_vector_cells: int = MAX_VECTOR_CELLS,
     leaflet_url: str = ml.LEAFLET_CDN,
 ) -> folium.Map:
     """Build the folium map that `write_map` writes (same parameters, without `path`)."""
     lang = check_language(language)
     data = prepare_map_data(demand, sites, travel, model=model, opened=opened, closed=closed)
-    figure = _new_map(tiles, leaflet_url, title or LABELS[lang]["time_layer"])
+    figure = _new_map(tiles, leaflet_url, title or LABELS[lang]["time_layer"], lang)
     image_cells = _add_demand_layers(figure, data, lang, max_vector_cells)
     if image_cells is None and pd.notna(data.assigned_site).any():
         _add_catchments(figure, data, lang)
@@ -306,8 +313,10 @@ def _shown_status(
     return np.where(ids.isin({str(site) for site in closed}), "closed", status)
 
 
-def _new_map(tiles: str | None, leaflet_url: str, title: str) -> folium.Map:
-    figure = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
+def _new_map(tiles: str | None, leaflet_url: str, title: str, lang: Language) -> folium.Map:
+    figure = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    if tiles:
+        folium.TileLayer(tiles, name=LABELS[lang]["background"]).add_to(figure)
     # Leaflet only: nothing here needs jQuery, Bootstrap or icon fonts, and a self-contained
     # site then needs just Leaflet's own files
     base = leaflet_url.rstrip("/")
@@ -336,7 +345,7 @@ def _add_demand_layers(
     population = data.demand["population"].to_numpy(dtype=np.float64)
     time_classes = time_class(data.minutes)
     population_classes = population_class(population)
-    has_cells = "cell" in data.demand.columns
+    has_cells = data.has_cells
     if has_cells and len(data.demand) > max_cells:
         _add_cell_images(figure, data, time_classes, population_classes, lang)
         return len(data.demand)
@@ -552,7 +561,7 @@ def _catchment_polygons(data: MapData) -> pd.Series:
     """
     assigned = pd.Series(data.assigned_site, dtype=object)
     served = assigned.notna().to_numpy()
-    if "cell" in data.demand.columns:
+    if data.has_cells:
         shapes = np.asarray(data.demand["cell"].to_numpy(), dtype=object)
     else:
         shapes = _voronoi_cells(np.asarray(data.demand.geometry.to_numpy(), dtype=object))
@@ -560,10 +569,20 @@ def _catchment_polygons(data: MapData) -> pd.Series:
     groups: dict[str, Any] = {}
     for site in np.unique(keys):
         parts = shapes[served][keys == site]
-        groups[site] = shapely.coverage_union_all(parts)
+        groups[site] = _merge(parts)
     series = pd.Series(groups, dtype=object)
-    tolerance = 50.0 if "cell" in data.demand.columns else 200.0
+    tolerance = 50.0 if data.has_cells else 200.0
     return series.map(lambda shape: shapely.simplify(shape, tolerance))
+
+
+def _merge(parts: npt.NDArray[Any]) -> Any:
+    """Union of non-overlapping polygons: the fast coverage union, else the general one."""
+    try:
+        return shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        # Voronoi cells cut to a box, or grids with rounding in their corners, are not
+        # always noded exactly as a coverage wants
+        return shapely.union_all(parts)
 
 
 def _voronoi_cells(points: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -610,7 +629,7 @@ def _extent(data: MapData, crs: Any) -> Any:
 def _bounds(data: MapData) -> list[list[float]]:
     """The demand's extent: the region studied, not every office in the country."""
     frames = [data.demand.geometry.to_crs(WGS84)]
-    if "cell" in data.demand.columns:
+    if data.has_cells:
         frames.append(gpd.GeoSeries(data.demand["cell"], crs=data.demand.crs).to_crs(WGS84))
     west, south, east, north = pd.concat(frames).total_bounds
     return [[float(south), float(west)], [float(north), float(east)]]

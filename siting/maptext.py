@@ -48,6 +48,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "people_short": "inv.",
         "estimated": "uppskattad",
         "legend": "Teckenförklaring",
+        "background": "Bakgrundskarta",
     },
     "en": {
         "time_layer": "Travel time to nearest office",
@@ -85,6 +86,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "people_short": "people",
         "estimated": "estimated",
         "legend": "Legend",
+        "background": "Background map",
     },
 }
 
