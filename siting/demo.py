@@ -5,7 +5,7 @@ Two parts, because no Swedish OpenStreetMap extract installs offline:
   travel times from every node to a few sites over the roads;
 - Sweden: the localities in `data/orter.csv` as demand and today's state servicekontor in
   `data/servicekontor_sites.csv` as sites, with the straight-line fallback travel model,
-  summarised per county.
+  summarised per county and drawn on a map (`map.html`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 
 from .atomic import write_text_atomic
 from .errors import InputError
+from .maps import write_map
 from .network import load_network, network_summary
 from .odmatrix import travel_times
 from .population import load_population
@@ -34,9 +35,9 @@ THRESHOLDS_MIN = (30, 60)
 
 
 def run_demo(out_dir: Path, *, data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    """Run the demo, write `summary.json` and `access_by_county.csv` to `out_dir`."""
+    """Run the demo, write `summary.json`, `access_by_county.csv` and `map.html` to `out_dir`."""
     roads = _roads_part()
-    sweden, by_county = _sweden_part(data_dir)
+    sweden, by_county = _sweden_part(data_dir, out_dir / "map.html")
     summary = {"roads": roads, "sweden": sweden}
     write_text_atomic(out_dir / "access_by_county.csv", by_county.to_csv(index=False))
     write_text_atomic(
@@ -82,12 +83,13 @@ def _roads_part() -> dict[str, Any]:
     }
 
 
-def _sweden_part(data_dir: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+def _sweden_part(data_dir: Path, map_path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     localities = load_population(data_dir / "orter.csv", id_column="geonameid", crs="EPSG:4326")
     sites = load_sites(data_dir / "servicekontor_sites.csv")
     open_now = sites[sites["status"] == "existing"]
     od = travel_times(None, localities, open_now, max_minutes=max(THRESHOLDS_MIN))
     minutes = od.nearest(1).minutes[:, 0].astype(float)
+    write_map(map_path, localities, sites, od, boundaries=("lan",), title="Servicekontor")
     table = pd.DataFrame(
         {
             "county": localities["lan_namn"].to_numpy(),
@@ -115,6 +117,7 @@ def _sweden_part(data_dir: Path) -> tuple[dict[str, Any], pd.DataFrame]:
             for limit in THRESHOLDS_MIN
         },
         "counties": len(by_county),
+        "map": map_path.name,
     }
     return summary, by_county
 
