@@ -280,7 +280,8 @@ def test_a_solution_feeds_the_map() -> None:
 
 def test_localities_are_drawn_as_circles_sized_by_population() -> None:
     """Point demand (no cells) becomes circle markers; bigger places get bigger circles."""
-    demand = _cells(5).drop(columns="cell")
+    demand = _cells(5)
+    demand["cell"] = None  # as load_population gives for points
     demand["name"] = ["By", "Ort", XSS, "Stad", "Fjäll"]
     figure = build_map(demand, _sites(), _travel(), model="road network", tiles=None,
                        boundaries=())  # fmt: skip
@@ -373,3 +374,16 @@ def test_page_uses_only_leaflet_from_the_given_folder(tmp_path: Path) -> None:
         "assets/leaflet/leaflet.css"
     ]
     assert json.loads("[1]") == [1]
+
+
+def test_demo_map_shows_localities_offices_and_counties(tmp_path: Path) -> None:
+    """The demo's map draws all 1,323 localities, the open offices and the 21 counties."""
+    from siting.demo import DATA_DIR, _sweden_part
+
+    summary, _ = _sweden_part(DATA_DIR, tmp_path / "map.html")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert summary["map"] == "map.html"
+    assert page.count('"type": "Point"') >= 1323 + 67  # localities, then offices
+    assert json.dumps("Länsgränser") in page  # layer names are written as JSON strings
+    assert json.dumps("Kommungränser") not in page
+    assert "UPPSKATTNING" in page  # the straight-line model is labelled an estimate
