@@ -18,10 +18,19 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(handle)
     temporary = Path(name)
     try:
+        # mkstemp makes the file private (0600); results and published pages get the
+        # permissions of any new file (0644 with the usual umask), so a web server can serve them
+        os.chmod(temporary, 0o666 & ~_umask())
         yield temporary
         temporary.replace(final)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> Path:
