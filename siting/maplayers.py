@@ -174,3 +174,45 @@ def svg_symbol(shape: str, fill: str, *, stroke: str = "#ffffff", size_px: int =
         f'viewBox="0 0 {size_px} {size_px}" aria-hidden="true">'
         f'<g fill="{fill}" stroke="{stroke}" stroke-width="1.5">{shapes[shape]}</g></svg>'
     )
+
+
+class ViewSync(folium.MacroElement):
+    """Keeps maps in frames of one page at the same view (the comparison page relays).
+
+    Inside a frame the map posts its view on every move and follows views posted to it;
+    opened on its own it does nothing. Messages carry three numbers, checked on arrival.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            if (window.parent === window) { return; }
+            var following = false;
+            map.on("moveend", function () {
+                if (following) { following = false; return; }
+                var centre = map.getCenter();
+                window.parent.postMessage(
+                    {sitingView: {lat: centre.lat, lng: centre.lng, zoom: map.getZoom()}}, "*");
+            });
+            window.addEventListener("message", function (event) {
+                var view = event.data && event.data.sitingSetView;
+                if (!view || typeof view.lat !== "number" || typeof view.lng !== "number" ||
+                    typeof view.zoom !== "number") { return; }
+                var centre = map.getCenter();
+                if (Math.abs(centre.lat - view.lat) < 1e-9 &&
+                    Math.abs(centre.lng - view.lng) < 1e-9 && map.getZoom() === view.zoom) {
+                    return;
+                }
+                following = true;
+                map.setView([view.lat, view.lng], view.zoom, {animate: false});
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "ViewSync"

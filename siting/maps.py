@@ -225,6 +225,7 @@ def build_map(
         _add_boundaries(figure, level, data, lang)
     _add_sites(figure, data, lang)
     folium.LayerControl(collapsed=False).add_to(figure)
+    ml.ViewSync().add_to(figure)
     _add_legend(figure, data, lang, title, image_cells)
     figure.fit_bounds(_bounds(data))
     return figure
@@ -248,7 +249,7 @@ def prepare_map_data(
     if not model:
         msg = "model: name the travel-time model shown on the map (e.g. 'road network')"
         raise InputError(msg)
-    minutes, assigned = _align_travel(demand, travel)
+    minutes, assigned = align_travel(demand, travel)
     return MapData(
         demand=demand.reset_index(drop=True),
         minutes=minutes,
@@ -269,9 +270,10 @@ def _require(frame: Any, columns: Sequence[str], name: str) -> None:
         raise InputError(msg)
 
 
-def _align_travel(
+def align_travel(
     demand: gpd.GeoDataFrame, travel: pd.DataFrame
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+    """Minutes (inf = not reached) and serving site id (None) per demand row, from `travel`."""
     if not {"demand_id", "minutes"} <= set(travel.columns):
         msg = "travel: needs columns demand_id and minutes (and site_id for catchments)"
         raise InputError(msg)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from map_fixtures import CELL_CLASSES, XSS, make_cells, make_sites, make_travel
 
 import siting
 from siting.cellraster import render_cells
@@ -28,50 +29,6 @@ from siting.maps import (
     time_class_labels,
     write_map,
 )
-
-XSS = "<img src=x onerror=alert(1)>"
-TEMPLATE_XSS = "`${alert(2)}`"
-# five 1 km cells in a row in Dalarna (SWEREF99 TM), 1-5 people... and their travel times:
-# 5 min, exactly 15 (still the 0-15 class), 30.5, 61 and unreached
-CELL_MINUTES = [5.0, 15.0, 30.5, 61.0, math.inf]
-CELL_CLASSES = [0, 0, 2, 4, 5]
-
-
-def _cells(n: int, *, east0: float = 500_000.0, north0: float = 6_700_000.0) -> gpd.GeoDataFrame:
-    east = east0 + 1000.0 * np.arange(n) + 500.0
-    north = np.full(n, north0 + 500.0)
-    cells = shapely.box(east - 500, north - 500, east + 500, north + 500)
-    return gpd.GeoDataFrame(
-        {
-            "demand_id": [f"d{i}" for i in range(n)],
-            "population": np.arange(1, n + 1) * 10,
-            "cell": gpd.GeoSeries(cells, crs="EPSG:3006"),
-        },
-        geometry=gpd.points_from_xy(east, north),
-        crs="EPSG:3006",
-    )
-
-
-def _sites() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "site_id": ["a", "b", "c"],
-            "name": ["Kontor Å", XSS, TEMPLATE_XSS],
-            "status": ["existing", "existing", "candidate"],
-        },
-        geometry=gpd.points_from_xy([500_500.0, 503_500.0, 502_500.0], [6_700_500.0] * 3),
-        crs="EPSG:3006",
-    )
-
-
-def _travel() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "demand_id": [f"d{i}" for i in range(5)],
-            "site_id": ["a", "a", "b", "b", None],
-            "minutes": CELL_MINUTES,
-        }
-    )
 
 
 def _layers(figure: folium.Map) -> dict[str, Any]:
@@ -104,7 +61,7 @@ def test_population_classes_by_hand() -> None:
 
 def test_map_has_the_layers_a_planner_switches() -> None:
     """Population, travel time, catchments, offices, candidates and boundaries are layers."""
-    figure = build_map(_cells(5), _sites(), _travel(), model="road network", tiles=None)
+    figure = build_map(make_cells(5), make_sites(), make_travel(), model="road network", tiles=None)
     names = set(_layers(figure))
     assert names == {
         "Befolkning",
@@ -126,7 +83,7 @@ def test_map_has_the_layers_a_planner_switches() -> None:
 def test_cells_carry_their_time_class() -> None:
     """Each cell's class follows its hand-given travel time, unreached cells get class 5."""
     figure = build_map(
-        _cells(5), _sites(), _travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
     )
     features = _shared_features(figure)
     assert [feature["properties"]["c"] for feature in features] == CELL_CLASSES
@@ -149,7 +106,7 @@ def test_legend_lists_the_time_classes_in_swedish_and_english() -> None:
     ]  # fmt: skip
     for language, word in (("sv", "Teckenförklaring"), ("en", "Legend")):
         figure = build_map(
-            _cells(5), _sites(), _travel(), model="road network", tiles=None,
+            make_cells(5), make_sites(), make_travel(), model="road network", tiles=None,
             boundaries=(), language=language,
         )  # fmt: skip
         legend = [c for c in figure._children.values() if isinstance(c, HtmlControl)]
@@ -160,7 +117,7 @@ def test_legend_lists_the_time_classes_in_swedish_and_english() -> None:
         for color in TIME_COLORS:
             assert color in html
     english = build_map(
-        _cells(5), _sites(), _travel(), model="road network", language="en", tiles=None,
+        make_cells(5), make_sites(), make_travel(), model="road network", language="en", tiles=None,
         boundaries=(),
     )  # fmt: skip
     assert "Travel time to nearest office" in _layers(english)
@@ -169,13 +126,18 @@ def test_legend_lists_the_time_classes_in_swedish_and_english() -> None:
 def test_names_are_escaped_everywhere(tmp_path: Path) -> None:
     """A site called <img src=x onerror=alert(1)> shows as text in popups and tooltips."""
     page_path = write_map(
-        tmp_path / "map.html", _cells(5), _sites(), _travel(), model="road network", tiles=None
+        tmp_path / "map.html",
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        tiles=None,
     )
     page = page_path.read_text(encoding="utf-8")
     assert "<img" not in page
     assert "${alert" not in page
     figure = build_map(
-        _cells(5), _sites(), _travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
     )
     offices = _layers(figure)["Kontor"].data["features"]
     popup_b = offices[1]["properties"]["p"]
@@ -190,7 +152,7 @@ def test_names_are_escaped_everywhere(tmp_path: Path) -> None:
 def test_office_popup_shows_people_served_mean_and_worst_time() -> None:
     """Office a serves cells 0-1 (10 + 20 people at 5 and 15 min): mean 11.7, worst 15."""
     figure = build_map(
-        _cells(5), _sites(), _travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
     )
     popup = _layers(figure)["Kontor"].data["features"][0]["properties"]["p"]
     assert "Kontor Å" in popup
@@ -202,7 +164,7 @@ def test_office_popup_shows_people_served_mean_and_worst_time() -> None:
 def test_catchments_merge_the_cells_of_each_office() -> None:
     """Two offices serve two cells each: two catchment polygons of 2 km² each."""
     figure = build_map(
-        _cells(5), _sites(), _travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
     )
     features = _layers(figure)["Upptagningsområden"].data["features"]
     assert len(features) == 2
@@ -217,7 +179,7 @@ def test_catchments_merge_the_cells_of_each_office() -> None:
 def test_closed_and_new_offices_get_their_own_symbols() -> None:
     """Marking a closed and an opened site changes their class and popup status."""
     figure = build_map(
-        _cells(5), _sites(), _travel(), model="road network", tiles=None, boundaries=(),
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=(),
         closed=["b"], opened=["c"],
     )  # fmt: skip
     offices = _layers(figure)["Kontor"].data["features"]
@@ -228,7 +190,7 @@ def test_closed_and_new_offices_get_their_own_symbols() -> None:
 
 def test_straight_line_model_is_named_as_an_estimate() -> None:
     """A straight-line matrix is labelled an estimate; a road matrix is not."""
-    demand, sites = _cells(5), _sites()
+    demand, sites = make_cells(5), make_sites()
     od = siting.travel_times(None, demand, sites.iloc[:2], max_minutes=90)
     assert od.metadata["model"] == "straight-line fallback"
     figure = build_map(demand, sites, od, tiles=None, boundaries=())
@@ -238,7 +200,7 @@ def test_straight_line_model_is_named_as_an_estimate() -> None:
     )  # fmt: skip
     assert "UPPSKATTNING" in banner
     assert "fågelvägen" in banner
-    road = build_map(demand, sites, _travel(), model="road network", tiles=None, boundaries=())
+    road = build_map(demand, sites, make_travel(), model="road network", tiles=None, boundaries=())
     road_banner = next(
         c.html for c in road._children.values() if isinstance(c, HtmlControl) and
         "siting-model" in c.css_class
@@ -264,7 +226,7 @@ def test_nearest_office_matches_solution_table_columns() -> None:
 
 def test_a_solution_feeds_the_map() -> None:
     """A p-median Solution's assignment table draws catchments without conversion."""
-    demand, sites = _cells(5), _sites()
+    demand, sites = make_cells(5), make_sites()
     od = siting.ODMatrix.from_dense(
         [[1.0, 8.0, 5.0], [2.0, 6.0, 4.0], [3.0, 4.0, 3.0], [4.0, 2.0, 2.0], [5.0, 1.0, 3.0]],
         origin_ids=demand["demand_id"],
@@ -280,10 +242,10 @@ def test_a_solution_feeds_the_map() -> None:
 
 def test_localities_are_drawn_as_circles_sized_by_population() -> None:
     """Point demand (no cells) becomes circle markers; bigger places get bigger circles."""
-    demand = _cells(5)
+    demand = make_cells(5)
     demand["cell"] = None  # as load_population gives for points
     demand["name"] = ["By", "Ort", XSS, "Stad", "Fjäll"]
-    figure = build_map(demand, _sites(), _travel(), model="road network", tiles=None,
+    figure = build_map(demand, make_sites(), make_travel(), model="road network", tiles=None,
                        boundaries=())  # fmt: skip
     features = _shared_features(figure)
     assert features[0]["geometry"]["type"] == "Point"
@@ -314,7 +276,7 @@ def test_large_grid_is_an_image_and_stays_small(tmp_path: Path) -> None:
     travel = pd.DataFrame(
         {"demand_id": demand["demand_id"], "minutes": rng.uniform(0, 90, east.size)}
     )
-    path = write_map(tmp_path / "big.html", demand, _sites(), travel, model="road network",
+    path = write_map(tmp_path / "big.html", demand, make_sites(), travel, model="road network",
                      tiles=None, boundaries=())  # fmt: skip
     page = path.read_text(encoding="utf-8")
     assert len(page.encode("utf-8")) < 3_000_000
@@ -355,16 +317,16 @@ def test_render_cells_puts_each_cell_in_its_colour() -> None:
 )
 def test_bad_input_names_the_argument(change: dict[str, Any], message: str) -> None:
     """Wrong language, no model, unknown sites or missing travel times raise InputError."""
-    arguments: dict[str, Any] = {"travel": _travel(), "model": "road network", **change}
+    arguments: dict[str, Any] = {"travel": make_travel(), "model": "road network", **change}
     travel = arguments.pop("travel")
     with pytest.raises(siting.InputError, match=re.escape(message)):
-        build_map(_cells(5), _sites(), travel, tiles=None, boundaries=(), **arguments)
+        build_map(make_cells(5), make_sites(), travel, tiles=None, boundaries=(), **arguments)
 
 
 def test_page_uses_only_leaflet_from_the_given_folder(tmp_path: Path) -> None:
     """The page loads Leaflet from `leaflet_url` and no jQuery, Bootstrap or icon fonts."""
     path = write_map(
-        tmp_path / "m.html", _cells(5), _sites(), _travel(), model="road network",
+        tmp_path / "m.html", make_cells(5), make_sites(), make_travel(), model="road network",
         tiles=None, boundaries=(), leaflet_url="assets/leaflet",
     )  # fmt: skip
     page = path.read_text(encoding="utf-8")
