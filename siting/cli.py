@@ -35,6 +35,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_demo_command(commands)
     _add_network_command(commands)
     _add_od_command(commands)
+    _add_publish_command(commands)
     return parser
 
 
@@ -138,6 +139,46 @@ def _run_od(args: argparse.Namespace) -> int:
     report = {"matrix": str(path), **dataclasses.asdict(od.summary)}
     report.update(engine=od.metadata.get("engine"), seconds=od.metadata.get("seconds"))
     print(json.dumps(report, indent=2))
+    return EXIT_OK
+
+
+def _add_publish_command(commands: Any) -> None:
+    publish = commands.add_parser(
+        "publish", help="publish maps, a comparison and downloads of scenarios as a static site"
+    )
+    publish.add_argument("demand", help="demand points: population grid or layer")
+    publish.add_argument("sites", help="offices (status existing / may_close / candidate)")
+    publish.add_argument("--out", type=Path, default=Path("maps"), help="site folder (maps/)")
+    publish.add_argument("--network", help="OSM file, GraphML or place name (else straight-line)")
+    publish.add_argument("--max-minutes", default="120", help="travel-time cut-off (120)")
+    publish.add_argument("--close", default="", help="site ids to close, comma-separated")
+    publish.add_argument("--open", default="", help="candidate site ids to open")
+    publish.add_argument(
+        "--close-announced", action="store_true", help="add a scenario without may_close sites"
+    )
+    publish.add_argument(
+        "--self-contained", action="store_true", help="copy Leaflet in (no CDN; npm's leaflet)"
+    )
+    publish.add_argument("--language", choices=("sv", "en"), default="sv")
+    publish.set_defaults(run=_run_publish)
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from .publish import publish_from_files
+
+    site = publish_from_files(
+        args.demand,
+        args.sites,
+        args.out,
+        network=args.network,
+        max_minutes=_number("--max-minutes", args.max_minutes),
+        close=[s for s in args.close.split(",") if s],
+        open_=[s for s in args.open.split(",") if s],
+        close_announced=args.close_announced,
+        self_contained=args.self_contained,
+        language=args.language,
+    )
+    print(f"wrote {site.index} and {len(site.files) - 1} more files")
     return EXIT_OK
 
 
