@@ -117,7 +117,8 @@ def change_metrics(
     people = np.asarray(population, dtype=np.float64)
     old, new = _unreached_as_inf(before), _unreached_as_inf(after)
     both = np.isfinite(old) & np.isfinite(new)
-    delta = np.where(both, new - old, 0.0)
+    delta = np.zeros_like(old)
+    delta[both] = new[both] - old[both]
     gain = both & (delta <= -MIN_CHANGE_MIN)
     loss = both & (delta >= MIN_CHANGE_MIN)
     lost = np.isfinite(old) & ~np.isfinite(new)

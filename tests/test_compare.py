@@ -75,6 +75,13 @@ def test_change_metrics_by_hand() -> None:
     assert change["person_minutes_change"] == pytest.approx(100 * 15 - 200 * 5)
 
 
+def test_places_unreached_in_both_scenarios_are_no_change() -> None:
+    """Unreached before and after: neither gain, loss nor lost (and no inf - inf)."""
+    change = change_metrics([10], [math.inf], [math.inf])
+    assert change["people_gaining"] == change["people_losing"] == 0
+    assert change["people_no_longer_reached"] == 0
+
+
 def test_changes_under_a_minute_are_neither_gain_nor_loss() -> None:
     """Half a minute either way (snapping noise) is not counted."""
     change = change_metrics([10, 10], [10.0, 10.0], [10.5, 9.5])
