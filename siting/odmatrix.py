@@ -478,12 +478,14 @@ def travel_times(
         `access_speed_kph` and added at both ends; a point farther than `max_snap_m` from the
         network is an error.
     workers
-        Processes on this machine (or Dask workers for a local cluster).
+        Parallel workers on this machine: threads for the CCH (each with its own metric),
+        processes for scipy's Dijkstra; or the Dask workers of a local cluster.
     dask
         None (no Dask), ``"local"`` (a LocalCluster of `workers` processes), a scheduler
         address or a ``distributed.Client``.
     chunk_size
-        Points of the smaller side per block; default keeps a block near 64 MB.
+        Points of the smaller side per block; default keeps a block within 64 MB and gives
+        each worker at least 4 blocks.
     cache_dir
         Directory for saved matrices and CCH orderings; a matrix for the same network, points
         and options is loaded instead of computed.
@@ -533,9 +535,13 @@ def travel_times(
         options,
         engine=engine,
         cache_dir=cache_dir,
-        ship_topology=workers > 1 or dask is not None,
+        ship_topology=dask is not None,  # threads share it; Dask workers need a copy
     )
     small_is_rows = origin_points.size < site_points.size
+    if chunk_size is None:
+        chunk_size = odblocks.chunk_size_for(
+            problem.small.size, problem.large.size, workers=workers
+        )
     bounds = odblocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
     blocks = odblocks.run_blocks(problem, bounds, workers=workers, dask=dask, progress=progress)
     matrix = odblocks.assemble(

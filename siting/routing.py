@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -251,6 +251,19 @@ class CCHEngine:
             sources.astype(np.uint32), targets.astype(np.uint32)
         )
         return result
+
+
+def metric_copy(engine: CCHEngine, *, side: Side) -> CCHEngine:
+    """Return an engine with a fresh metric of its own for `side`, for another thread.
+
+    RoutingKit keeps query buffers in the metric, so two threads must not search one metric
+    at once; a copy shares the topology and costs one customisation (a fraction of a second).
+    """
+    metric = pyroutingkit.CCHMetric(engine.topology)
+    weights = engine.forward.weights if side == "forward" else engine.backward.weights
+    metric.customize(np.asarray(weights, dtype=np.uint32))
+    forward, backward = (metric, engine.backward) if side == "forward" else (engine.forward, metric)
+    return replace(engine, forward=forward, backward=backward)
 
 
 INF_UNITS = int(pyroutingkit.INF_WEIGHT)

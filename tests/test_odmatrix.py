@@ -159,16 +159,38 @@ def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:
         assert cut.summary.unreachable_pairs == int((~(full <= limit)).sum())
 
 
-def test_result_independent_of_chunks_and_workers() -> None:
-    """Chunk sizes and process counts give bit-identical matrices."""
+@pytest.mark.parametrize(
+    ("engine", "runs"),
+    [
+        ("cch", [(1, 1), (4, 2), (7, 2), (None, 2)]),
+        ("dijkstra", [(7, 2)]),  # processes: one run, they take seconds to start
+    ],
+)
+def test_result_independent_of_chunks_and_workers(
+    engine: str, runs: list[tuple[int | None, int]]
+) -> None:
+    """Chunk sizes and worker counts (CCH threads, Dijkstra processes): identical matrices."""
     graph = _osm_graph("test.osm.pbf")
     network = prepare_network(graph)
     nodes = sorted(graph.nodes)
     origins, sites = _at_nodes(graph, nodes), _at_nodes(graph, nodes[::15])
-    reference = travel_times(network, origins, sites, max_minutes=3.0)
-    for chunk_size, workers in [(1, 1), (4, 2), (7, 2)]:
+    reference = travel_times(
+        network,
+        origins,
+        sites,
+        max_minutes=3.0,
+        engine=engine,  # type: ignore[arg-type]
+    )
+    assert reference.metadata["engine"] == engine
+    for chunk_size, workers in runs:
         other = travel_times(
-            network, origins, sites, max_minutes=3.0, chunk_size=chunk_size, workers=workers
+            network,
+            origins,
+            sites,
+            max_minutes=3.0,
+            chunk_size=chunk_size,
+            workers=workers,
+            engine=engine,  # type: ignore[arg-type]
         )
         assert (reference.minutes != other.minutes).nnz == 0
         np.testing.assert_array_equal(reference.minutes.indices, other.minutes.indices)
