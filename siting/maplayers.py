@@ -127,6 +127,10 @@ class HtmlControl(folium.MacroElement):
             var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
             div.innerHTML = {{ this.html|tojson }};
             L.DomEvent.disableScrollPropagation(div);
+            L.DomEvent.disableClickPropagation(div);
+            // on a phone or in a side-by-side frame, start with a folded legend
+            var folded = div.querySelector("details");
+            if (folded && {{ this._parent.get_name() }}.getSize().x < 700) { folded.open = false; }
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});

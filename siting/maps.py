@@ -131,6 +131,8 @@ def write_map(
     tiles: str | None = "OpenStreetMap",
     max_vector_cells: int = MAX_VECTOR_CELLS,
     leaflet_url: str = ml.LEAFLET_CDN,
+    routes: gpd.GeoDataFrame | None = None,
+    stops: gpd.GeoDataFrame | None = None,
 ) -> Path:
     """Write an interactive map of one scenario to an HTML file, atomically.
 
@@ -167,6 +169,9 @@ def write_map(
     leaflet_url
         Folder URL holding ``leaflet.js`` and ``leaflet.css`` (a CDN, or a relative path for
         a self-contained site).
+    routes, stops
+        Mobile offices: tours as lines (``name`` column optional) and their stops as points
+        (``name`` and ``days``, e.g. "tisdagar"), drawn in one layer.
 
     Returns
     -------
@@ -192,6 +197,8 @@ def write_map(
         tiles=tiles,
         max_vector_cells=max_vector_cells,
         leaflet_url=leaflet_url,
+        routes=routes,
+        stops=stops,
     )
     page = figure.get_root().render()
     written = write_text_atomic(path, page)
@@ -213,6 +220,8 @@ def build_map(
     tiles: str | None = "OpenStreetMap",
     max_vector_cells: int = MAX_VECTOR_CELLS,
     leaflet_url: str = ml.LEAFLET_CDN,
+    routes: gpd.GeoDataFrame | None = None,
+    stops: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the folium map that `write_map` writes (same parameters, without `path`)."""
     lang = check_language(language)
@@ -224,6 +233,8 @@ def build_map(
     for level in boundaries:
         _add_boundaries(figure, level, data, lang)
     _add_sites(figure, data, lang)
+    if routes is not None or stops is not None:
+        _add_mobile(figure, routes, stops, lang)
     folium.LayerControl(collapsed=False).add_to(figure)
     ml.ViewSync().add_to(figure)
     _add_legend(figure, data, lang, title, image_cells)
@@ -506,6 +517,45 @@ def _add_sites(figure: folium.Map, data: MapData, lang: Language) -> None:
         collection = ml.feature_collection(points[chosen], properties)
         ml.ClassedGeoJson(
             collection, name=layer_name, colors=TIME_COLORS, icons=icons, show=show
+        ).add_to(figure)
+
+
+def _add_mobile(
+    figure: folium.Map,
+    routes: gpd.GeoDataFrame | None,
+    stops: gpd.GeoDataFrame | None,
+    lang: Language,
+) -> None:
+    """Mobile office tours (lines, one colour per tour) and stops (circles) with their days."""
+    labels = LABELS[lang]
+    shapes: list[Any] = []
+    properties: list[dict[str, Any]] = []
+    # a stop takes the colour of its tour (its ``route`` column naming a tour's ``name``)
+    tour_names = [] if routes is None or "name" not in routes else routes["name"].astype(str)
+    colour_of = {name: i % len(CATCHMENT_COLORS) for i, name in enumerate(tour_names)}
+    for frame, kind in ((routes, "route"), (stops, "stop")):
+        if frame is None or frame.empty:
+            continue
+        if frame.crs is None:
+            msg = f"{kind}s: expected a GeoDataFrame with a CRS"
+            raise InputError(msg)
+        for position, row in enumerate(frame.to_crs(WGS84).itertuples(index=False)):
+            name = escape_text(getattr(row, "name", "") or f"{labels[kind]} {position + 1}")
+            days = getattr(row, "days", None)
+            text = f"<b>{name}</b>" + (f"<br>{escape_text(days)}" if days else "")
+            shapes.append(row.geometry)
+            colour = (
+                position % len(CATCHMENT_COLORS)
+                if kind == "route"
+                else colour_of.get(str(getattr(row, "route", "")), 0)
+            )
+            properties.append({"c": colour, "t": text, "r": 6})
+    if shapes:
+        ml.ClassedGeoJson(
+            ml.feature_collection(np.asarray(shapes, dtype=object), properties),
+            name=labels["mobile_layer"],
+            colors=CATCHMENT_COLORS,
+            path_style={"weight": 3, "opacity": 0.9, "fillOpacity": 0.9},
         ).add_to(figure)
 
 

@@ -49,6 +49,9 @@ LABELS: dict[Language, dict[str, str]] = {
         "estimated": "uppskattad",
         "legend": "Teckenförklaring",
         "background": "Bakgrundskarta",
+        "mobile_layer": "Mobila kontor",
+        "route": "Tur",
+        "stop": "Hållplats",
     },
     "en": {
         "time_layer": "Travel time to nearest office",
@@ -87,6 +90,9 @@ LABELS: dict[Language, dict[str, str]] = {
         "estimated": "estimated",
         "legend": "Legend",
         "background": "Background map",
+        "mobile_layer": "Mobile offices",
+        "route": "Tour",
+        "stop": "Stop",
     },
 }
 

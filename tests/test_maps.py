@@ -349,3 +349,27 @@ def test_demo_map_shows_localities_offices_and_counties(tmp_path: Path) -> None:
     assert json.dumps("Länsgränser") in page  # layer names are written as JSON strings
     assert json.dumps("Kommungränser") not in page
     assert "UPPSKATTNING" in page  # the straight-line model is labelled an estimate
+
+
+def test_mobile_tours_and_stops_form_one_layer() -> None:
+    """A tour line and its two stops (days escaped) share the tour's colour in one layer."""
+    routes = gpd.GeoDataFrame(
+        {"name": ["Tur <norr>"]},
+        geometry=[shapely.LineString([(500_500, 6_700_500), (503_500, 6_700_500)])],
+        crs="EPSG:3006",
+    )
+    stops = gpd.GeoDataFrame(
+        {"name": ["Byn", "Fjället"], "days": ["tisdagar", "<b>torsdagar</b>"],
+         "route": ["Tur <norr>", "Tur <norr>"]},
+        geometry=gpd.points_from_xy([500_500, 503_500], [6_700_500, 6_700_500]),
+        crs="EPSG:3006",
+    )  # fmt: skip
+    figure = build_map(
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None,
+        boundaries=(), routes=routes, stops=stops,
+    )  # fmt: skip
+    features = _layers(figure)["Mobila kontor"].data["features"]
+    assert [f["geometry"]["type"] for f in features] == ["LineString", "Point", "Point"]
+    assert {f["properties"]["c"] for f in features} == {0}
+    assert features[0]["properties"]["t"] == "<b>Tur &lt;norr&gt;</b>"
+    assert features[2]["properties"]["t"] == "<b>Fjället</b><br>&lt;b&gt;torsdagar&lt;/b&gt;"
