@@ -10,11 +10,13 @@ and memory at Sweden's graph size.
 It draws 100,000 seeded origins (jittered around random nodes, as population cells off the
 road) and 2,000 sites (random nodes), prepares the network once (CCH built from scratch, the
 time reported as setup), frees the networkx graph, and runs ``siting.travel_times`` with a
-90-minute cut-off in several parallel set-ups: 1 process, 2 processes, and a Dask LocalCluster
-of 1 and 2 workers. With ``--site-fraction`` below 1 each set-up computes only that share of
-the sites (blocks are independent and each costs about the same, so the time is linear in
-the sites) and the full time is extrapolated, labelled so. It prints one JSON object with
-every run, medians, peak memory of the matrix stage and the scaling over 1 worker.
+90-minute cut-off in several parallel set-ups: 1 worker, 2 workers (CCH threads in this
+process), and a Dask LocalCluster of 1 and 2 single-threaded worker processes (started once
+per set-up, its start time reported apart). With ``--site-fraction`` below 1 each set-up
+computes only that share of the sites (blocks are independent and each costs about the same,
+so the time is linear in the sites) and the full time is extrapolated, labelled so. It
+prints one JSON object with every run, medians, peak memory of the matrix stage and the
+scaling over 1 worker.
 
 Usage: ``python scripts/bench_sweden_od.py [--runs 2] [--site-fraction 1.0]``
 """
@@ -49,8 +51,8 @@ N_ORIGINS = 100_000
 N_SITES = 2_000
 MAX_MINUTES = 90.0
 SETUPS: dict[str, tuple[int, str | None]] = {
-    "processes-1": (1, None),
-    "processes-2": (2, None),
+    "workers-1": (1, None),
+    "workers-2": (2, None),
     "dask-1": (1, "local"),
     "dask-2": (2, "local"),
 }
@@ -71,10 +73,10 @@ def _run_setup(
 ) -> dict[str, Any]:
     from siting import travel_times
 
-    bench = bench_od
     times, memory, stored = [], {"peak_mb": 0.0}, 0
+    client, cluster_start_s = bench_od._dask_client(dask, workers)
     for _ in range(runs):
-        with bench._peak_rss(memory):
+        with bench_od._peak_rss(memory):
             started = time.perf_counter()
             od = travel_times(
                 network,
@@ -82,13 +84,17 @@ def _run_setup(
                 sites,
                 max_minutes=MAX_MINUTES,
                 workers=workers,
-                dask=dask,
+                dask=client,
                 progress=False,
             )
             times.append(round(time.perf_counter() - started, 2))
         stored = od.summary.stored_pairs
         del od
+    if client is not None:
+        client.close()
+        client.cluster.close()
     return {
+        "dask_cluster_start_s": cluster_start_s,
         "times_s": times,
         "median_s": statistics.median(times),
         "stored_pairs": stored,
@@ -179,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _scaling(results: dict[str, Any]) -> dict[str, float]:
     scaling = {}
-    for kind in ("processes", "dask"):
+    for kind in ("workers", "dask"):
         one, two = results.get(f"{kind}-1"), results.get(f"{kind}-2")
         if one and two:
             scaling[f"{kind}_2_vs_1"] = round(one["median_s"] / two["median_s"], 2)
