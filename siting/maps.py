@@ -68,6 +68,7 @@ class MapData:
     sites: gpd.GeoDataFrame
     shown_status: npt.NDArray[Any]
     model: str
+    cutoff_min: float | None = None
 
     @property
     def has_cells(self) -> bool:
@@ -254,8 +255,11 @@ def prepare_map_data(
     """Check the inputs of a map and align travel times to the demand rows."""
     _require(demand, ("demand_id", "population"), "demand")
     _require(sites, ("site_id", "name", "status"), "sites")
+    cutoff_min = None
     if isinstance(travel, ODMatrix):
         model = model or str(travel.metadata.get("model", ""))
+        cutoff = travel.metadata.get("max_minutes")
+        cutoff_min = float(cutoff) if cutoff is not None else None
         travel = nearest_office(travel)
     if not model:
         msg = "model: name the travel-time model shown on the map (e.g. 'road network')"
@@ -268,6 +272,7 @@ def prepare_map_data(
         sites=sites.reset_index(drop=True),
         shown_status=_shown_status(sites, opened, closed),
         model=model,
+        cutoff_min=cutoff_min,
     )
 
 
@@ -712,19 +717,26 @@ def _add_legend(
         ("⚠ " if estimate else "") + banner, position="bottomleft", css_class=css
     ).add_to(figure)
     ml.HtmlControl(
-        legend_html(lang, title=title, estimate=estimate, cells_as_image=image_cells),
+        legend_html(
+            lang,
+            title=title,
+            estimate=estimate,
+            cells_as_image=image_cells,
+            cutoff_min=data.cutoff_min,
+        ),
         position="bottomright",
         css_class="siting-box siting-legend",
     ).add_to(figure)
 
 
-def time_class_labels(lang: Language) -> list[str]:
-    """Legend labels of the travel-time classes, then of "not reached"."""
+def time_class_labels(lang: Language, cutoff_min: float | None = None) -> list[str]:
+    """Legend labels of the travel-time classes, then of "not reached" (within `cutoff_min`)."""
     labels = LABELS[lang]
     bounds = (0.0, *TIME_BREAKS_MIN)
     names = [f"{lo:.0f}–{hi:.0f} {labels['minutes']}" for lo, hi in itertools.pairwise(bounds)]
     names.append(f"> {TIME_BREAKS_MIN[-1]:.0f} {labels['minutes']}")
-    names.append(labels["not_reached"])
+    cutoff = f" ({cutoff_min:g} {labels['minutes']})" if cutoff_min is not None else ""
+    names.append(labels["not_reached"] + cutoff)
     return names
 
 
@@ -740,7 +752,12 @@ def population_class_labels(lang: Language) -> list[str]:
 
 
 def legend_html(
-    lang: Language, *, title: str | None, estimate: bool, cells_as_image: int | None
+    lang: Language,
+    *,
+    title: str | None,
+    estimate: bool,
+    cells_as_image: int | None,
+    cutoff_min: float | None = None,
 ) -> str:
     """The legend: travel-time classes, population classes and office symbols."""
     labels = LABELS[lang]
@@ -749,7 +766,7 @@ def legend_html(
     parts.append(f"<h2>{escape_text(time_title)}</h2>")
     parts += [
         _swatch(color, text)
-        for color, text in zip(TIME_COLORS, time_class_labels(lang), strict=True)
+        for color, text in zip(TIME_COLORS, time_class_labels(lang, cutoff_min), strict=True)
     ]
     parts.append(f"<h2>{escape_text(labels['population'])} ({labels['people_short']})</h2>")
     parts += [

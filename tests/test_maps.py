@@ -200,6 +200,11 @@ def test_straight_line_model_is_named_as_an_estimate() -> None:
     )  # fmt: skip
     assert "UPPSKATTNING" in banner
     assert "fågelvägen" in banner
+    legend = next(
+        c.html for c in figure._children.values() if isinstance(c, HtmlControl) and
+        "siting-legend" in c.css_class
+    )  # fmt: skip
+    assert "ej nådd inom gränsen (90 min)" in legend  # the matrix's cut-off
     road = build_map(demand, sites, make_travel(), model="road network", tiles=None, boundaries=())
     road_banner = next(
         c.html for c in road._children.values() if isinstance(c, HtmlControl) and
