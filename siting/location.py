@@ -26,6 +26,7 @@ from .instance import (
     prepare_instance,
     unreachable_rows,
 )
+from .lagrangian import AssignmentPairs, Reduction, greedy_cost, reduce_p_median
 from .mip import MipModel, MipOptions, MipResult
 from .odmatrix import ODMatrix
 from .solution import Solution
@@ -110,13 +111,25 @@ def solve_p_median(
     unreachable = unreachable_rows(instance, None)
     check_some_reachable(instance, unreachable, "in the OD matrix")
     pairs = _usable_pairs(instance, unreachable, prune=caps is None)
+    # the bound knows neither capacities, budgets nor excluded sets: fixing needs all rules
+    plain = caps is None and instance.budget is None and not instance.excluded
+    reduction = _reduce(instance, pairs, count) if plain else None
+    if reduction is not None:  # build the MIP over the sites and pairs the bound left open
+        reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
+        pairs = _subset(pairs, reduction.kept_pairs)
     model = _assignment_model(
-        instance, pairs, count, cost=instance.weights[pairs.rows] * pairs.minutes
+        reduced if reduction is not None else instance,
+        pairs,
+        count,
+        cost=instance.weights[pairs.rows] * pairs.minutes,
     )
     if caps is not None:
         _add_capacity_rows(model, instance, pairs, caps)
     build_s = time.perf_counter() - start
     result = _solve_or_explain(model, instance, pairs, count, options, "p-median")
+    if reduction is not None and reduction.lower_bound > result.bound:
+        gap = (result.objective - reduction.lower_bound) / abs(result.objective)
+        result = replace(result, bound=reduction.lower_bound, gap=gap)
     assignment = _assignment_from_x(instance, pairs, result) if caps is not None else None
     logger.info("p-median p=%d: %g (%s)", count, result.objective, result.status)
     return make_solution(
@@ -258,6 +271,34 @@ def _cover_within(
     if result.status != "optimal":
         raise SitingError(f"p-center: the covering check at {radius:g} minutes ran out of time")
     return result.values
+
+
+def _subset(pairs: _Pairs, keep: BoolArray) -> _Pairs:
+    local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))[keep]
+    indptr = np.zeros(pairs.indptr.size, dtype=np.int64)
+    np.cumsum(np.bincount(local, minlength=indptr.size - 1), out=indptr[1:])
+    return _Pairs(
+        rows=pairs.rows[keep],
+        columns=pairs.columns[keep],
+        minutes=pairs.minutes[keep],
+        indptr=indptr,
+        active=pairs.active,
+    )
+
+
+def _reduce(instance: Instance, pairs: _Pairs, n_sites: int) -> Reduction | None:
+    """Lagrangian site fixing (exact); None when no finite answer exists to fix against."""
+    local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))
+    assignment = AssignmentPairs(
+        local_rows=local,
+        columns=pairs.columns,
+        cost=instance.weights[pairs.rows] * pairs.minutes,
+        indptr=pairs.indptr,
+        n_columns=instance.od.shape[1],
+    )
+    if not np.isfinite(greedy_cost(assignment, n_sites, instance.required, instance.allowed)):
+        return None  # the cut-off leaves rows unserved by the greedy answer
+    return reduce_p_median(assignment, n_sites, instance.required, instance.allowed)
 
 
 def _capacities(instance: Instance, capacities: Any) -> FloatArray | None:
