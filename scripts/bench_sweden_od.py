@@ -167,7 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "max_minutes": MAX_MINUTES,
             "extrapolated": n_sites < N_SITES,
         },
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # the machine is shared: other work inflates every engine's times alike
+            "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
         "setup_s": round(setup_s, 1),
         "rss_before_matrix_mb": round(rss_before_mb, 1),
         "setups": results,
