@@ -388,6 +388,7 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
     python = venv / "bin" / "python"
     work = home / pbf.name.removesuffix(".osm.pbf")
     record = work / "prepare.json"
+    _wait_for_other_preparation(work / "preparing.pid", record)
     if record.exists():
         prepared: dict[str, Any] = json.loads(record.read_text())
         prepared["setup_measured"] = "in an earlier run (data reused)"
@@ -405,6 +406,7 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
         msg += "osmium-tool (apt-get install osmium-tool)"
         raise RuntimeError(msg)
     work.mkdir(parents=True, exist_ok=True)
+    (work / "preparing.pid").write_text(str(os.getpid()))
     package = subprocess.run(
         [str(python), "-c", "import osrm, pathlib; print(pathlib.Path(osrm.__file__).parent)"],
         capture_output=True,
@@ -430,8 +432,23 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
         "setup_s": round(sum(timings.values()), 1),
     }
     record.write_text(json.dumps(prepared, indent=2))
+    (work / "preparing.pid").unlink()
     prepared["setup_measured"] = "in this run"
     return prepared
+
+
+def _wait_for_other_preparation(lock: Path, record: Path, *, limit_s: float = 3600.0) -> None:
+    """Wait while another live process prepares the same OSRM data (it takes minutes)."""
+    started = time.perf_counter()
+    while lock.exists() and not record.exists():
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(lock.read_text()), 0)  # raises if that process is gone
+            if time.perf_counter() - started > limit_s:
+                msg = f"OSRM preparation by process {lock.read_text()} still running"
+                raise RuntimeError(msg)
+            time.sleep(10)
+            continue
+        lock.unlink(missing_ok=True)  # left by a process that died
 
 
 def _measure_osrm(pbf: Path, points_path: Path, runs: int) -> dict[str, Any]:
