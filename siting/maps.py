@@ -201,7 +201,8 @@ def write_map(
         routes=routes,
         stops=stops,
     )
-    page = figure.get_root().render()
+    # folium writes a bare <html>; screen readers need the page's language
+    page = figure.get_root().render().replace("<html>", f'<html lang="{language}">', 1)
     written = write_text_atomic(path, page)
     logger.info("map: %s (%.2f MB)", written, len(page.encode("utf-8")) / 1e6)
     return written
@@ -231,8 +232,11 @@ def build_map(
     image_cells = _add_demand_layers(figure, data, lang, max_vector_cells)
     if image_cells is None and pd.notna(data.assigned_site).any():
         _add_catchments(figure, data, lang)
-    for level in boundaries:
-        _add_boundaries(figure, level, data, lang)
+    for position, level in enumerate(boundaries):
+        # with cells as images, the first level listed (the finest) carries hover statistics
+        _add_boundaries(
+            figure, level, data, lang, with_stats=image_cells is not None and position == 0
+        )
     _add_sites(figure, data, lang)
     if routes is not None or stops is not None:
         _add_mobile(figure, routes, stops, lang)
@@ -659,23 +663,69 @@ def _voronoi_cells(points: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return cells
 
 
-def _add_boundaries(figure: folium.Map, level: Level, data: MapData, lang: Language) -> None:
+def _add_boundaries(
+    figure: folium.Map, level: Level, data: MapData, lang: Language, *, with_stats: bool
+) -> None:
+    """Region outlines; `with_stats` makes their insides show the region's access on hover.
+
+    Used when cells are drawn as images (no hover of their own): the finest level drawn
+    then tells, per region, its people, the share within 30 minutes and the mean time.
+    """
     regions = load_boundaries(level)
     extent = _extent(data, regions.crs)
-    shown = regions[regions.intersects(extent)]
+    shown = regions[regions.intersects(extent)].reset_index(drop=True)
     if shown.empty:
         return
     simplified = shown.geometry.simplify(_BOUNDARY_SIMPLIFY_M[level]).to_crs(WGS84)
-    properties = [{"c": 0, "t": escape_text(name)} for name in shown["name"]]
-    name = LABELS[lang].get(f"{level}_layer", level)
-    style = _BOUNDARY_STYLE.get(level, _BOUNDARY_STYLE["lan"])
+    texts = [f"<b>{escape_text(name)}</b>" for name in shown["name"]]
+    style = dict(_BOUNDARY_STYLE.get(level, _BOUNDARY_STYLE["lan"]))
+    if with_stats:
+        texts = [t + line for t, line in zip(texts, _region_lines(data, shown, lang), strict=True)]
+        # a transparent fill catches the pointer inside the region, not only on its outline
+        style.update(fill=True, fillOpacity=0.0)
     ml.ClassedGeoJson(
-        ml.feature_collection(np.asarray(simplified.to_numpy(), dtype=object), properties),
-        name=name,
+        ml.feature_collection(
+            np.asarray(simplified.to_numpy(), dtype=object), [{"c": 0, "t": t} for t in texts]
+        ),
+        name=LABELS[lang].get(f"{level}_layer", level),
         colors=[str(style["color"])],
         path_style=style,
-        tooltips=False,
+        tooltips=with_stats,
     ).add_to(figure)
+
+
+def _region_lines(data: MapData, regions: gpd.GeoDataFrame, lang: Language) -> list[str]:
+    """Per region: people, share within 30 minutes and mean minutes of the demand inside."""
+    labels = LABELS[lang]
+    points = data.demand.geometry.to_crs(regions.crs)
+    region_of = np.full(len(points), -1, dtype=np.int64)
+    point_index, region_index = regions.sindex.query(points, predicate="within")
+    region_of[point_index] = region_index
+    lines = []
+    for position in range(len(regions)):
+        inside = region_of == position
+        row = _access_row(data.demand["population"].to_numpy()[inside], data.minutes[inside])
+        share = row["share30"]
+        share_text = f"{100 * share:.0f} %" if math.isfinite(share) else labels["unknown"]
+        lines.append(
+            f"<br>{labels['population']}: {format_number(row['people'], lang)}"
+            f"<br>{labels['within_30']}: {share_text}"
+            f"<br>{labels['mean_time']}: {format_minutes(row['mean'], lang)}"
+        )
+    return lines
+
+
+def _access_row(population: npt.NDArray[Any], minutes: npt.NDArray[np.float64]) -> dict[str, float]:
+    """People, share within 30 minutes and population-weighted mean minutes (of those reached)."""
+    people = np.asarray(population, dtype=np.float64)
+    total = float(people.sum())
+    reached = np.isfinite(minutes)
+    weight = float(people[reached].sum())
+    return {
+        "people": total,
+        "share30": float(people[minutes <= 30].sum() / total) if total > 0 else math.nan,
+        "mean": float((people[reached] * minutes[reached]).sum() / weight) if weight else math.nan,
+    }
 
 
 def _extent(data: MapData, crs: Any) -> Any:

@@ -144,7 +144,7 @@ def test_map_renders_layers_and_escaped_popups(server: tuple[Path, str]) -> None
 
 
 def test_large_grid_renders_as_images(server: tuple[Path, str]) -> None:
-    """20,000 cells: the travel-time image is on the map and the page has no errors."""
+    """22,500 cells: the travel-time image is on the map, kommuner hover, no errors."""
     root, base = server
     side = 150
     east, north = np.meshgrid(np.arange(side) * 1000.0 + 400_500, np.arange(side) * 1000.0 +
@@ -158,7 +158,7 @@ def test_large_grid_renders_as_images(server: tuple[Path, str]) -> None:
     )  # fmt: skip
     travel = pd.DataFrame({"demand_id": demand["demand_id"], "minutes": east % 70})
     write_map(root / "big.html", demand, make_sites(), travel, model="straight-line fallback",
-              tiles=None, boundaries=(), leaflet_url="leaflet")  # fmt: skip
+              tiles=None, boundaries=("kommun",), leaflet_url="leaflet")  # fmt: skip
     report = _probe(root / "big.html", f"{base}/big.html")
     assert report["errors"] == []
     assert report["images"] == 1  # travel time shown; population starts hidden

@@ -335,6 +335,7 @@ def test_page_uses_only_leaflet_from_the_given_folder(tmp_path: Path) -> None:
         tiles=None, boundaries=(), leaflet_url="assets/leaflet",
     )  # fmt: skip
     page = path.read_text(encoding="utf-8")
+    assert '<html lang="sv">' in page
     sources = re.findall(r'<script src="([^"]+)"', page)
     assert sources == ["assets/leaflet/leaflet.js"]
     assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', page) == [
@@ -378,3 +379,20 @@ def test_mobile_tours_and_stops_form_one_layer() -> None:
     assert {f["properties"]["c"] for f in features} == {0}
     assert features[0]["properties"]["t"] == "<b>Tur &lt;norr&gt;</b>"
     assert features[2]["properties"]["t"] == "<b>Fjället</b><br>&lt;b&gt;torsdagar&lt;/b&gt;"
+
+
+def test_image_maps_show_access_per_municipality_on_hover() -> None:
+    """Cells drawn as images: the kommun under them tells its 150 people, 20 % within 30 min."""
+    figure = build_map(
+        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None,
+        boundaries=("kommun", "lan"), max_vector_cells=2,
+    )  # fmt: skip
+    kommuner = _layers(figure)["Kommungränser"]
+    assert kommuner.tooltips
+    assert kommuner.path_style["fill"] is True
+    assert kommuner.path_style["fillOpacity"] == 0
+    texts = [f["properties"]["t"] for f in kommuner.data["features"]]
+    holding = [t for t in texts if "Befolkning: 150" in t]
+    assert len(holding) == 1  # all five cells lie in one kommun
+    assert "Inom 30 min: 20 %" in holding[0]  # 10 + 20 of 150 people
+    assert not _layers(figure)["Länsgränser"].tooltips  # only the finest level
