@@ -1,6 +1,7 @@
 """Page size and load time of scenario maps: siting's write_map vs a naive folium GeoJson layer.
 
-Cases: the real SCB 1 km grid of Dalarna (4,004 cells; drawn as vectors by siting) and a
+Cases: the real SCB 1 km grid of Dalarna (4,004 cells; drawn as vectors by siting), the same
+split into 250 m cells (64,064; a county 250 m grid with a real settlement pattern), and a
 national-size 1 km grid (about 100,000 cells inside Sweden's outline, placed at random with a
 fixed seed; drawn as images by siting). The baseline in the same run is what one writes with
 folium directly: one `folium.GeoJson` of all cells with a style function and a tooltip.
@@ -68,6 +69,31 @@ def national_grid(n_cells: int, seed: int = 1) -> gpd.GeoDataFrame:
         },
         geometry=gpd.points_from_xy(e, n),
         crs="EPSG:3006",
+    )
+
+
+def split_cells(demand: gpd.GeoDataFrame, parts: int = 4) -> gpd.GeoDataFrame:
+    """Each 1 km cell as `parts` x `parts` smaller cells sharing its people: a 250 m grid
+    with the real grid's settlement pattern (no 250 m grid of a county is at hand)."""
+    cells = gpd.GeoSeries(demand["cell"], crs=demand.crs)
+    west, south = cells.bounds["minx"].to_numpy(), cells.bounds["miny"].to_numpy()
+    size = float(np.median(cells.bounds["maxx"] - cells.bounds["minx"])) / parts
+    offsets = (np.arange(parts) + 0.5) * size
+    dx, dy = np.meshgrid(offsets, offsets)
+    e = (west[:, None] + dx.ravel()[None, :]).ravel()
+    n = (south[:, None] + dy.ravel()[None, :]).ravel()
+    people = np.repeat(demand["population"].to_numpy() / parts**2, parts**2)
+    return gpd.GeoDataFrame(
+        {
+            "demand_id": [f"{int(x)}-{int(y)}" for x, y in zip(e, n, strict=True)],
+            "population": people,
+            "cell": gpd.GeoSeries(
+                shapely.box(e - size / 2, n - size / 2, e + size / 2, n + size / 2),
+                crs=demand.crs,
+            ),
+        },
+        geometry=gpd.points_from_xy(e, n),
+        crs=demand.crs,
     )
 
 
@@ -173,7 +199,9 @@ def main() -> None:
     sites = siting.load_sites(ROOT / "data" / "servicekontor_sites.csv")
     sites = sites[sites["status"] == "existing"]
     (out / "blank.html").write_text("<!DOCTYPE html><html><body></body></html>")
-    rows = run_case("dalarna_1km", siting.load_population(args.dalarna), sites, out)
+    dalarna = siting.load_population(args.dalarna)
+    rows = run_case("dalarna_1km", dalarna, sites, out)
+    rows += run_case("dalarna_250m_split", split_cells(dalarna), sites, out)
     rows += run_case(f"sweden_1km_{args.cells}", national_grid(args.cells), sites, out)
     result = {
         "benchmark": "map page size and load time",
