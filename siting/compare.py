@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,14 +127,17 @@ def change_metrics(
 
     def mean(mask: npt.NDArray[np.bool_]) -> float:
         weight = people[mask].sum()
-        return float((people[mask] * np.abs(delta[mask])).sum() / weight) if weight > 0 else 0.0
+        # NaN, not 0, when nobody gains (or loses): "no one" is not "zero minutes"
+        return (
+            float((people[mask] * np.abs(delta[mask])).sum() / weight) if weight > 0 else math.nan
+        )
 
     return {
         "people_gaining": float(people[gain].sum()),
         "mean_gain_min": mean(gain),
         "people_losing": float(people[loss].sum()),
         "mean_loss_min": mean(loss),
-        "max_loss_min": float(delta[loss].max()) if loss.any() else 0.0,
+        "max_loss_min": float(delta[loss].max()) if loss.any() else math.nan,
         "people_no_longer_reached": float(people[lost].sum()),
         "people_newly_reached": float(people[found].sum()),
         "person_minutes_change": float((people[both] * delta[both]).sum()),

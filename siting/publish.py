@@ -92,6 +92,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "back": "Till startsidan",
         "maps_synced": "Kartorna följer varandra: flytta eller zooma en, så följer de andra.",
         "people": "inv.",
+        "by_area": "per område",
     },
     "en": {
         "title": "Access to public service",
@@ -123,6 +124,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "back": "Back to the index",
         "maps_synced": "The maps follow each other: move or zoom one and the others follow.",
         "people": "people",
+        "by_area": "by area",
     },
 }
 
@@ -350,8 +352,9 @@ def comparison_page(
         f'<header><p><a href="index.html">{esc(words["back"])}</a></p>'
         f"<h1>{esc(words['comparison'])}</h1><p>{esc(words['maps_synced'])}</p></header>"
         f'<main id="main"><div class="maps">{frames}</div>'
-        f"{_metrics_table(comparison, lang)}{_changes_table(comparison, lang)}"
-        f"{_group_table(scenarios, comparison, lang, names)}</main>{_SYNC_SCRIPT}"
+        f"{_metrics_table(comparison, lang)}{_changes_table(comparison, lang, names)}"
+        f"{_group_table(scenarios, comparison, lang, names)}"
+        f"{_changes_table(comparison, lang, names, by_group=True)}</main>{_SYNC_SCRIPT}"
     )
     return _page(f"{words['comparison']} – {title}", body, lang)
 
@@ -410,18 +413,26 @@ def _metrics_table(comparison: Comparison, lang: Language) -> str:
     return _table(words["total"], header, rows)
 
 
-def _changes_table(comparison: Comparison, lang: Language) -> str:
+def _changes_table(
+    comparison: Comparison, lang: Language, names: dict[str, str], *, by_group: bool = False
+) -> str:
+    """Gains and losses against the baseline: per scenario in total, or per scenario and area."""
     words = WORDS[lang]
     if comparison.changes.empty:
         return ""
-    totals = comparison.changes[comparison.changes["group"] == TOTAL]
+    is_total = comparison.changes["group"] == TOTAL
+    chosen = comparison.changes[~is_total if by_group else is_total]
+    if chosen.empty:
+        return ""
+    first = [words["scenario"]] + ([words["group"]] if by_group else [])
     header = [
-        words["scenario"], words["gaining"], words["mean_gain"], words["losing"],
-        words["mean_loss"], words["max_loss"], words["no_longer"],
+        *first, words["gaining"], words["mean_gain"], words["losing"], words["mean_loss"],
+        words["max_loss"], words["no_longer"],
     ]  # fmt: skip
     rows = [
         [
             str(row["scenario"]),
+            *([names.get(str(row["group"]), str(row["group"]))] if by_group else []),
             format_number(float(row["people_gaining"]), lang),
             format_minutes(float(row["mean_gain_min"]), lang),
             format_number(float(row["people_losing"]), lang),
@@ -429,10 +440,10 @@ def _changes_table(comparison: Comparison, lang: Language) -> str:
             format_minutes(float(row["max_loss_min"]), lang),
             format_number(float(row["people_no_longer_reached"]), lang),
         ]
-        for _, row in totals.iterrows()
+        for _, row in chosen.iterrows()
     ]
-    base = str(totals["baseline"].iloc[0])
-    return _table(words["changes"].format(base=base), header, rows)
+    caption = words["changes"].format(base=str(chosen["baseline"].iloc[0]))
+    return _table(caption + (f" – {words['by_area']}" if by_group else ""), header, rows)
 
 
 def _group_table(

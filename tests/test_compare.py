@@ -87,6 +87,8 @@ def test_changes_under_a_minute_are_neither_gain_nor_loss() -> None:
     change = change_metrics([10, 10], [10.0, 10.0], [10.5, 9.5])
     assert change["people_gaining"] == 0
     assert change["people_losing"] == 0
+    assert math.isnan(change["mean_gain_min"])  # nobody gains: no mean, not zero minutes
+    assert math.isnan(change["max_loss_min"])
 
 
 def test_compare_scenarios_totals_and_municipalities() -> None:

@@ -155,3 +155,20 @@ def test_cli_publish_writes_the_site(tmp_path: Path) -> None:
     assert (out / "compare.html").is_file()
     assert main(["-q", "publish", str(SCB_SMALL), str(sites), "--out", str(out),
                  "--close", "nowhere"]) == EXIT_BAD_INPUT  # fmt: skip
+
+
+def test_comparison_breaks_gains_and_losses_down_by_area(tmp_path: Path) -> None:
+    """With a group column, the comparison lists each area's losers under its (escaped) name."""
+    demand = make_cells(5)
+    demand["kommunkod"] = ["0001", "0001", "0002", "0002", "0002"]
+    later = make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0])  # cell 1: +5 min
+    publish_site(
+        tmp_path / "maps", demand, make_sites(),
+        [Scenario("I dag", make_travel()), Scenario("Sedan", later)],
+        model="road network", boundaries=(), tiles=None, group_column="kommunkod",
+        group_names={"0001": "Å<by", "0002": "Berg"},
+    )  # fmt: skip
+    page = (tmp_path / "maps" / "compare.html").read_text(encoding="utf-8")
+    by_area = page.split("per område")[-1]
+    assert "<td>Å&lt;by</td><td>0</td><td>–</td><td>20</td><td>5,0 min</td>" in by_area
+    assert "<td>Berg</td>" in by_area
