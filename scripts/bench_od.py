@@ -200,10 +200,14 @@ def _measure_siting(
                 )
                 out[:] = [od.summary.stored_pairs, od.metadata["engine"]]
 
+            cpu_started = time.process_time()
             with _peak_rss(memory):
                 times = _timed(run, runs)
             results[_key(case, cutoff)] = {
                 "times_s": times,
+                # CPU seconds of this process's threads per run: on a shared, loaded machine
+                # the wall time is inflated, the CPU time much less (Dask workers not counted)
+                "cpu_s_per_run": round((time.process_time() - cpu_started) / runs, 2),
                 "stored_pairs": outputs[0],
                 "engine": outputs[1],
                 "matrix_stage_peak_rss_mb": memory["peak_mb"],
