@@ -19,6 +19,8 @@ THRESHOLDS_MIN = (15, 30, 45, 60)
 #: a change smaller than this (minutes) is neither a gain nor a loss (rounding, snapping)
 MIN_CHANGE_MIN = 1.0
 TOTAL = "total"
+#: the group of demand points whose group column is empty
+UNKNOWN_GROUP = "?"
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def compare_scenarios(
         raise InputError(msg)
     population = demand["population"].to_numpy(dtype=np.float64)
     groups = (
-        demand[group_column].astype(str).to_numpy()
+        np.array([UNKNOWN_GROUP if pd.isna(v) else str(v) for v in demand[group_column]])
         if group_column
         else np.full(len(demand), TOTAL, dtype=object)
     )

@@ -109,6 +109,18 @@ def test_compare_scenarios_totals_and_municipalities() -> None:
     assert len(comparison.changes) == 3  # total, 2062, 2080
 
 
+def test_points_without_a_group_form_their_own() -> None:
+    """A missing municipality code is a group of its own ("?"), not an error."""
+    demand = _demand()
+    demand["kommunkod"] = ["2080", None, "2062", "2062"]
+    comparison = compare_scenarios(
+        demand, [Scenario("I dag", _travel(TODAY))], group_column="kommunkod"
+    )
+    metrics = comparison.metrics.set_index("group")
+    assert metrics.loc["?", "population"] == 200
+    assert list(metrics.index) == ["total", "2062", "2080", "?"]
+
+
 def test_compare_needs_distinct_names_and_a_known_group_column() -> None:
     """Duplicate scenario names and unknown group columns are input errors."""
     with pytest.raises(siting.InputError, match="names must differ"):
