@@ -364,58 +364,62 @@ def _add_demand_layers(
 ) -> int | None:
     """Population and travel-time layers; returns the cell count if drawn as images."""
     labels = LABELS[lang]
-    population = data.demand["population"].to_numpy(dtype=np.float64)
     time_classes = time_class(data.minutes)
-    population_classes = population_class(population)
-    has_cells = data.has_cells
-    if has_cells and len(data.demand) > max_cells:
+    population_classes = population_class(data.demand["population"].to_numpy(dtype=np.float64))
+    if data.has_cells and len(data.demand) > max_cells:
         _add_cell_images(figure, data, time_classes, population_classes, lang)
         return len(data.demand)
+    shapes, radius, path_style = _demand_shapes(data)
+    tooltips = _demand_tooltips(data, lang)
+    properties = [
+        {"c": int(c), "q": int(q), "t": t, "r": round(float(r), 1)}
+        for c, q, t, r in zip(time_classes, population_classes, tooltips, radius, strict=True)
+    ]
+    # one copy of the features in the page, drawn by two layers with their own classes
+    shared = ml.SharedData(ml.feature_collection(shapes, properties))
+    shared.add_to(figure)
+    for name, colors, key, show in (
+        (labels["population_layer"], POPULATION_COLORS, "q", False),
+        (labels["time_layer"], TIME_COLORS, "c", True),
+    ):
+        ml.ClassedGeoJson(
+            None, data_var=shared.get_name(), name=name, colors=colors, class_key=key,
+            path_style=path_style, show=show,
+        ).add_to(figure)  # fmt: skip
+    return None
+
+
+def _demand_shapes(
+    data: MapData,
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64], dict[str, Any]]:
+    """WGS84 shapes (cells or points), circle radii (points) and the path style."""
+    if data.has_cells:
+        geometries = gpd.GeoSeries(data.demand["cell"], crs=data.demand.crs).to_crs(WGS84)
+        # a hairline in the fill colour keeps cells visible when zoomed out below a pixel
+        style: dict[str, Any] = {"weight": 0.5, "opacity": 0.7, "fillOpacity": 0.7}
+        return (
+            np.asarray(geometries.to_numpy(), dtype=object),
+            np.full(len(data.demand), 5.0),
+            style,
+        )
+    population = data.demand["population"].to_numpy(dtype=np.float64)
+    radius = np.clip(2.0 + np.sqrt(population) / 12.0, 3.0, 14.0)
+    style = {"weight": 1, "color": "#343a40", "fillOpacity": 0.85}
+    return _wgs84_points(data.demand), radius, style
+
+
+def _demand_tooltips(data: MapData, lang: Language) -> list[str]:
     names = _site_names(data)
-    tooltips = [
+    return [
         _demand_tooltip(row, people, minutes, names.get(str(site), ""), lang)
         for row, people, minutes, site in zip(
             data.demand.itertuples(index=False),
-            population,
+            data.demand["population"].to_numpy(dtype=np.float64),
             data.minutes,
             data.assigned_site,
             strict=True,
         )
     ]
-    if has_cells:
-        geometries = gpd.GeoSeries(data.demand["cell"], crs=data.demand.crs).to_crs(WGS84)
-        shapes = np.asarray(geometries.to_numpy(), dtype=object)
-        radius = np.full(len(population), 5.0)
-        # a hairline in the fill colour keeps cells visible when zoomed out below a pixel
-        path_style: dict[str, Any] = {"weight": 0.5, "opacity": 0.7, "fillOpacity": 0.7}
-    else:
-        shapes = _wgs84_points(data.demand)
-        radius = np.clip(2.0 + np.sqrt(population) / 12.0, 3.0, 14.0)
-        path_style = {"weight": 1, "color": "#343a40", "fillOpacity": 0.85}
-    properties = [
-        {"c": int(c), "q": int(q), "t": t, "r": round(float(r), 1)}
-        for c, q, t, r in zip(time_classes, population_classes, tooltips, radius, strict=True)
-    ]
-    shared = ml.SharedData(ml.feature_collection(shapes, properties))
-    shared.add_to(figure)
-    ml.ClassedGeoJson(
-        None,
-        data_var=shared.get_name(),
-        name=labels["population_layer"],
-        colors=POPULATION_COLORS,
-        class_key="q",
-        path_style=path_style,
-        show=False,
-    ).add_to(figure)
-    ml.ClassedGeoJson(
-        None,
-        data_var=shared.get_name(),
-        name=labels["time_layer"],
-        colors=TIME_COLORS,
-        class_key="c",
-        path_style=path_style,
-    ).add_to(figure)
-    return None
 
 
 def _demand_tooltip(row: Any, people: float, minutes: float, office: str, lang: Language) -> str:
