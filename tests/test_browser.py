@@ -62,6 +62,16 @@ window.addEventListener("load", function () { setTimeout(function () {
   report.images = document.querySelectorAll(".leaflet-overlay-pane img.leaflet-image-layer").length;
   report.legend = (document.querySelector(".siting-legend") || {}).textContent || "";
   report.model = (document.querySelector(".siting-model") || {}).textContent || "";
+  report.tabindex = Array.from(document.querySelectorAll(".siting-icon")).map(
+    function (icon) { return icon.getAttribute("tabindex"); });
+  var first = document.querySelector(".siting-icon");
+  if (first) {
+    first.focus();
+    first.dispatchEvent(new KeyboardEvent("keypress", {bubbles: true, key: "Enter", keyCode: 13}));
+    var opened = document.querySelector(".leaflet-popup-content");
+    report.keyboardPopup = opened ? opened.textContent : null;
+    report.focused = document.activeElement === first;
+  }
   report.popups = [];
   document.querySelectorAll(".siting-icon").forEach(function (icon) {
     icon.dispatchEvent(new MouseEvent("click", {bubbles: true}));
@@ -135,6 +145,10 @@ def test_map_renders_layers_and_escaped_popups(server: tuple[Path, str]) -> None
     assert report["checked"] == [False, True, False, True, True, False]
     assert report["canvases"] >= 1  # cells and boundaries are drawn on the canvas
     assert report["icons"] == 2  # two offices; the candidate layer starts hidden
+    # keyboard: offices are in the tab order and Enter opens their popup
+    assert report["tabindex"] == ["0", "0"]
+    assert report["focused"]
+    assert report["keyboardPopup"].startswith("Kontor Å")
     popups = report["popups"]
     assert popups[0]["text"].startswith("Kontor Å")
     assert XSS in popups[1]["text"]  # shown as text...
