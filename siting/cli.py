@@ -47,12 +47,16 @@ def _add_demo_command(commands: Any) -> None:
     demo.set_defaults(run=_run_demo)
 
 
+DEMO_OUTPUTS = ("summary.json", "access_by_county.csv", "map.html")
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo  # late: keeps `siting --help` fast
 
     summary = run_demo(args.out)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
-    print(f"wrote {args.out / 'summary.json'} and {args.out / 'access_by_county.csv'}")
+    written = ", ".join(str(args.out / name) for name in DEMO_OUTPUTS)
+    print(f"wrote {written}; open {args.out / 'map.html'} in a browser")
     return EXIT_OK
 
 

