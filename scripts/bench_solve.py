@@ -15,8 +15,13 @@ siting and ``--baseline-runs`` for spopt, and the ratio spopt / siting of build 
 
 The machine is shared and noisy (2 cores): read the ratios, not the absolute seconds.
 
+``--scale 100000 2000`` adds the issue's scale target, siting alone: synthetic demand points
+jittered inside the populated cells (by population) and sites (by its square root), straight-line
+times cut off at 45 minutes; MCLP p=50 T=30, LSCP T=30 and p-median p=50 with a time limit,
+reporting the proven gap.
+
 Usage: ``python scripts/bench_solve.py [--runs 3] [--baseline-runs 1] [--skip-spopt]
-[--problems mclp lscp-30 ...]``
+[--problems mclp-p10-t30 lscp-t30 ...] [--scale N_DEMAND N_SITES]``
 """
 
 from __future__ import annotations
@@ -66,6 +71,45 @@ def _instance(graphml: Path | None) -> tuple[siting.ODMatrix, np.ndarray]:
     od = siting.travel_times(network, population, towns)
     weights = population.set_index("demand_id").loc[od.origin_ids, "population"].to_numpy()
     return od, weights.astype(np.float64)
+
+
+def _scale_instance(n_demand: int, n_sites: int, seed: int = 0) -> siting.ODMatrix:
+    """Synthetic points jittered inside Dalarna's populated cells (demand by population,
+    sites by its square root), straight-line times cut off at 45 minutes."""
+    population = siting.load_population(POPULATION, population_column="befolkning_2025")
+    rng = np.random.default_rng(seed)
+    east, north = population.geometry.x.to_numpy(), population.geometry.y.to_numpy()
+    people = population.population.to_numpy(dtype=np.float64)
+    cells = rng.choice(people.size, size=n_demand, p=people / people.sum())
+    jitter = rng.uniform(-500, 500, (2, n_demand))
+    demand = (np.arange(n_demand), east[cells] + jitter[0], north[cells] + jitter[1])
+    spread = np.sqrt(people) / np.sqrt(people).sum()
+    chosen = rng.choice(people.size, size=n_sites, replace=False, p=spread)
+    sites = (np.arange(n_sites), east[chosen], north[chosen])
+    return siting.travel_times(None, demand, sites, crs="EPSG:3006", max_minutes=45.0)
+
+
+def _bench_scale(n_demand: int, n_sites: int, time_limit_s: float) -> dict[str, Any]:
+    """siting alone (a dense matrix of this size is beyond spopt): MCLP, LSCP, p-median."""
+    start = time.perf_counter()
+    od = _scale_instance(n_demand, n_sites)
+    report: dict[str, Any] = {
+        "shape": list(od.shape),
+        "stored_pairs": int(od.minutes.nnz),
+        "od_s": time.perf_counter() - start,
+    }
+    weights = np.ones(od.shape[0])
+    problems = {
+        "mclp-p50-t30": ("mclp", {"n_sites": 50, "max_minutes": 30.0}),
+        "lscp-t30": ("lscp", {"max_minutes": 30.0}),
+        "p-median-p50": ("p-median", {"n_sites": 50}),
+    }
+    for name, (problem, parameters) in problems.items():
+        run = _run_siting(od, weights, problem, {**parameters, "time_limit_s": time_limit_s})
+        run["gap"] = abs(run["objective"] - run["bound"]) / max(abs(run["objective"]), 1e-12)
+        logger.info("scale %s: %s", name, run)
+        report[name] = run
+    return report
 
 
 def _run_siting(
@@ -182,6 +226,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-spopt", action="store_true")
     parser.add_argument("--problems", nargs="*", choices=list(PROBLEMS), default=list(PROBLEMS))
     parser.add_argument("--graphml", type=Path, help="drive graph instead of straight lines")
+    parser.add_argument(
+        "--scale",
+        nargs=2,
+        type=int,
+        metavar=("N_DEMAND", "N_SITES"),
+        help="also solve a synthetic instance of this size with siting alone",
+    )
+    parser.add_argument("--time-limit-s", type=float, default=600.0, help="per scale solve")
     return parser.parse_args(argv)
 
 
@@ -201,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     logger.info("instance: %s", instance)
     results = {name: _bench_problem(name, od, weights, args) for name in args.problems}
+    if args.scale:
+        results["scale"] = _bench_scale(*args.scale, time_limit_s=args.time_limit_s)
     report = {
         "benchmark": "bench_solve",
         "instance": instance,

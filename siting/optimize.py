@@ -45,8 +45,9 @@ def solve(
         HiGHS random seed (one thread: same input, same answer).
     **parameters
         The problem's own options: `max_minutes`, `n_sites`, `weights`, `required_sites`,
-        `forbidden_sites`, `site_costs`, `budget`, `backup_weight` (MCLP), `capacities`
-        (p-median). See `solve_lscp`, `solve_mclp`, `solve_p_median`, `solve_p_center`.
+        `forbidden_sites`, `site_costs`, `budget`, `exclude` (site sets not to return again),
+        `backup_weight` (MCLP), `capacities` (p-median). See `solve_lscp`, `solve_mclp`,
+        `solve_p_median`, `solve_p_center`.
 
     Returns
     -------

@@ -42,7 +42,8 @@ class Solution:
     status
         ``"optimal"`` or ``"time limit"`` (then `gap` says how far from proven).
     build_s, solve_s
-        Seconds spent building the model and in HiGHS.
+        Seconds spent preparing the model (for the p-median including the Lagrangian pass
+        that fixes sites) and in HiGHS.
     unreachable
         Ids of demand points excluded because no site reaches them (within ``max_minutes``
         for coverage problems, within the matrix cut-off otherwise).
