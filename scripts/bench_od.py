@@ -236,7 +236,7 @@ def _dask_client(dask: str | None, workers: int) -> tuple[Any, float | None]:
 
     started = time.perf_counter()
     cluster = distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     return distributed.Client(cluster), round(time.perf_counter() - started, 2)
 

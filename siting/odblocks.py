@@ -298,7 +298,8 @@ def _on_dask(
             n_workers=max(workers, 1),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # a free port: the default 8787 may be held by another cluster on the machine
+            dashboard_address=":0",
         )
         client = distributed.Client(cluster)
     try:

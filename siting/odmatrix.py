@@ -26,7 +26,7 @@ from . import odblocks, routing
 from .atomic import write_bytes_atomic
 from .errors import InputError
 from .odpoints import Points, as_points
-from .snapping import snap_to_nodes
+from .snapping import NodeIndex
 from .straightline import StraightLineModel
 
 logger = logging.getLogger(__name__)
@@ -425,6 +425,12 @@ class RoadNetwork:
 
     arrays: routing.ArrayGraph
 
+    @cached_property
+    def node_index(self) -> NodeIndex:
+        """The nodes' k-d tree for snapping, built on first use and then kept."""
+        arrays = self.arrays
+        return NodeIndex(arrays.node_id, arrays.lon, arrays.lat, nodes_crs="EPSG:4326")
+
 
 def prepare_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoadNetwork:
     """Flatten `graph` once for `travel_times` (see `routing.array_graph`)."""
@@ -640,14 +646,9 @@ def _build_problem(
 def _snap(
     road: RoadNetwork, points: Points, argument: str, options: Mapping[str, Any]
 ) -> tuple[odblocks.Side, float]:
-    arrays = road.arrays
-    snapped = snap_to_nodes(
-        arrays.node_id,
-        arrays.lon,
-        arrays.lat,
+    snapped = road.node_index.snap(
         points.lon,
         points.lat,
-        nodes_crs="EPSG:4326",
         crs="EPSG:4326",
         access_speed_kph=options["access_speed_kph"],
         max_snap_m=options["max_snap_m"],
@@ -661,7 +662,7 @@ def _snap(
         )
         raise InputError(msg)
     side = odblocks.Side(
-        node=arrays.positions(snapped.node, argument=argument),
+        node=road.arrays.positions(snapped.node, argument=argument),
         access_s=np.asarray(snapped.access_time_s, dtype=np.float64),
         lon=points.lon,
         lat=points.lat,

@@ -108,6 +108,65 @@ def snap_points(
     )
 
 
+class NodeIndex:
+    """Nodes in a metric CRS with a k-d tree, built once and reused by every snap.
+
+    Building it costs about half a second for a county of 325,000 nodes (projecting the
+    nodes and building the tree), more than snapping 2,000 points; the OD engine keeps one
+    per prepared network.
+    """
+
+    def __init__(
+        self,
+        node_ids: npt.NDArray[np.int64],
+        node_x: npt.NDArray[np.float64],
+        node_y: npt.NDArray[np.float64],
+        *,
+        nodes_crs: str | CRS = "EPSG:4326",
+    ) -> None:
+        if node_ids.size == 0:
+            msg = "cannot snap to a network with no nodes"
+            raise InputError(msg)
+        graph_crs = CRS.from_user_input(nodes_crs)
+        self.metric = (
+            metric_crs_for(float(np.median(node_x)), float(np.median(node_y)))
+            if graph_crs.is_geographic
+            else graph_crs
+        )
+        to_metric = Transformer.from_crs(graph_crs, self.metric, always_xy=True)
+        nx_m, ny_m = to_metric.transform(node_x, node_y)
+        self.node_ids = node_ids
+        self.tree = cKDTree(np.column_stack([nx_m, ny_m]))
+
+    def snap(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        crs: str | CRS = "EPSG:4326",
+        access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    ) -> Snapped:
+        """Snap points in `crs` to their nearest node (see `snap_points`)."""
+        _check_positive("access_speed_kph", access_speed_kph)
+        _check_positive("max_snap_m", max_snap_m)
+        px, py = _as_coordinates(x, y)
+        to_metric = Transformer.from_crs(crs, self.metric, always_xy=True)
+        px_m, py_m = to_metric.transform(px, py)
+        distance_m, index = self.tree.query(np.column_stack([px_m, py_m]))
+        distance_m = np.asarray(distance_m, dtype=np.float64)
+        too_far = distance_m > max_snap_m
+        _report_far(distance_m, too_far, max_snap_m)
+        return Snapped(
+            node=self.node_ids[np.asarray(index, dtype=np.int64)],
+            distance_m=distance_m,
+            access_time_s=distance_m / (access_speed_kph / 3.6),
+            too_far=too_far,
+            max_snap_m=float(max_snap_m),
+            access_speed_kph=float(access_speed_kph),
+        )
+
+
 def snap_to_nodes(
     node_ids: npt.NDArray[np.int64],
     node_x: npt.NDArray[np.float64],
@@ -127,32 +186,9 @@ def snap_to_nodes(
     """
     _check_positive("access_speed_kph", access_speed_kph)
     _check_positive("max_snap_m", max_snap_m)
-    px, py = _as_coordinates(x, y)
-    if node_ids.size == 0:
-        msg = "cannot snap to a network with no nodes"
-        raise InputError(msg)
-    graph_crs = CRS.from_user_input(nodes_crs)
-    metric = (
-        metric_crs_for(float(np.median(node_x)), float(np.median(node_y)))
-        if graph_crs.is_geographic
-        else graph_crs
-    )
-    to_metric_nodes = Transformer.from_crs(graph_crs, metric, always_xy=True)
-    to_metric_points = Transformer.from_crs(crs, metric, always_xy=True)
-    nx_m, ny_m = to_metric_nodes.transform(node_x, node_y)
-    px_m, py_m = to_metric_points.transform(px, py)
-    distance_m, index = cKDTree(np.column_stack([nx_m, ny_m])).query(np.column_stack([px_m, py_m]))
-    distance_m = np.asarray(distance_m, dtype=np.float64)
-    too_far = distance_m > max_snap_m
-    _report_far(distance_m, too_far, max_snap_m)
-    return Snapped(
-        node=node_ids[np.asarray(index, dtype=np.int64)],
-        distance_m=distance_m,
-        access_time_s=distance_m / (access_speed_kph / 3.6),
-        too_far=too_far,
-        max_snap_m=float(max_snap_m),
-        access_speed_kph=float(access_speed_kph),
-    )
+    _as_coordinates(x, y)  # bad points are reported before an empty network
+    index = NodeIndex(node_ids, node_x, node_y, nodes_crs=nodes_crs)
+    return index.snap(x, y, crs=crs, access_speed_kph=access_speed_kph, max_snap_m=max_snap_m)
 
 
 def _check_positive(name: str, value: float) -> None:
