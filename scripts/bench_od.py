@@ -18,7 +18,8 @@ that its peak memory is its own:
   environment in the benchmark's cache runs ``scripts/osrm_table_worker.py``), on data
   prepared from the same tiled PBF (ids renumbered with ``osmium renumber``: OSRM stores OSM
   ids in 40 bits, the tiles' ids are larger) with OSRM's own car profile, so its speeds,
-  turn penalties and snapping are its own; sources in chunks of 1,000. Its table has no
+  turn penalties and snapping are its own; multi-level Dijkstra (MLD: its CH preparation
+  took over 50 minutes here, see ``OSRM_ALGORITHM``); sources in chunks of 1,000. Its table has no
   cut-off: one timing serves both columns;
 - ``networkx``: one Dijkstra per site on a few sites, extrapolated (labelled so);
 - ``pandana``: its contraction hierarchy's pairwise ``shortest_path_lengths`` on a sample of
@@ -70,6 +71,10 @@ ENGINES = (*SITING_ENGINES, "scipy", "networkx", "pandana", "osrm")
 NETWORKX_SITES = 3
 PANDANA_PAIRS = 400_000
 OSRM_CHUNK = 1_000
+#: OSRM's multi-level Dijkstra. Its contraction hierarchy (CH) did not finish here: car.lua's
+#: exclude classes make osrm-contract contract the tiled graph's dense core of 130,000 nodes
+#: once per class, 14 to 21 minutes each on this shared machine (over 50 minutes in all).
+OSRM_ALGORITHM = "MLD"
 SEED = 2026
 
 
@@ -390,7 +395,7 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
     home = CACHE_DIR / "osrm"
     venv = home / "venv312"
     python = venv / "bin" / "python"
-    work = home / pbf.name.removesuffix(".osm.pbf")
+    work = home / (pbf.name.removesuffix(".osm.pbf") + "-" + OSRM_ALGORITHM.lower())
     record = work / "prepare.json"
     _wait_for_other_preparation(work / "preparing.pid", record)
     if record.exists():
@@ -423,7 +428,8 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
     steps = {
         "renumber_s": ["osmium", "renumber", "-O", "-o", str(renumbered), str(pbf)],
         "extract_s": [*osrm, "extract", "-p", str(profile), "-t", "2", str(renumbered)],
-        "contract_s": [*osrm, "contract", "-t", "2", str(work / "roads.osrm")],
+        "partition_s": [*osrm, "partition", "-t", "2", str(work / "roads.osrm")],
+        "customize_s": [*osrm, "customize", "-t", "2", str(work / "roads.osrm")],
     }
     timings = {
         name: round(_run_logged(cmd, work / f"{name[:-2]}.log"), 1) for name, cmd in steps.items()
@@ -432,6 +438,7 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
         "python": str(python),
         "data": str(work / "roads.osrm"),
         "profile": "OSRM car.lua (its own speeds and turn penalties)",
+        "algorithm": OSRM_ALGORITHM,
         **timings,
         "setup_s": round(sum(timings.values()), 1),
     }
@@ -462,6 +469,7 @@ def _measure_osrm(pbf: Path, points_path: Path, runs: int) -> dict[str, Any]:
         return {"error": f"OSRM could not run here: {error}"}
     command = [prepared["python"], str(SCRIPTS_DIR / "osrm_table_worker.py"), prepared["data"]]
     command += [str(points_path), "--runs", str(runs), "--chunk", str(OSRM_CHUNK)]
+    command += ["--algorithm", OSRM_ALGORITHM]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
@@ -478,7 +486,8 @@ def _measure_osrm(pbf: Path, points_path: Path, runs: int) -> dict[str, Any]:
             }
     return {
         "setup_s": prepared["setup_s"],
-        "setup_steps_s": {k: prepared[k] for k in ("renumber_s", "extract_s", "contract_s")},
+        "setup_steps_s": {k: v for k, v in prepared.items() if k.endswith("_s") and k != "setup_s"},
+        "algorithm": prepared["algorithm"],
         "setup_measured": prepared["setup_measured"],
         "profile": prepared["profile"],
         "load_s": table["load_s"],

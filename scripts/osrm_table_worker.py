@@ -23,10 +23,10 @@ import numpy as np
 import osrm  # type: ignore[import-not-found]
 
 
-def _engine(path: str) -> Any:
+def _engine(path: str, algorithm: str) -> Any:
     return osrm.OSRM(
         storage_config=path,
-        algorithm="CH",
+        algorithm=algorithm,
         use_shared_memory=False,
         max_locations_distance_table=1_000_000,
     )
@@ -84,9 +84,10 @@ def main() -> int:
     parser.add_argument("points", help="points .npz written by bench_od.py")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=1000, help="origins per table request")
+    parser.add_argument("--algorithm", choices=("CH", "MLD"), default="CH")
     args = parser.parse_args()
     started = time.perf_counter()
-    engine = _engine(args.data)
+    engine = _engine(args.data, args.algorithm)
     load_s = time.perf_counter() - started
     with np.load(args.points) as archive:
         prefixes = sorted({name.split(":", 1)[0] for name in archive.files})
@@ -110,6 +111,7 @@ def main() -> int:
             {
                 "load_s": round(load_s, 2),
                 "chunk_origins": args.chunk,
+                "algorithm": args.algorithm,
                 "cases": results,
                 "peak_rss_mb": round(peak_mb, 1),
             }
