@@ -20,6 +20,7 @@ from .instance import (
     check_n_sites,
     check_some_reachable,
     make_solution,
+    merge_identical_rows,
     pairs_within,
     prepare_instance,
     unreachable_rows,
@@ -111,6 +112,7 @@ def solve_lscp(
     unreachable = unreachable_rows(instance, limit)
     check_some_reachable(instance, unreachable, f"within max_minutes={limit:g}")
     cover = _covering_rows(instance, unreachable, limit)
+    cover, _ = merge_identical_rows(cover, np.ones(cover.shape[0]))
     model = MipModel("min")
     add_site_columns(model, instance, cost=instance.costs)
     model.add_rows(cover, lower=1.0)
@@ -275,8 +277,7 @@ def _build_mclp(
 ) -> MipModel:
     cover = pairs_within(instance, limit)
     active = instance.demand & (np.diff(cover.indptr) > 0)
-    cover = cover[active]
-    weights = instance.weights[active]
+    cover, weights = merge_identical_rows(cover[active], instance.weights[active])
     n_rows, n_columns = cover.shape
     model = MipModel("max")
     add_site_columns(model, instance, n_sites=n_sites)

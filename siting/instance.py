@@ -320,3 +320,34 @@ def add_site_columns(
         # no-good cut: sum over the set minus sum outside it <= |set| - 1 excludes only it
         row = np.where(chosen, 1.0, -1.0)[None, :]
         model.add_rows(sp.csr_matrix(row), upper=float(chosen.sum()) - 1.0)
+
+
+def merge_identical_rows(
+    matrix: sp.csr_matrix, weights: FloatArray
+) -> tuple[sp.csr_matrix, FloatArray]:
+    """Merge rows with the same pattern of sites, summing their weights.
+
+    Demand cells in one valley reach the same towns: a coverage model needs one row per
+    distinct set, not per cell. Rows are grouped by two random 64-bit hashes of their column
+    sets, then every row is compared with its group's first row, so the merge is exact (it is
+    skipped in the astronomically unlikely case of a collision).
+    """
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, np.iinfo(np.int64).max, size=(2, matrix.shape[1]), dtype=np.int64)
+    counts = np.diff(matrix.indptr)
+    hashes = np.zeros((matrix.shape[0], 2), dtype=np.uint64)
+    for column in range(2):
+        # row sums as differences of a running sum; uint64 wraps modulo 2**64, as a hash may
+        running = np.zeros(matrix.nnz + 1, dtype=np.uint64)
+        np.cumsum(keys[column][matrix.indices].astype(np.uint64), out=running[1:])
+        hashes[:, column] = running[matrix.indptr[1:]] - running[matrix.indptr[:-1]]
+    signature = np.column_stack([hashes.view(np.int64), counts])
+    _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    representative = sp.csr_matrix(matrix[first[inverse]])
+    if (representative != matrix).nnz:  # pragma: no cover - a hash collision
+        return matrix, weights
+    merged = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
+    return sp.csr_matrix(matrix[first]), merged

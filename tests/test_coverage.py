@@ -5,9 +5,11 @@ from __future__ import annotations
 import brute_force
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from siting.coverage import solve_lscp, solve_mclp
 from siting.errors import InfeasibleError
+from siting.instance import merge_identical_rows
 from siting.odmatrix import ODMatrix
 
 SEEDS = range(8)
@@ -109,3 +111,13 @@ def test_same_input_same_answer() -> None:
     second = solve_mclp(_od(minutes), max_minutes=15, n_sites=2)
     assert first.site_ids.tolist() == second.site_ids.tolist()
     assert first.assignment.tolist() == second.assignment.tolist()
+
+
+def test_identical_coverage_rows_merge_with_summed_weights() -> None:
+    """Rows reaching the same sites become one row whose weight is their sum."""
+    matrix = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1], [0, 0, 0], [0, 0, 0]]))
+    merged, weights = merge_identical_rows(matrix, np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    rows = {
+        tuple(row): weight for row, weight in zip(merged.toarray().tolist(), weights, strict=True)
+    }
+    assert rows == {(1, 0, 1): 4.0, (0, 1, 0): 2.0, (0, 0, 0): 9.0}
