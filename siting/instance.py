@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from .errors import InfeasibleError, InputError
 from .mip import MipModel, MipResult
 from .odmatrix import ODMatrix
 from .solution import Solution
+
+logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -274,6 +277,14 @@ def make_solution(
     if assignment is None:
         assignment = nearest_open(od, opened)
     site_index = np.flatnonzero(opened).astype(np.int64)
+    if unreachable.any():
+        logger.warning(
+            "%s: %d demand points (weight %g) no site reaches are excluded; "
+            "Solution.unreachable lists them",
+            problem,
+            int(unreachable.sum()),
+            float(instance.weights[unreachable].sum()),
+        )
     rules = {
         "required_sites": od.destination_ids[instance.required].tolist(),
         "forbidden_sites": od.destination_ids[instance.forbidden].tolist(),

@@ -90,3 +90,11 @@ def test_p_median_excludes_demand_outside_the_matrix() -> None:
     assert solution.unreachable.tolist() == [1]
     assert solution.objective == 10.0
     assert solution.assignment.tolist() == [1, -1, 1]
+
+
+def test_excluded_demand_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Excluding unreachable demand is said in the log, with the count and the weight."""
+    minutes = np.array([[3.0, 8.0], [np.inf, np.inf]])
+    with caplog.at_level("WARNING", logger="siting.instance"):
+        solve_p_median(_od(minutes), n_sites=1, weights=[1, 5])
+    assert "1 demand points (weight 5) no site reaches are excluded" in caplog.text
