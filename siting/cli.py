@@ -14,6 +14,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InfeasibleError, InputError, SitingError
+from .fetch_cli import add_fetch_command
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_network_command(commands)
     _add_od_command(commands)
     _add_publish_command(commands)
+    add_fetch_command(commands)
     return parser
 
 
