@@ -17,9 +17,11 @@ that its peak memory is its own:
 - ``osrm``: OSRM's table service through ``osrm-bindings`` (CPython 3.12 only: a separate
   environment in the benchmark's cache runs ``scripts/osrm_table_worker.py``), on data
   prepared from the same tiled PBF (ids renumbered with ``osmium renumber``: OSRM stores OSM
-  ids in 40 bits, the tiles' ids are larger) with OSRM's own car profile, so its speeds,
-  turn penalties and snapping are its own; multi-level Dijkstra (MLD: its CH preparation
-  took over 50 minutes here, see ``OSRM_ALGORITHM``); sources in chunks of 1,000. Its table has no
+  ids in 40 bits, the tiles' ids are larger) and cut to roads, ferries and turn restrictions
+  with ``osmium tags-filter`` (what OSRM's car profile reads; the same durations, tested on a
+  small tiling), with OSRM's own car profile, so its speeds, turn penalties and snapping are
+  its own; its contraction hierarchy (CH, its fastest table), built from car.lua without its
+  exclude classes (see ``_osrm_profile``); sources in chunks of 1,000. Its table has no
   cut-off: one timing serves both columns;
 - ``networkx``: one Dijkstra per site on a few sites, extrapolated (labelled so);
 - ``pandana``: its contraction hierarchy's pairwise ``shortest_path_lengths`` on a sample of
@@ -43,6 +45,7 @@ import json
 import logging
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -71,10 +74,9 @@ ENGINES = (*SITING_ENGINES, "scipy", "networkx", "pandana", "osrm")
 NETWORKX_SITES = 3
 PANDANA_PAIRS = 400_000
 OSRM_CHUNK = 1_000
-#: OSRM's multi-level Dijkstra. Its contraction hierarchy (CH) did not finish here: car.lua's
-#: exclude classes make osrm-contract contract the tiled graph's dense core of 130,000 nodes
-#: once per class, 14 to 21 minutes each on this shared machine (over 50 minutes in all).
-OSRM_ALGORITHM = "MLD"
+#: OSRM's contraction hierarchy: the algorithm of its fastest table. (Its multi-level Dijkstra
+#: took 2.95 s for 200 x 200 on the tiled county graph, about an hour for 100,000 x 500.)
+OSRM_ALGORITHM = "CH"
 SEED = 2026
 
 
@@ -422,14 +424,16 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
         text=True,
         check=True,
     ).stdout.strip()
-    profile = Path(package) / "share" / "profiles" / "car.lua"
-    renumbered = work / "roads.osm.pbf"
+    profile = _osrm_profile(Path(package) / "share" / "profiles")
+    renumbered = work / "renumbered.osm.pbf"
+    roads = work / "roads.osm.pbf"
     osrm = [str(python), "-m", "osrm"]
+    keep = ["w/highway", "w/route=ferry", "r/type=restriction"]
     steps = {
         "renumber_s": ["osmium", "renumber", "-O", "-o", str(renumbered), str(pbf)],
-        "extract_s": [*osrm, "extract", "-p", str(profile), "-t", "2", str(renumbered)],
-        "partition_s": [*osrm, "partition", "-t", "2", str(work / "roads.osrm")],
-        "customize_s": [*osrm, "customize", "-t", "2", str(work / "roads.osrm")],
+        "filter_s": ["osmium", "tags-filter", "-O", "-o", str(roads), str(renumbered), *keep],
+        "extract_s": [*osrm, "extract", "-p", str(profile), "-t", "2", str(roads)],
+        "contract_s": [*osrm, "contract", "-t", "2", str(work / "roads.osrm")],
     }
     timings = {
         name: round(_run_logged(cmd, work / f"{name[:-2]}.log"), 1) for name, cmd in steps.items()
@@ -437,7 +441,7 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
     prepared = {
         "python": str(python),
         "data": str(work / "roads.osrm"),
-        "profile": "OSRM car.lua (its own speeds and turn penalties)",
+        "profile": "OSRM car.lua without exclude classes (its own speeds and turn penalties)",
         "algorithm": OSRM_ALGORITHM,
         **timings,
         "setup_s": round(sum(timings.values()), 1),
@@ -446,6 +450,25 @@ def _prepare_osrm(pbf: Path) -> dict[str, Any]:
     (work / "preparing.pid").unlink()
     prepared["setup_measured"] = "in this run"
     return prepared
+
+
+def _osrm_profile(profiles: Path) -> Path:
+    """OSRM's car profile without its exclude classes (toll, motorway, ferry), next to car.lua.
+
+    osrm-contract builds one hierarchy per exclude class over the graph's core; on the tiled
+    county graph each took 14 to 21 minutes here (over 50 minutes in all). The table never
+    excludes anything, so its durations are the same without them.
+    """
+    car = (profiles / "car.lua").read_text()
+    variant, found = re.subn(
+        r"excludable = Sequence \{.*?\n    \},", "excludable = Sequence {},", car, flags=re.S
+    )
+    if found != 1:
+        msg = f"{profiles / 'car.lua'}: no `excludable` block to drop (OSRM changed its profile)"
+        raise RuntimeError(msg)
+    path = profiles / "car_no_exclude.lua"  # beside car.lua, whose `require`s it shares
+    path.write_text(variant)
+    return path
 
 
 def _wait_for_other_preparation(lock: Path, record: Path, *, limit_s: float = 3600.0) -> None:
