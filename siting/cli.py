@@ -33,6 +33,8 @@ def _build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log every step")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="log only errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run_command(commands)
+    _add_compare_command(commands)
     _add_demo_command(commands)
     _add_network_command(commands)
     _add_od_command(commands)
@@ -183,6 +185,75 @@ def _run_publish(args: argparse.Namespace) -> int:
         close_announced=args.close_announced,
         self_contained=args.self_contained,
         language=args.language,
+    )
+    print(f"wrote {site.index} and {len(site.files) - 1} more files")
+    return EXIT_OK
+
+
+def _add_run_command(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run a scenario file: travel times, every problem, metrics, tables and maps",
+        description="Run a scenario file (TOML; examples in data/scenarios/) and write "
+        "summary.json, assignments.csv, sites.geojson and map.html into one output folder, "
+        "which replaces an earlier run only once everything is written.",
+    )
+    run.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    run.add_argument("--out", type=Path, help="output folder (default out/<scenario file name>)")
+    run.add_argument("--cache-dir", type=Path, help="folder for reusable OD matrices")
+    run.set_defaults(run=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from .pipeline import run_scenario  # late: keeps `siting --help` fast
+
+    out = args.out or Path("out") / args.scenario.stem
+    result = run_scenario(
+        args.scenario, out, cache_dir=args.cache_dir, progress=False if args.quiet else None
+    )
+    for problem in result.summary["problems"]:
+        print(_problem_line(problem))
+    print(f"wrote {', '.join(result.files)} to {out}; open {out / 'map.html'} in a browser")
+    return EXIT_OK
+
+
+def _problem_line(problem: dict[str, Any]) -> str:
+    """One line per problem: kind, status, sites, share within 30 min."""
+    parts = [f"{problem['name']} ({problem['kind']})"]
+    if "status" in problem:
+        parts.append(f"{problem['status']}, gap {problem['gap']:.2%}")
+    if problem.get("open_sites"):
+        parts.append(f"{len(problem['open_sites'])} open")
+    if problem.get("closed_sites"):
+        parts.append(f"{len(problem['closed_sites'])} closed")
+    total = problem.get("metrics", {}).get("total")
+    if total:
+        parts.append(f"{total['share_within_30_min']:.1%} within 30 min")
+    return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if parts[1:] else "")
+
+
+def _add_compare_command(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare the output folders of `siting run`: maps side by side and tables",
+        description="Compare run folders over the same population: every problem of every "
+        "run becomes a scenario; the first is the baseline. Writes index.html, one map per "
+        "scenario, compare.html, comparison.csv and changes.csv.",
+    )
+    compare.add_argument("runs", nargs="+", type=Path, help="folders written by `siting run`")
+    compare.add_argument("--out", type=Path, required=True, help="folder of the comparison")
+    compare.add_argument("--language", choices=("sv", "en"), default="sv")
+    compare.add_argument(
+        "--self-contained", action="store_true", help="copy Leaflet in (no CDN; npm's leaflet)"
+    )
+    compare.set_defaults(run=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from .compare_runs import compare_runs
+
+    site = compare_runs(
+        args.runs, args.out, language=args.language, self_contained=args.self_contained
     )
     print(f"wrote {site.index} and {len(site.files) - 1} more files")
     return EXIT_OK

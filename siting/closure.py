@@ -130,7 +130,8 @@ def _impact_table(
     table["affected"] = (before_site != after_site) & (weights > 0)
     table["loses_access"] = np.isfinite(before) & ~np.isfinite(after) & (weights > 0)
     reachable = np.isfinite(after) & np.isfinite(before)
-    table["added_minutes"] = np.where(reachable, after - before, 0.0)
+    # subtract only where both are finite: inf - inf would warn (and be NaN)
+    table["added_minutes"] = np.subtract(after, before, out=np.zeros(len(after)), where=reachable)
     return table
 
 

@@ -542,6 +542,7 @@ def travel_times(
         engine=engine,
         cache_dir=cache_dir,
         ship_topology=dask is not None,  # threads share it; Dask workers need a copy
+        straight_line=straight_line or StraightLineModel(),
     )
     small_is_rows = origin_points.size < site_points.size
     if chunk_size is None:
@@ -609,10 +610,11 @@ def _build_problem(
     engine: EngineChoice,
     cache_dir: str | os.PathLike[str] | None,
     ship_topology: bool,
+    straight_line: StraightLineModel,
 ) -> tuple[odblocks.Problem, dict[str, Any]]:
     limit_s = math.inf if options["max_minutes"] is None else 60.0 * options["max_minutes"]
     if road is None:
-        return _straight_problem(origins, sites, limit_s), {
+        return _straight_problem(origins, sites, limit_s, straight_line), {
             "model": STRAIGHT_MODEL,
             "engine": "straight-line",
             "network_hash": None,
@@ -670,7 +672,9 @@ def _snap(
     return side, float(snapped.distance_m.max())
 
 
-def _straight_problem(origins: Points, sites: Points, limit_s: float) -> odblocks.Problem:
+def _straight_problem(
+    origins: Points, sites: Points, limit_s: float, model: StraightLineModel
+) -> odblocks.Problem:
     small_is_rows = origins.size < sites.size
     sides = [
         odblocks.Side(
@@ -690,7 +694,7 @@ def _straight_problem(origins: Points, sites: Points, limit_s: float) -> odblock
         graph=None,
         resolution_s=routing.DEFAULT_RESOLUTION_S,
         topology=None,
-        straight_line=StraightLineModel(),
+        straight_line=model,
     )
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from osm_files import write_osm
+from scenario_files import scenario_text, write_scenario
 
 from siting.cli import DEMO_OUTPUTS, EXIT_BAD_INPUT, EXIT_OK, main
 from siting.demo import bundled_osm_extract
@@ -156,3 +158,114 @@ def test_od_bad_input_exits_2_with_one_line_and_no_matrix(
     assert named in error
     assert len(error.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_run_writes_the_outputs_and_says_what_it_chose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting run` prints one line per problem and where the files are."""
+    path = write_scenario(tmp_path, scenario_text({("outputs", "map"): "true"}))
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(path), "--out", str(out)]) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert "one more (p-median): optimal, gap 0.00%, 2 open, 100.0% within 30 min" in printed
+    assert f"open {out / 'map.html'}" in printed
+    assert {"summary.json", "assignments.csv", "sites.geojson", "map.html"} <= {
+        p.name for p in out.iterdir()
+    }
+
+
+def _fails_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], text: str) -> None:
+    assert main(["-q", *argv]) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.startswith("siting: error: ")
+    assert len(error.strip().splitlines()) == 1, error
+    assert text in error, error
+
+
+def test_run_bad_scenario_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Missing, unreadable and half-written scenario files: one line, exit 2, no output."""
+    out = tmp_path / "out"
+    _fails_with_one_line(["run", str(tmp_path / "none.toml"), "--out", str(out)], capsys,
+                         "none.toml: no such scenario file")  # fmt: skip
+    _fails_with_one_line(["run", str(tmp_path), "--out", str(out)], capsys, "cannot read")
+    text = scenario_text()
+    cut = write_scenario(tmp_path, text[: len(text) // 2], name="cut.toml")
+    _fails_with_one_line(["run", str(cut), "--out", str(out)], capsys, "cut.toml: not valid TOML")
+    typo = write_scenario(tmp_path, text.replace("seed =", "sed ="), name="typo.toml")
+    _fails_with_one_line(["run", str(typo), "--out", str(out)], capsys, "did you mean 'seed'")
+    assert not out.exists()
+
+
+def test_run_bad_input_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing or half-written population file: one line naming it, no output folder."""
+    out = tmp_path / "out"
+    path = write_scenario(tmp_path)
+    (tmp_path / "cells.csv").unlink()
+    _fails_with_one_line(["run", str(path), "--out", str(out)], capsys,
+                         "[inputs] population.path: no such file 'cells.csv'")  # fmt: skip
+    write_scenario(tmp_path)
+    cells = tmp_path / "cells.csv"
+    text = cells.read_text()
+    cells.write_text(text[: text.index("c,30") + 7])  # cut inside the third row: no latitude
+    _fails_with_one_line(["run", str(path), "--out", str(out)], capsys, "cells.csv")
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_compare_two_runs_writes_the_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs over the same people: every problem is a scenario, today's offices first."""
+    first = write_scenario(tmp_path)
+    centre = [{"name": '"centre"', "kind": '"p-center"', "n_sites": "2"}]
+    second = write_scenario(
+        tmp_path, scenario_text({("", "name"): '"other"'}, problems=centre), name="b.toml"
+    )
+    for path, out in ((first, "run-a"), (second, "run-b")):
+        assert main(["-q", "run", str(path), "--out", str(tmp_path / out)]) == EXIT_OK
+    site = tmp_path / "site"
+    argv = ["-q", "compare", str(tmp_path / "run-a"), str(tmp_path / "run-b"), "--out", str(site)]
+    assert main(argv) == EXIT_OK
+    assert "index.html" in capsys.readouterr().out
+    metrics = pd.read_csv(site / "comparison.csv")
+    totals = metrics[metrics["group"] == "total"].set_index("scenario")
+    assert list(totals.index) == ["tiny: existing", "tiny: one more", "other: existing",
+                                  "other: centre"]  # fmt: skip
+    # today: A and B within 15 min (150 of 200); with C: all
+    assert totals["within_15_min"].tolist() == [150, 200, 150, 200]
+    changes = pd.read_csv(site / "changes.csv")
+    assert set(changes["baseline"]) == {"tiny: existing"}
+    assert (site / "compare.html").is_file()
+    assert (site / "index.html").is_file()
+
+
+def test_compare_refuses_runs_over_different_people(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs over other demand points cannot be compared; not a run folder is bad input."""
+    write_scenario(tmp_path / "a")
+    main(["-q", "run", str(tmp_path / "a" / "tiny.toml"), "--out", str(tmp_path / "run-a")])
+    write_scenario(tmp_path / "b")
+    cells = tmp_path / "b" / "cells.csv"
+    cells.write_text(cells.read_text().replace("d,20", "e,20"))
+    main(["-q", "run", str(tmp_path / "b" / "tiny.toml"), "--out", str(tmp_path / "run-b")])
+    capsys.readouterr()
+    argv = ["compare", str(tmp_path / "run-a"), str(tmp_path / "run-b"), "--out", str(tmp_path)]
+    _fails_with_one_line([*argv[:-1], str(tmp_path / "site")], capsys, "demand points differ")
+    _fails_with_one_line(["compare", str(tmp_path / "a"), "--out", str(tmp_path / "site")],
+                         capsys, "not a complete `siting run` folder")  # fmt: skip
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_run_and_compare_have_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` works on the new sub-commands."""
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    assert "--out" in capsys.readouterr().out

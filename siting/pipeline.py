@@ -1,0 +1,469 @@
+"""Run one scenario end to end: inputs, travel times, problems, metrics and the output folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from . import __version__
+from .atomic import atomic_directory
+from .compare import Comparison, compare_scenarios
+from .compare import Scenario as MapScenario
+from .config import EXISTING, Scenario, TableInput, load_scenario
+from .errors import InputError
+from .maps import write_map
+from .network import CACHE_ENV, load_network
+from .odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
+from .population import load_population
+from .problems import ProblemContext, ProblemResult, existing_result, json_records, run_problem
+from .publish import slugify
+from .regions import KOMMUN_CODE_COLUMNS, assign_regions, load_boundaries
+from .sites import combine_sites, load_sites
+
+logger = logging.getLogger(__name__)
+
+SUMMARY = "summary.json"
+OUTPUT_FILES = (SUMMARY, "assignments.csv", "sites.geojson", "map.html")
+#: libraries whose versions go into summary.json: they decide the numbers
+DEPENDENCIES = (
+    "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "networkx", "osmnx",
+    "osmium", "highspy", "pyroutingkit", "folium",
+)  # fmt: skip
+#: demand column holding each point's metric group (its municipality code by default)
+GROUP = "group"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `run_scenario` wrote: the folder, its summary and the names of its files."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    files: tuple[str, ...]
+
+
+def run_scenario(
+    scenario: Scenario | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> RunResult:
+    """Run every problem of a scenario and write its results to `out_dir` as one unit.
+
+    Writes ``summary.json`` (inputs with sha256 hashes, versions, seed, parameters, objective,
+    bound, gap, sites, metrics, timings), ``assignments.csv`` (per problem and demand point:
+    site and minutes), ``sites.geojson`` (every site and its role in each problem),
+    ``map.html`` (the first problem; ``map-<problem>.html`` for the others) and further tables
+    as CSV. The folder is built beside `out_dir` and renamed into place at the end, so a
+    failed or interrupted run leaves an earlier result as it was.
+
+    Parameters
+    ----------
+    scenario
+        A `Scenario` or the path of a scenario file.
+    out_dir
+        Output folder; replaced if it holds an earlier run, refused if it holds anything else.
+    cache_dir
+        Where OD matrices are kept for reuse by scenarios that share network, points and
+        options (default ``$SITING_CACHE_DIR/od`` or ``~/.cache/siting/od``).
+    progress
+        Progress bars; None shows them only on a terminal.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError
+        Bad scenario or input files, or bad problem parameters (naming the problem).
+    InfeasibleError
+        A problem without a solution under its constraints.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    final = Path(out_dir)
+    check_out_dir(final)
+    started = time.perf_counter()
+    timings: dict[str, Any] = {}
+    with _timed(timings, "inputs"):
+        demand, sites = load_inputs(scenario)
+    with _timed(timings, "network"):
+        road = _road_network(scenario)
+    with _timed(timings, "od_matrix"):
+        od = _travel_matrix(scenario, road, demand, sites, cache_dir, progress)
+    context = ProblemContext(od, demand, sites, scenario.seed)
+    results = _solve_all(scenario, context, timings, progress)
+    with atomic_directory(final) as work:
+        with _timed(timings, "outputs"):
+            files = write_outputs(work, scenario, context, results)
+        timings["total"] = round(time.perf_counter() - started, 3)
+        summary = build_summary(scenario, context, results, timings)
+        summary["files"] = [SUMMARY, *files]
+        (work / SUMMARY).write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        )
+    logger.info("scenario %s: wrote %s", scenario.name, final)
+    return RunResult(final, summary, (SUMMARY, *files))
+
+
+def check_out_dir(folder: Path, *, marker: str = SUMMARY) -> None:
+    """Refuse to replace anything but an empty folder or earlier output (holding `marker`)."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        msg = f"--out: {folder} exists and is not a folder"
+        raise InputError(msg)
+    if any(folder.iterdir()) and not (folder / marker).is_file():
+        msg = f"--out: {folder} holds files siting did not write; choose another folder"
+        raise InputError(msg)
+
+
+@contextmanager
+def _timed(timings: dict[str, Any], step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timings[step] = round(time.perf_counter() - started, 3)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+def load_inputs(scenario: Scenario) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Demand (with a ``group`` column for metrics) and sites (existing first), clipped."""
+    inputs = scenario.inputs
+    with _named("population"):
+        demand = load_population(
+            inputs.population.path, region=inputs.region, **inputs.population.options
+        )
+    frames = []
+    for key, table in (("existing", inputs.existing), ("candidates", inputs.candidates)):
+        if table is not None:
+            with _named(key):
+                frames.append(load_sites(table.path, region=inputs.region, **table.options))
+    with _named("candidates"):
+        sites = combine_sites(*frames)
+    return _with_groups(demand, inputs.group_column), sites
+
+
+@contextmanager
+def _named(key: str) -> Iterator[None]:
+    """Prefix input errors with the scenario key whose file caused them."""
+    try:
+        yield
+    except InputError as error:
+        msg = f"[inputs] {key}: {error}"
+        raise InputError(msg) from None
+
+
+def _with_groups(demand: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:
+    if column is not None and column not in demand.columns:
+        msg = f"[inputs] group_column: the population has no column {column!r}"
+        raise InputError(msg)
+    column = column or next((c for c in KOMMUN_CODE_COLUMNS if c in demand.columns), None)
+    if column is None:
+        demand = assign_regions(demand, levels=("kommun",))
+        column = "kommun_kod"
+    grouped = demand.copy()
+    grouped[GROUP] = demand[column].astype("string").fillna("?").replace("", "?").to_numpy()
+    return grouped
+
+
+def _road_network(scenario: Scenario) -> RoadNetwork | None:
+    source = scenario.inputs.network
+    if source is None:
+        return None
+    travel = scenario.travel
+    with _named("network"):
+        graph = load_network(
+            source,
+            include_tracks=travel.tracks,
+            ferries=travel.ferries,
+            ferry_speed_kph=travel.ferry_speed_kph,
+            ferry_wait_minutes=travel.ferry_wait_minutes,
+            speeds=travel.speeds,
+        )
+    # the array form is all the matrix needs; the networkx graph is freed after this
+    return prepare_network(graph)
+
+
+def od_cache_dir() -> Path:
+    """Default folder of cached OD matrices, beside the network cache."""
+    env = os.environ.get(CACHE_ENV)
+    return (Path(env) if env else Path.home() / ".cache" / "siting") / "od"
+
+
+def _travel_matrix(
+    scenario: Scenario,
+    road: RoadNetwork | None,
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    cache_dir: str | os.PathLike[str] | None,
+    progress: bool | None,
+) -> ODMatrix:
+    travel = scenario.travel
+    return travel_times(
+        road,
+        demand,
+        sites,
+        max_minutes=travel.max_minutes,
+        straight_line=travel.straight_line,
+        access_speed_kph=travel.access_speed_kph,
+        max_snap_m=travel.max_snap_m,
+        workers=travel.workers,
+        cache_dir=od_cache_dir() if cache_dir is None else cache_dir,
+        progress=progress,
+    )
+
+
+def _solve_all(
+    scenario: Scenario, context: ProblemContext, timings: dict[str, Any], progress: bool | None
+) -> list[ProblemResult]:
+    today = existing_result(context)
+    results = [] if today is None else [today]
+    per_problem: dict[str, float] = {}
+    bar = tqdm(scenario.problems, desc="problems", unit="problem", disable=_no_bar(progress))
+    for problem in bar:
+        bar.set_postfix_str(problem.name)
+        started = time.perf_counter()
+        results.append(run_problem(problem, context))
+        per_problem[problem.name] = round(time.perf_counter() - started, 3)
+        logger.info(
+            "problem %s (%s): %.2f s", problem.name, problem.kind, per_problem[problem.name]
+        )
+    timings["problems"] = per_problem
+    return results
+
+
+def _no_bar(progress: bool | None) -> bool | None:
+    return None if progress is None else not progress
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+
+def write_outputs(
+    folder: Path, scenario: Scenario, context: ProblemContext, results: Sequence[ProblemResult]
+) -> list[str]:
+    """Write assignments, sites, maps and extra tables into `folder`; return the file names."""
+    model = str(context.od.metadata.get("model", ""))
+    files = ["assignments.csv", "sites.geojson"]
+    (folder / files[0]).write_text(_assignments(context.demand, results, model).to_csv(index=False))
+    (folder / files[1]).write_text(_sites_geojson(context.sites, results, scenario, model))
+    if scenario.outputs.map:
+        files += _write_maps(folder, scenario, context, results, model)
+    for result in results:
+        for table_name, table in result.tables.items():
+            name = f"{slugify(result.name)}-{table_name}.csv"
+            (folder / name).write_text(table.to_csv(index=False))
+            files.append(name)
+    return files
+
+
+def _assignments(
+    demand: gpd.GeoDataFrame, results: Sequence[ProblemResult], model: str
+) -> pd.DataFrame:
+    points = demand.geometry.to_crs("EPSG:4326")
+    people = pd.DataFrame(
+        {
+            "demand_id": demand["demand_id"].astype(str).to_numpy(),
+            "population": demand["population"].to_numpy(),
+            "group": demand[GROUP].to_numpy(),
+            "lon": points.x.round(6).to_numpy(),
+            "lat": points.y.round(6).to_numpy(),
+        }
+    )
+    tables = []
+    for result in results:
+        if result.travel is None:
+            continue
+        travel = result.travel[["demand_id", "site_id", "minutes"]].copy()
+        travel["demand_id"] = travel["demand_id"].astype(str)
+        table = travel.merge(people, on="demand_id", how="left", validate="one_to_one")
+        table.insert(0, "problem", result.name)
+        tables.append(table)
+    if not tables:
+        return pd.DataFrame(columns=["problem", "demand_id", "site_id", "minutes", "model"])
+    frame = pd.concat(tables, ignore_index=True)
+    frame["minutes"] = frame["minutes"].round(3)
+    frame["model"] = model
+    return frame
+
+
+def _sites_geojson(
+    sites: gpd.GeoDataFrame, results: Sequence[ProblemResult], scenario: Scenario, model: str
+) -> str:
+    columns = [c for c in ("site_id", "name", "status", "cost", "municipality") if c in sites]
+    frame = sites[[*columns, "geometry"]].to_crs("EPSG:4326")
+    ids = frame["site_id"].astype(str)
+    for result in results:
+        if not result.open_sites and not result.closed:
+            continue
+        role = np.where(ids.isin(result.open_sites), "open", "")
+        role = np.where(ids.isin(result.opened), "new", role)
+        frame[result.name] = np.where(ids.isin(result.closed), "closed", role)
+    collection = json.loads(frame.to_json(na="null"))
+    # GeoJSON allows members beyond its own: the travel model travels with the file
+    collection.update(scenario=scenario.name, model=model)
+    return json.dumps(collection, ensure_ascii=False)
+
+
+def _write_maps(
+    folder: Path,
+    scenario: Scenario,
+    context: ProblemContext,
+    results: Sequence[ProblemResult],
+    model: str,
+) -> list[str]:
+    mapped = [(r, r.travel) for r in results if r.travel is not None]
+    # the first problem gets map.html; today's offices only when no problem has a map
+    mapped.sort(key=lambda pair: pair[0].name == EXISTING)
+    files = []
+    for position, (result, travel) in enumerate(mapped):
+        name = "map.html" if position == 0 else f"map-{slugify(result.name)}.html"
+        write_map(
+            folder / name, context.demand, context.sites, travel, model=model,
+            opened=result.opened, closed=result.closed, language=scenario.outputs.language,
+            title=f"{scenario.outputs.title or scenario.name}: {result.name}",
+        )  # fmt: skip
+        files.append(name)
+    return files
+
+
+# --- summary --------------------------------------------------------------------------------
+
+
+def build_summary(
+    scenario: Scenario,
+    context: ProblemContext,
+    results: Sequence[ProblemResult],
+    timings: dict[str, Any],
+) -> dict[str, Any]:
+    """The plain-data record of one run (see `run_scenario`)."""
+    comparison = _compare(context.demand, results)
+    names = _group_names(context.demand)
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "description": scenario.description,
+            **file_record(scenario.path),
+        },
+        "siting_version": __version__,
+        "versions": _versions(),
+        "seed": scenario.seed,
+        "inputs": _inputs_record(scenario, context),
+        "travel": _travel_record(scenario, context.od),
+        "problems": [_problem_record(r, comparison, names) for r in results],
+        "timings_s": timings,
+    }
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """Path, size and sha256 of an input file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "siting": __version__}
+    for name in DEPENDENCIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _inputs_record(scenario: Scenario, context: ProblemContext) -> dict[str, Any]:
+    inputs = scenario.inputs
+
+    def table(entry: TableInput | None) -> dict[str, Any] | None:
+        return None if entry is None else {**file_record(entry.path), **entry.options}
+
+    sites = context.sites["status"].astype(str).value_counts().sort_index()
+    return {
+        "population": table(inputs.population),
+        "existing": table(inputs.existing),
+        "candidates": table(inputs.candidates),
+        "region": inputs.region,
+        "demand_points": len(context.demand),
+        "people": float(context.demand["population"].sum()),
+        "sites_by_status": {str(k): int(v) for k, v in sites.items()},
+    }
+
+
+def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
+    travel = scenario.travel
+    source = scenario.inputs.network
+    network = None
+    if source is not None:
+        path = Path(source)
+        network = file_record(path) if path.is_file() else {"place": source}
+    metadata = od.metadata
+    return {
+        "model": metadata.get("model"),
+        "network": network,
+        "max_minutes": travel.max_minutes,
+        "speeds": travel.speeds.key() if source is not None else None,
+        "ferries": travel.ferries if source is not None else None,
+        "tracks": travel.tracks if source is not None else None,
+        "access_speed_kph": travel.access_speed_kph,
+        "straight_line": repr(travel.straight_line) if source is None else None,
+        "od_pairs": od.summary.stored_pairs,
+        "engine": metadata.get("engine"),
+        "od_seconds": metadata.get("seconds"),
+    }
+
+
+def _compare(demand: gpd.GeoDataFrame, results: Sequence[ProblemResult]) -> Comparison | None:
+    scenarios = [MapScenario(r.name, r.travel) for r in results if r.travel is not None]
+    if not scenarios:
+        return None
+    return compare_scenarios(demand, scenarios, group_column=GROUP)
+
+
+def _group_names(demand: gpd.GeoDataFrame) -> dict[str, str]:
+    kommuner = load_boundaries("kommun")
+    names = dict(zip(kommuner["code"].astype(str), kommuner["name"].astype(str), strict=True))
+    return {group: names.get(group, group) for group in demand[GROUP].unique()}
+
+
+def _problem_record(
+    result: ProblemResult, comparison: Comparison | None, names: dict[str, str]
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": result.name, **result.summary}
+    record.pop("sites", None)  # the same as open_sites
+    record.update(open_sites=list(result.open_sites), opened=list(result.opened))
+    record["closed_sites"] = list(result.closed)
+    if comparison is None or result.travel is None:
+        return record
+    metrics = comparison.metrics[comparison.metrics["scenario"] == result.name]
+    by_group = metrics.drop(columns="scenario").assign(name=metrics["group"].map(names))
+    record["metrics"] = {
+        "total": json_records(by_group[by_group["group"] == "total"].drop(columns="name"))[0],
+        "by_group": json_records(by_group[by_group["group"] != "total"]),
+    }
+    changes = comparison.changes
+    if not changes.empty and result.name in set(changes["scenario"]):
+        mine = changes[(changes["scenario"] == result.name) & (changes["group"] == "total")]
+        record["changes_vs"] = json_records(mine.drop(columns=["scenario", "group"]))[0]
+    return record

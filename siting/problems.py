@@ -1,0 +1,336 @@
+"""Run a scenario's problems: checked parameters -> solver calls -> one result shape for all."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .alternatives import solve_alternatives
+from .closure import closure_impact, solve_closures
+from .config import EXISTING, Problem
+from .errors import InfeasibleError, InputError
+from .maps import nearest_office
+from .odmatrix import ODMatrix
+from .optimize import solve
+from .solution import Solution
+from .tradeoff import tradeoff_curve
+
+
+@dataclass(frozen=True)
+class ProblemContext:
+    """What every problem of one scenario shares: the matrix, demand, sites and seed."""
+
+    od: ODMatrix
+    demand: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    seed: int
+
+    @property
+    def existing_ids(self) -> list[str]:
+        """Offices open today (status existing or may_close), in site order."""
+        return self._with_status("existing", "may_close")
+
+    @property
+    def kept_ids(self) -> list[str]:
+        """Offices open today and not proposed for closure (status existing)."""
+        return self._with_status("existing")
+
+    @property
+    def may_close_ids(self) -> list[str]:
+        """Offices announced or proposed for closure (status may_close)."""
+        return self._with_status("may_close")
+
+    def _with_status(self, *statuses: str) -> list[str]:
+        chosen = self.sites["status"].astype(str).isin(statuses)
+        return [str(site) for site in self.sites.loc[chosen, "site_id"]]
+
+
+@dataclass(frozen=True)
+class ProblemResult:
+    """One problem's answer in the shape the outputs need.
+
+    Attributes
+    ----------
+    name, kind
+        As in the scenario (``existing`` for today's offices).
+    travel
+        ``demand_id``, ``site_id``, ``minutes`` (NaN: not reached), or None when the answer is
+        not one set of offices (a trade-off curve).
+    open_sites, opened, closed
+        Sites open in the answer; those of them that are new; existing offices it closes.
+    summary
+        Plain values for ``summary.json`` (objective, bound, gap, status, parameters...).
+    tables
+        Further tables written as CSV beside the outputs (curve, impact by group...).
+    """
+
+    name: str
+    kind: str
+    travel: pd.DataFrame | None
+    open_sites: tuple[str, ...] = ()
+    opened: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def existing_result(context: ProblemContext) -> ProblemResult | None:
+    """Today: every demand point goes to its nearest existing office (None without any)."""
+    ids = context.existing_ids
+    if not ids:
+        return None
+    od = context.od
+    keep = np.flatnonzero(np.isin(od.destination_ids, ids))
+    today = ODMatrix(od.minutes[:, keep], od.origin_ids, od.destination_ids[keep], od.metadata)
+    summary = {"kind": EXISTING, "sites": ids}
+    return ProblemResult(EXISTING, EXISTING, nearest_office(today), tuple(ids), summary=summary)
+
+
+def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
+    """Solve one problem; InputError and InfeasibleError name the problem."""
+    runner = RUNNERS[problem.kind]
+    try:
+        return runner(problem, context)
+    except (InputError, InfeasibleError) as error:
+        msg = f"problem {problem.name!r} ({problem.kind}): {error}"
+        raise type(error)(msg) from None
+
+
+# --- parameters shared by the solvers -------------------------------------------------------
+
+
+def demand_weights(parameters: Mapping[str, Any], demand: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The `weights` column (default population), times the priority factor where it applies."""
+    column = parameters.get("weights", "population")
+    if column not in demand.columns:
+        msg = f"weights: the demand has no column {column!r}"
+        raise InputError(msg)
+    values = pd.to_numeric(demand[column], errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        row = int(np.argmax(np.isnan(values)))
+        msg = f"weights: column {column!r} is not a number at {demand['demand_id'].iloc[row]!r}"
+        raise InputError(msg)
+    priority = parameters.get("priority")
+    if priority is None:
+        return np.asarray(values, dtype=np.float64)
+    if priority["column"] not in demand.columns:
+        msg = f"priority.column: the demand has no column {priority['column']!r}"
+        raise InputError(msg)
+    chosen = demand[priority["column"]].astype(str).isin(priority["values"]).to_numpy()
+    if not chosen.any():
+        msg = f"priority.values: no demand has {priority['column']} in {list(priority['values'])}"
+        raise InputError(msg)
+    weighted: npt.NDArray[np.float64] = np.where(chosen, values * priority["factor"], values)
+    return weighted
+
+
+def _site_costs(column: str, sites: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Costs per site; an office open today with no cost given costs nothing more."""
+    if column not in sites.columns:
+        msg = f"costs: the sites have no column {column!r}"
+        raise InputError(msg)
+    costs = pd.to_numeric(sites[column], errors="coerce").to_numpy(dtype=np.float64)
+    is_open = sites["status"].isin(("existing", "may_close")).to_numpy()
+    missing = np.isnan(costs) & ~is_open
+    if missing.any():
+        msg = (
+            f"costs: candidate site {sites['site_id'].iloc[int(np.argmax(missing))]!r} has no cost"
+        )
+        raise InputError(msg)
+    return np.where(np.isnan(costs), 0.0, costs)
+
+
+def _solver_options(parameters: Mapping[str, Any], context: ProblemContext) -> dict[str, Any]:
+    options = {key: parameters[key] for key in ("mip_gap", "time_limit_s") if key in parameters}
+    return {**options, "seed": context.seed}
+
+
+def _site_rules(parameters: Mapping[str, Any], context: ProblemContext) -> dict[str, Any]:
+    # offices that may close are free to stay open or not; forbid them to model the closure
+    kept = context.kept_ids if parameters.get("existing_fixed", True) else []
+    required = list(dict.fromkeys([*kept, *parameters.get("required", ())]))
+    rules: dict[str, Any] = {
+        "required_sites": required,
+        "forbidden_sites": list(parameters.get("forbidden", ())),
+    }
+    if "costs" in parameters:
+        rules["site_costs"] = _site_costs(parameters["costs"], context.sites)
+    if "budget" in parameters:
+        rules["budget"] = parameters["budget"]
+    return rules
+
+
+def _location_parameters(
+    parameters: Mapping[str, Any], kind: str, context: ProblemContext
+) -> dict[str, Any]:
+    """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median or p-center."""
+    arguments = {
+        "weights": demand_weights(parameters, context.demand),
+        **_site_rules(parameters, context),
+        **_solver_options(parameters, context),
+    }
+    if "n_sites" in parameters:
+        arguments["n_sites"] = parameters["n_sites"]
+    elif "n_new" in parameters:
+        arguments["n_sites"] = len(context.kept_ids) + parameters["n_new"]
+    if kind in ("lscp", "mclp"):
+        arguments["max_minutes"] = parameters["max_minutes"]
+    return arguments
+
+
+def _from_solution(
+    problem: Problem, solution: Solution, context: ProblemContext, extra: Mapping[str, Any]
+) -> ProblemResult:
+    chosen = tuple(str(site) for site in solution.site_ids)
+    existing = context.existing_ids
+    closed = tuple(site for site in existing if site not in chosen)
+    summary = {
+        "kind": problem.kind,
+        **solution.summary(),
+        "closed_sites": list(closed),
+        "scenario_parameters": dict(problem.parameters),
+        **extra,
+    }
+    return ProblemResult(
+        name=problem.name,
+        kind=problem.kind,
+        travel=solution.assignment_table(),
+        open_sites=chosen,
+        opened=tuple(site for site in chosen if site not in existing),
+        closed=closed,
+        summary=summary,
+    )
+
+
+# --- one runner per kind --------------------------------------------------------------------
+
+
+def _run_location(problem: Problem, context: ProblemContext) -> ProblemResult:
+    arguments = _location_parameters(problem.parameters, problem.kind, context)
+    solution = solve(context.od, problem=problem.kind, **arguments)
+    return _from_solution(problem, solution, context, {})
+
+
+def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    close = list(parameters.get("close", ())) or context.may_close_ids
+    if not close:
+        msg = "close: no sites given, and no existing office has status may_close"
+        raise InputError(msg)
+    impact = closure_impact(
+        context.od,
+        open_sites=context.existing_ids,
+        closed_sites=close,
+        weights=demand_weights(parameters, context.demand),
+        max_minutes=parameters.get("max_minutes"),
+        groups=context.demand["group"].to_numpy(),
+    )
+    table = impact.table
+    minutes = table["minutes_after"].to_numpy(dtype=np.float64)
+    travel = pd.DataFrame(
+        {
+            "demand_id": table["demand_id"],
+            "site_id": table["site_after"],
+            "minutes": np.where(np.isfinite(minutes), minutes, math.nan),
+        }
+    )
+    closed = tuple(str(site) for site in impact.closed_sites)
+    summary = {
+        "kind": problem.kind,
+        "closed_sites": list(closed),
+        "totals": impact.totals,
+        "scenario_parameters": dict(parameters),
+    }
+    return ProblemResult(
+        name=problem.name,
+        kind=problem.kind,
+        travel=travel,
+        open_sites=tuple(site for site in context.existing_ids if site not in closed),
+        closed=closed,
+        summary=summary,
+        tables={"impact-by-group": impact.by_group.reset_index()},
+    )
+
+
+def _run_closures(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    existing = context.existing_ids
+    may_close = list(parameters.get("may_close", ())) or context.may_close_ids or existing
+    solution = solve_closures(
+        context.od,
+        open_sites=existing,
+        n_close=parameters["n_close"],
+        weights=demand_weights(parameters, context.demand),
+        max_minutes=parameters.get("max_minutes"),
+        keep_sites=[site for site in existing if site not in may_close],
+        **_solver_options(parameters, context),
+    )
+    return _from_solution(problem, solution, context, {"may_close": may_close})
+
+
+def _run_alternatives(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    kind = parameters["of"]
+    answers = solve_alternatives(
+        context.od,
+        problem=kind,
+        n_alternatives=parameters["n_alternatives"],
+        within=parameters.get("within", 0.05),
+        **_location_parameters(parameters, kind, context),
+    )
+    listed = [
+        {"sites": a.summary()["sites"], "objective": a.objective, "gap": a.gap} for a in answers
+    ]
+    return _from_solution(problem, answers[0], context, {"alternatives": listed})
+
+
+def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    rules = _site_rules(parameters, context)
+    curve = tradeoff_curve(
+        context.od,
+        max_n_sites=parameters["max_n_sites"],
+        max_minutes=parameters["max_minutes"],
+        weights=demand_weights(parameters, context.demand),
+        required_sites=rules["required_sites"],
+        forbidden_sites=rules["forbidden_sites"],
+        **_solver_options(parameters, context),
+    )
+    table = curve.reset_index()
+    records = json_records(table)
+    summary = {"kind": problem.kind, "curve": records, "scenario_parameters": dict(parameters)}
+    return ProblemResult(problem.name, problem.kind, None, summary=summary, tables={"curve": table})
+
+
+def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts for JSON: NaN becomes None, lists stay lists."""
+    return [{str(k): _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+Runner = Callable[[Problem, ProblemContext], ProblemResult]
+#: one runner per problem kind of `siting.config.PROBLEM_KEYS` ("mobile" joins with issue 6)
+RUNNERS: dict[str, Runner] = {
+    "lscp": _run_location,
+    "mclp": _run_location,
+    "p-median": _run_location,
+    "p-center": _run_location,
+    "closure-impact": _run_closure_impact,
+    "closures": _run_closures,
+    "alternatives": _run_alternatives,
+    "tradeoff": _run_tradeoff,
+}
