@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .atomic import atomic_path
+from .atomic import atomic_path, write_text_atomic
 from .errors import InputError
 from .fetch_http import (
     DownloadError,
@@ -116,19 +116,19 @@ def fetch_osm_extract(
     url = extract_url(region_or_url, base_url=base_url)
     target = cache_root(cache_dir) / "osm" / _cache_name(url)
     checksum = target.with_name(target.name + ".md5")
-    if not refresh and _is_intact(target, checksum):
+    if not refresh and _usable_from_cache(target, checksum, verify=verify):
         logger.info("%s: using %s from the cache", url, target)
         return target
     session = session or http_session()
     expected = _published_md5(url, session) if verify else None
-    if expected is not None and _is_intact(target, checksum, expected):
+    if expected is not None and _matches(target, expected):
         logger.info("%s: the cached %s is the latest", url, target)
-        return target
-    download_file(url, target, session=session, expected_md5=expected)
-    if expected is None:
-        checksum.unlink(missing_ok=True)
     else:
-        checksum.write_text(f"{expected}  {target.name}\n")
+        download_file(url, target, session=session, expected_md5=expected)
+    if expected is None:
+        checksum.unlink(missing_ok=True)  # nothing verified: nothing to vouch for it later
+    else:
+        write_text_atomic(checksum, f"{expected}  {target.name}\n")
     return target
 
 
@@ -139,16 +139,21 @@ def _cache_name(url: str) -> Path:
     return Path(*parts)
 
 
-def _is_intact(target: Path, checksum: Path, expected: str | None = None) -> bool:
-    """A cached extract counts when its MD5 matches the one stored (and `expected`, if given)."""
-    if not target.is_file():
-        return False
-    if not checksum.is_file():
-        return expected is None  # downloaded with verify=False: nothing to check it against
-    stored = checksum.read_text().split()[:1]
-    if not stored or (expected is not None and stored[0] != expected):
-        return False
-    return md5_of_file(target) == stored[0]
+def _usable_from_cache(target: Path, checksum: Path, *, verify: bool) -> bool:
+    """Verified when it was downloaded (and unchanged since), or no verification is wanted."""
+    if not verify:
+        return target.is_file()
+    return _matches(target, _stored_md5(checksum))
+
+
+def _stored_md5(checksum: Path) -> str | None:
+    """The MD5 a cached extract was verified against when it was downloaded."""
+    words = checksum.read_text().split() if checksum.is_file() else []
+    return words[0] if words and _MD5.match(words[0]) else None
+
+
+def _matches(target: Path, md5: str | None) -> bool:
+    return md5 is not None and target.is_file() and md5_of_file(target) == md5
 
 
 def _published_md5(url: str, session: requests.Session) -> str:

@@ -179,11 +179,7 @@ def _download_cells(
         "maxFeatures": page_size,
     }
     if region is not None:
-        # cells just outside a generalised boundary still join the region (clip_to_region)
-        minx, miny, maxx, maxy = region.geometry.bounds
-        margin = DEFAULT_GAP_TOLERANCE_M
-        minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
-        params["bbox"] = f"{minx:.0f},{miny:.0f},{maxx:.0f},{maxy:.0f},{SWEREF99_TM}"
+        params["bbox"] = _bbox(region)
     features = _all_pages(layer, params, base_url=base_url, session=session)
     where = "Sweden" if region is None else str(region)
     if not features:
@@ -207,6 +203,15 @@ def _download_cells(
         where,
     )
     return frame
+
+
+def _bbox(region: Region) -> str:
+    """The region's bounds as a WFS bbox, widened by the gap tolerance."""
+    # clip_to_region joins cells just outside a generalised boundary to the region: fetch them
+    minx, miny, maxx, maxy = region.geometry.bounds
+    margin = DEFAULT_GAP_TOLERANCE_M
+    corners = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    return ",".join(f"{value:.0f}" for value in corners) + f",{SWEREF99_TM}"
 
 
 def _all_pages(

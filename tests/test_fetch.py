@@ -243,6 +243,19 @@ def test_refresh_downloads_a_newer_extract_only_when_one_was_published(
     assert path.read_bytes() == _extract(seed=2)
 
 
+def test_unverified_extract_is_checked_once_verification_is_wanted(
+    server: LocalServer,
+) -> None:
+    """An extract fetched with --no-verify is hashed against the published MD5 later."""
+    body = _extract()
+    _publish_extract(server, body)
+    path = fetch_osm_extract("sweden", base_url=server.url, verify=False)
+    assert server.paths() == [SWEDEN]
+    assert fetch_osm_extract("sweden", base_url=server.url) == path
+    assert server.paths() == [SWEDEN, SWEDEN + ".md5"]  # matched: not downloaded again
+    assert path.with_name(path.name + ".md5").read_text().startswith(hashlib.md5(body).hexdigest())
+
+
 def test_damaged_cached_extract_is_downloaded_again(server: LocalServer) -> None:
     """A cached extract whose bytes no longer match its MD5 is not used."""
     body = _extract()
