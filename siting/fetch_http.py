@@ -22,7 +22,7 @@ CACHE_ENV = "SITING_CACHE_DIR"  # the same variable `siting.network` reads
 USER_AGENT = f"siting/{__version__} (+https://pypi.org/project/siting/)"
 TIMEOUT_S = (15.0, 120.0)  # connect, read between two chunks
 # a cut connection loses the chunk being read, so chunks are small
-CHUNK_BYTES = 1 << 16
+CHUNK_BYTES = 1 << 18
 # a dropped connection is resumed from where it stopped this many times in one call
 _RESUME_ATTEMPTS = 3
 # statuses worth a second try: the server is busy or restarting, not refusing the request

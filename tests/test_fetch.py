@@ -136,7 +136,7 @@ def _private_cache_and_no_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(fetch_http, "BACKOFF_S", 0.0)  # retries at once: tests stay fast
 
 
-def _extract(seed: int = 1, size: int = 300_000) -> bytes:
+def _extract(seed: int = 1, size: int = 4 * CHUNK_BYTES + 1234) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
