@@ -219,17 +219,21 @@ def _run_run(args: argparse.Namespace) -> int:
 
 def _problem_line(problem: dict[str, Any]) -> str:
     """One line per problem: kind, status, sites, share within 30 min."""
-    parts = [f"{problem['name']} ({problem['kind']})"]
+    name, kind = problem["name"], problem["kind"]
+    parts = [name if name == kind else f"{name} ({kind})"]
     if "status" in problem:
         parts.append(f"{problem['status']}, gap {problem['gap']:.2%}")
     if problem.get("open_sites"):
         parts.append(f"{len(problem['open_sites'])} open")
-    if problem.get("closed_sites"):
-        parts.append(f"{len(problem['closed_sites'])} closed")
+    for key, label in (("opened_names", "new"), ("closed_sites_names", "closed")):
+        changed = problem.get(key, [])
+        if changed:
+            listed = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "")
+            parts.append(f"{len(changed)} {label} ({listed})")
     total = problem.get("metrics", {}).get("total")
     if total:
         parts.append(f"{total['share_within_30_min']:.1%} within 30 min")
-    return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if parts[1:] else "")
+    return parts[0] + (": " + ", ".join(parts[1:]) if parts[1:] else "")
 
 
 def _add_compare_command(commands: Any) -> None:

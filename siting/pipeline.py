@@ -26,8 +26,9 @@ from .compare import Comparison, compare_scenarios
 from .compare import Scenario as MapScenario
 from .config import EXISTING, Scenario, TableInput, load_scenario
 from .errors import InputError
+from .fetch_http import cache_root
 from .maps import write_map
-from .network import CACHE_ENV, load_network
+from .network import load_network
 from .odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
 from .population import load_population
 from .problems import ProblemContext, ProblemResult, existing_result, json_records, run_problem
@@ -205,8 +206,7 @@ def _road_network(scenario: Scenario) -> RoadNetwork | None:
 
 def od_cache_dir() -> Path:
     """Default folder of cached OD matrices, beside the network cache."""
-    env = os.environ.get(CACHE_ENV)
-    return (Path(env) if env else Path.home() / ".cache" / "siting") / "od"
+    return cache_root() / "od"
 
 
 def _travel_matrix(
@@ -358,6 +358,9 @@ def build_summary(
     """The plain-data record of one run (see `run_scenario`)."""
     comparison = _compare(context.demand, results)
     names = _group_names(context.demand)
+    site_names = dict(
+        zip(context.sites["site_id"].astype(str), context.sites["name"].astype(str), strict=True)
+    )
     return {
         "scenario": {
             "name": scenario.name,
@@ -369,7 +372,7 @@ def build_summary(
         "seed": scenario.seed,
         "inputs": _inputs_record(scenario, context),
         "travel": _travel_record(scenario, context.od),
-        "problems": [_problem_record(r, comparison, names) for r in results],
+        "problems": [_problem_record(r, comparison, names, site_names) for r in results],
         "timings_s": timings,
     }
 
@@ -448,12 +451,17 @@ def _group_names(demand: gpd.GeoDataFrame) -> dict[str, str]:
 
 
 def _problem_record(
-    result: ProblemResult, comparison: Comparison | None, names: dict[str, str]
+    result: ProblemResult,
+    comparison: Comparison | None,
+    names: dict[str, str],
+    site_names: dict[str, str],
 ) -> dict[str, Any]:
     record: dict[str, Any] = {"name": result.name, **result.summary}
     record.pop("sites", None)  # the same as open_sites
     record.update(open_sites=list(result.open_sites), opened=list(result.opened))
     record["closed_sites"] = list(result.closed)
+    for key in ("opened", "closed_sites"):
+        record[f"{key}_names"] = [site_names.get(site, site) for site in record[key]]
     if comparison is None or result.travel is None:
         return record
     metrics = comparison.metrics[comparison.metrics["scenario"] == result.name]

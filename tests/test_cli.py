@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -168,7 +169,10 @@ def test_run_writes_the_outputs_and_says_what_it_chose(
     out = tmp_path / "out"
     assert main(["-q", "run", str(path), "--out", str(out)]) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "one more (p-median): optimal, gap 0.00%, 2 open, 100.0% within 30 min" in printed
+    assert (
+        "one more (p-median): optimal, gap 0.00%, 2 open, 1 new (Candidate C), "
+        "100.0% within 30 min" in printed
+    )
     assert f"open {out / 'map.html'}" in printed
     assert {"summary.json", "assignments.csv", "sites.geojson", "map.html"} <= {
         p.name for p in out.iterdir()
@@ -269,3 +273,32 @@ def test_run_and_compare_have_help(command: str, capsys: pytest.CaptureFixture[s
         main([command, "--help"])
     assert done.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+def test_run_over_a_road_network_gives_networkx_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario naming an OSM file: road times as networkx computes them, model named."""
+    network, _, _ = _od_inputs(tmp_path)
+    text = scenario_text(
+        {
+            ("inputs", "network"): f'"{network.name}"',
+            ("travel", "circuity"): None,
+            ("travel", "speed_bands"): None,
+        }
+    )
+    (tmp_path / "road.toml").write_text(text)
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(tmp_path / "road.toml"), "--out", str(out)]) == EXIT_OK
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["travel"]["model"] == "road network"
+    assert (
+        summary["travel"]["network"]["sha256"] == hashlib.sha256(network.read_bytes()).hexdigest()
+    )
+    graph = load_network(network, cache=False)
+    table = pd.read_csv(out / "assignments.csv")
+    today = table[table["problem"] == "existing"].set_index("demand_id")["minutes"]
+    for cell, node in (("a", 1), ("b", 3), ("c", 4)):  # cells on nodes; s1 (today) on node 2
+        expected = nx.shortest_path_length(graph, node, 2, weight="travel_time") / 60.0
+        assert today[cell] == pytest.approx(expected, abs=1e-3)
+    assert set(table["model"]) == {"road network"}
