@@ -26,7 +26,8 @@ from .instance import (
     prepare_instance,
     unreachable_rows,
 )
-from .lagrangian import AssignmentPairs, Reduction, greedy_cost, reduce_p_median
+from .interchange import AssignmentPairs
+from .lagrangian import Reduction, reduce_p_median
 from .mip import MipModel, MipOptions, MipResult
 from .odmatrix import ODMatrix
 from .solution import Solution
@@ -95,6 +96,15 @@ def solve_p_median(
 
     Pairs farther than a required site are dropped: the nearest open site is never
     farther than a required one, so the optimum is unchanged.
+
+    Without capacities, a Lagrangian pass (`siting.lagrangian`) comes first: greedy plus
+    swaps give an answer, subgradient steps a proven bound. When they are within `mip_gap`
+    (options) HiGHS is not called; otherwise the sites and pairs the bound rules out are
+    fixed and HiGHS solves the rest. Excluded sets are kept out of the answer and stay as
+    rows in the MIP; the bound ignores them, which keeps it valid. A budget that no choice of
+    `n_sites` sites can exceed is redundant and goes the same way. A budget that binds, or
+    capacities, go straight to HiGHS: the relaxed problem would no longer be solved by
+    sorting sites (a knapsack for the budget) and the bound without capacities is weak.
     """
     start = time.perf_counter()
     instance = prepare_instance(
@@ -111,25 +121,7 @@ def solve_p_median(
     unreachable = unreachable_rows(instance, None)
     check_some_reachable(instance, unreachable, "in the OD matrix")
     pairs = _usable_pairs(instance, unreachable, prune=caps is None)
-    # the bound knows neither capacities, budgets nor excluded sets: fixing needs all rules
-    plain = caps is None and instance.budget is None and not instance.excluded
-    reduction = _reduce(instance, pairs, count) if plain else None
-    if reduction is not None:  # build the MIP over the sites and pairs the bound left open
-        reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
-        pairs = _subset(pairs, reduction.kept_pairs)
-    model = _assignment_model(
-        reduced if reduction is not None else instance,
-        pairs,
-        count,
-        cost=instance.weights[pairs.rows] * pairs.minutes,
-    )
-    if caps is not None:
-        _add_capacity_rows(model, instance, pairs, caps)
-    build_s = time.perf_counter() - start
-    result = _solve_or_explain(model, instance, pairs, count, options, "p-median")
-    if reduction is not None and reduction.lower_bound > result.bound:
-        gap = (result.objective - reduction.lower_bound) / abs(result.objective)
-        result = replace(result, bound=reduction.lower_bound, gap=gap)
+    result, build_s = _solve_median(instance, pairs, count, caps, options or MipOptions(), start)
     assignment = _assignment_from_x(instance, pairs, result) if caps is not None else None
     logger.info("p-median p=%d: %g (%s)", count, result.objective, result.status)
     return make_solution(
@@ -141,6 +133,63 @@ def solve_p_median(
         parameters={"n_sites": count, "capacitated": caps is not None},
         assignment=assignment,
     )
+
+
+def _solve_median(
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    capacities: FloatArray | None,
+    options: MipOptions,
+    start: float,
+) -> tuple[MipResult, float]:
+    """Lagrangian pass first (uncapacitated, budget not binding); HiGHS on what it leaves."""
+    reduction = None
+    if capacities is None and not _budget_binds(instance, n_sites):
+        started = time.perf_counter()
+        reduction = _reduce(instance, pairs, n_sites, options, start)
+    if reduction is not None:
+        remaining = _remaining(options, start)
+        out_of_time = remaining is not None and remaining <= 0
+        proven = _lagrangian_result(reduction, time.perf_counter() - started, out_of_time)
+        if proven.gap <= options.mip_gap or out_of_time:
+            return proven, started - start
+        # the MIP over the sites and pairs the bound left open
+        reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
+        pairs = _subset(pairs, reduction.kept_pairs)
+    model = _assignment_model(
+        reduced if reduction is not None else instance,
+        pairs,
+        n_sites,
+        cost=instance.weights[pairs.rows] * pairs.minutes,
+    )
+    if capacities is not None:
+        _add_capacity_rows(model, instance, pairs, capacities)
+    build_s = time.perf_counter() - start
+    step = replace(options, time_limit_s=_remaining(options, start))
+    result = _solve_or_explain(model, instance, pairs, n_sites, step, "p-median")
+    if reduction is not None and reduction.lower_bound > result.bound:
+        gap = (result.objective - reduction.lower_bound) / abs(result.objective)
+        result = replace(result, bound=reduction.lower_bound, gap=gap)
+    return result, build_s
+
+
+def _budget_binds(instance: Instance, n_sites: int) -> bool:
+    """Whether some choice of `n_sites` allowed sites (required ones in) costs over budget."""
+    if instance.budget is None:
+        return False
+    free = instance.allowed & ~instance.required
+    dearest = np.sort(instance.costs[free])[::-1][: n_sites - int(instance.required.sum())]
+    return float(instance.costs[instance.required].sum() + dearest.sum()) > instance.budget
+
+
+def _lagrangian_result(reduction: Reduction, seconds: float, out_of_time: bool) -> MipResult:
+    """The Lagrangian answer and bound as a solver result (site columns only)."""
+    upper, lower = reduction.upper_bound, reduction.lower_bound
+    gap = max(upper - lower, 0.0) / max(abs(upper), 1e-12)
+    values = reduction.best_open.astype(np.float64)
+    status = "time limit" if out_of_time else "optimal"
+    return MipResult(values, upper, min(lower, upper), gap, status, seconds)
 
 
 def solve_p_center(
@@ -286,8 +335,10 @@ def _subset(pairs: _Pairs, keep: BoolArray) -> _Pairs:
     )
 
 
-def _reduce(instance: Instance, pairs: _Pairs, n_sites: int) -> Reduction | None:
-    """Lagrangian site fixing (exact); None when no finite answer exists to fix against."""
+def _reduce(
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions, start: float
+) -> Reduction | None:
+    """Lagrangian bound, answer and exact site fixing; None when it found no answer."""
     local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))
     assignment = AssignmentPairs(
         local_rows=local,
@@ -296,9 +347,16 @@ def _reduce(instance: Instance, pairs: _Pairs, n_sites: int) -> Reduction | None
         indptr=pairs.indptr,
         n_columns=instance.od.shape[1],
     )
-    if not np.isfinite(greedy_cost(assignment, n_sites, instance.required, instance.allowed)):
-        return None  # the cut-off leaves rows unserved by the greedy answer
-    return reduce_p_median(assignment, n_sites, instance.required, instance.allowed)
+    deadline = None if options.time_limit_s is None else start + options.time_limit_s
+    return reduce_p_median(
+        assignment,
+        n_sites,
+        instance.required,
+        instance.allowed,
+        excluded=instance.excluded,
+        target_gap=options.mip_gap,
+        deadline=deadline,
+    )
 
 
 def _capacities(instance: Instance, capacities: Any) -> FloatArray | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import brute_force
 import numpy as np
 import pytest
 
+from siting import solve
 from siting.errors import InfeasibleError
 from siting.location import solve_p_center, solve_p_median
 from siting.odmatrix import ODMatrix
@@ -98,3 +100,38 @@ def test_excluded_demand_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING", logger="siting.instance"):
         solve_p_median(_od(minutes), n_sites=1, weights=[1, 5])
     assert "1 demand points (weight 5) no site reaches are excluded" in caplog.text
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("budget", [6.0, 9.0, 100.0])
+def test_p_median_with_site_costs_and_budget_equals_brute_force(seed: int, budget: float) -> None:
+    """A budget that binds (MIP path) or cannot (Lagrangian path) gives enumeration's optimum."""
+    minutes, weights = brute_force.random_instance(seed)
+    minutes[np.isinf(minutes)] = 90.0  # every pair stored: no answer fails the cut-off
+    costs = np.arange(1.0, 8.0)
+    values = [
+        float(weights @ minutes[:, list(chosen)].min(axis=1))
+        for chosen in itertools.combinations(range(7), 3)
+        if costs[list(chosen)].sum() <= budget
+    ]
+    solution = solve_p_median(
+        _od(minutes), n_sites=3, weights=weights, site_costs=costs, budget=budget
+    )
+    assert solution.objective == pytest.approx(min(values))
+    assert costs[solution.site_index].sum() <= budget
+    assert solution.status == "optimal"
+
+
+def test_p_median_within_a_gap_brackets_the_optimum() -> None:
+    """With mip_gap, the answer and its bound bracket the exact optimum within that gap."""
+    rng = np.random.default_rng(7)
+    demand, sites = rng.random((400, 2)), rng.random((40, 2))
+    minutes = 90 * np.linalg.norm(demand[:, None] - sites[None], axis=2)
+    weights = rng.integers(1, 30, 400).astype(np.float64)
+    exact = solve_p_median(_od(minutes), n_sites=6, weights=weights)
+    assert exact.gap <= 1e-9
+    quick = solve(_od(minutes), problem="p-median", n_sites=6, weights=weights, mip_gap=0.05)
+    assert quick.bound <= exact.objective * (1 + 1e-9)
+    assert exact.objective <= quick.objective * (1 + 1e-9)
+    assert quick.gap <= 0.05
+    assert quick.objective == pytest.approx(float(weights @ quick.assigned_minutes))
