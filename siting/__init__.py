@@ -10,6 +10,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 # the public API (submodules import __version__ from here, so it is set first)
+from .config import Scenario as Scenario
+from .config import load_scenario as load_scenario
 from .errors import InfeasibleError as InfeasibleError
 from .errors import InputError as InputError
 from .errors import SitingError as SitingError
@@ -27,6 +29,8 @@ from .odmatrix import nearest_sites as nearest_sites
 from .odmatrix import prepare_network as prepare_network
 from .odmatrix import travel_times as travel_times
 from .optimize import solve as solve
+from .pipeline import RunResult as RunResult
+from .pipeline import run_scenario as run_scenario
 from .population import aggregate_population as aggregate_population
 from .population import load_population as load_population
 from .regions import clip_to_region as clip_to_region

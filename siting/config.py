@@ -479,6 +479,8 @@ class _Reader:
             key: self.check(_text, table[key], f"[inputs] {key}") if key in table else None
             for key in ("region", "group_column")
         }
+        if optional["region"] is not None:
+            self.region(optional["region"])
         return Inputs(
             network=self.network(table["network"]),
             population=self.table_input(table["population"], "population", _POPULATION_OPTIONS),
@@ -487,6 +489,15 @@ class _Reader:
             region=optional["region"],
             group_column=optional["group_column"],
         )
+
+    def region(self, name: str) -> None:
+        """A region that matches nothing fails now, with find_region's suggestions."""
+        from .regions import find_region  # late: loads the boundaries (geopandas)
+
+        try:
+            find_region(name)
+        except InputError as error:
+            raise self.error(f"[inputs] region: {error}") from None
 
     def network(self, value: Any) -> str | None:
         text = str(self.check(_text, value, "[inputs] network"))

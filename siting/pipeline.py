@@ -26,7 +26,6 @@ from .compare import Comparison, compare_scenarios
 from .compare import Scenario as MapScenario
 from .config import EXISTING, Scenario, TableInput, load_scenario
 from .errors import InputError
-from .fetch_http import cache_root
 from .maps import write_map
 from .network import load_network
 from .odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
@@ -206,6 +205,8 @@ def _road_network(scenario: Scenario) -> RoadNetwork | None:
 
 def od_cache_dir() -> Path:
     """Default folder of cached OD matrices, beside the network cache."""
+    from .fetch_http import cache_root  # late: at module level it closes an import cycle
+
     return cache_root() / "od"
 
 

@@ -99,6 +99,11 @@ BAD_VALUES = [
     ),
     (("inputs", "candidates"), '{ path = "sites.csv", name_column = 1 }', "name_column must be"),
     (("inputs", "region"), "7", r"\[inputs\] region must be a non-empty string, got 7"),
+    (
+        ("inputs", "region"),
+        '"Solefteå"',
+        r"\[inputs\] region: .*'Solefteå'.*did you mean Sollefteå",
+    ),
     (("inputs", "group_column"), '""', r"\[inputs\] group_column must be a non-empty string"),
     (("inputs", "regoin"), '"Sollefteå"', "unknown key 'inputs.regoin'; did you mean 'region'"),
     (("inputs", "network"), None, r"\[inputs\] network is required"),

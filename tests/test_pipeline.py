@@ -245,3 +245,15 @@ def test_example_scenarios_run_offline(tmp_path: Path, name: str) -> None:
     assert all(p["status"] == "optimal" for p in solved)
     minutes = pd.read_csv(out / "assignments.csv")["minutes"]
     assert np.nanmin(minutes) >= 0
+
+
+def test_a_new_run_replaces_the_whole_earlier_folder(tmp_path: Path) -> None:
+    """Files of an earlier run that the new one does not write are gone, not left stale."""
+    curve = {"name": '"curve"', "kind": '"tradeoff"', "max_n_sites": "2", "max_minutes": "15"}
+    out = tmp_path / "out"
+    run_scenario(write_scenario(tmp_path, scenario_text(problems=[_problem(), curve])), out)
+    assert (out / "curve-curve.csv").is_file()
+    result = run_scenario(write_scenario(tmp_path), out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(result.files)
+    assert not (out / "curve-curve.csv").exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
