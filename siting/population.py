@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS, Transformer
 
 from .errors import InputError
@@ -335,7 +336,8 @@ def read_layer(source: Source, *, layer: str | None = None) -> tuple[pd.DataFram
             return gpd.read_parquet(path), "layer"
         if suffix in VECTOR_SUFFIXES:
             return gpd.read_file(path, layer=layer), "layer"
-    except (OSError, ValueError, pd.errors.ParserError) as error:
+    except (OSError, ValueError, pd.errors.ParserError, DataSourceError, DataLayerError) as error:
+        # GDAL's errors for a cut-off or damaged vector file are pyogrio's own, not OSError
         msg = f"{path}: cannot read: {error}"
         raise InputError(msg) from error
     msg = f"{path}: unknown file type {suffix!r}; expected .csv, {', '.join(VECTOR_SUFFIXES)}"

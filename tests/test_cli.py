@@ -302,3 +302,13 @@ def test_run_over_a_road_network_gives_networkx_times(
         expected = nx.shortest_path_length(graph, node, 2, weight="travel_time") / 60.0
         assert today[cell] == pytest.approx(expected, abs=1e-3)
     assert set(table["model"]) == {"road network"}
+
+
+def test_run_with_a_cut_off_geojson_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A half-written vector file of offices: one line naming it, not a traceback."""
+    path = write_scenario(tmp_path, scenario_text({("inputs", "existing"): '"sites.geojson"'}))
+    (tmp_path / "sites.geojson").write_text('{"type": "FeatureCollection", "features": [{"ty')
+    _fails_with_one_line(["run", str(path), "--out", str(tmp_path / "out")], capsys,
+                         "sites.geojson: cannot read")  # fmt: skip
