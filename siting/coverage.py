@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Unpack
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,6 +14,7 @@ from .errors import InfeasibleError, InputError
 from .instance import (
     BoolArray,
     Instance,
+    SiteRules,
     add_site_columns,
     check_max_minutes,
     check_n_sites,
@@ -36,13 +36,8 @@ def solve_lscp(
     od: ODMatrix,
     *,
     max_minutes: float,
-    weights: Any = None,
-    required_sites: Iterable[Any] = (),
-    forbidden_sites: Iterable[Any] = (),
-    site_costs: Any = None,
-    budget: float | None = None,
-    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
 ) -> Solution:
     """Open the fewest sites (or the cheapest set) so that all demand is within `max_minutes`.
 
@@ -52,17 +47,12 @@ def solve_lscp(
         Travel times, demand points x candidate sites.
     max_minutes
         Coverage standard T.
-    weights
-        Demand weights; rows of weight 0 need no coverage.
-    required_sites, forbidden_sites
-        Site ids that must open (existing offices kept) or may not.
-    site_costs, budget
-        Cost per site (objective becomes the summed cost) and an upper limit on it.
-    exclude
-        Site sets (lists of ids) that may not be chosen again: used to find near-optimal
-        alternatives (`siting.alternatives.solve_alternatives`).
     options
         Solver options (gap, time limit, seed).
+    **rules
+        `weights` (rows of weight 0 need no coverage), `required_sites`, `forbidden_sites`,
+        `site_costs` (the objective becomes the summed cost), `budget`, `exclude`: see
+        `siting.instance.SiteRules`.
 
     Returns
     -------
@@ -99,15 +89,7 @@ def solve_lscp(
     [0, 1]
     """
     start = time.perf_counter()
-    instance = prepare_instance(
-        od,
-        weights=weights,
-        required_sites=required_sites,
-        forbidden_sites=forbidden_sites,
-        site_costs=site_costs,
-        budget=budget,
-        exclude=exclude,
-    )
+    instance = prepare_instance(od, **rules)
     limit = check_max_minutes(max_minutes)
     unreachable = unreachable_rows(instance, limit)
     check_some_reachable(instance, unreachable, f"within max_minutes={limit:g}")
@@ -168,14 +150,9 @@ def solve_mclp(
     *,
     max_minutes: float,
     n_sites: int | None = None,
-    weights: Any = None,
     backup_weight: float = 0.0,
-    required_sites: Iterable[Any] = (),
-    forbidden_sites: Iterable[Any] = (),
-    site_costs: Any = None,
-    budget: float | None = None,
-    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
 ) -> Solution:
     """Open `n_sites` sites (or as many as the budget pays for) reaching the most demand.
 
@@ -187,12 +164,10 @@ def solve_mclp(
         Coverage standard T.
     n_sites
         Number of open sites, required ones included. May be None when a budget is given.
-    weights
-        Demand weights (population, 65+...).
     backup_weight
         Value of a second site within T, per unit of weight (backup coverage, Hogan and
         ReVelle 1986); 0 = plain MCLP. Keep it below 1 so first coverage comes first.
-    required_sites, forbidden_sites, site_costs, budget, exclude, options
+    options, **rules
         As in `solve_lscp`.
 
     Returns
@@ -212,15 +187,7 @@ def solve_mclp(
     (:math:`u` only when :math:`\\beta > 0`; :math:`z, u` are integral at the optimum).
     """
     start = time.perf_counter()
-    instance = prepare_instance(
-        od,
-        weights=weights,
-        required_sites=required_sites,
-        forbidden_sites=forbidden_sites,
-        site_costs=site_costs,
-        budget=budget,
-        exclude=exclude,
-    )
+    instance = prepare_instance(od, **rules)
     limit = check_max_minutes(max_minutes)
     count = _count_or_budget(instance, n_sites)
     backup = _check_backup_weight(backup_weight)

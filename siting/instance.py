@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,31 @@ class Instance:
     def demand(self) -> BoolArray:
         """Rows with positive weight."""
         return self.weights > 0
+
+
+class SiteRules(TypedDict, total=False):
+    """The options every location problem takes, checked by `prepare_instance`.
+
+    Keys
+    ----
+    weights
+        Demand weight per row (population, 65+, a vulnerability index); default 1 each. A
+        pandas Series indexed by origin id is matched by id.
+    required_sites, forbidden_sites
+        Site ids that must open (existing offices kept, sites decided already) or may not.
+    site_costs, budget
+        Cost per site (1 each when not given) and an upper limit on the summed cost.
+    exclude
+        Site sets (lists of ids) that no answer may equal: used to find near-optimal
+        alternatives (`siting.alternatives.solve_alternatives`).
+    """
+
+    weights: Any
+    required_sites: Iterable[Any]
+    forbidden_sites: Iterable[Any]
+    site_costs: Any
+    budget: float | None
+    exclude: Iterable[Iterable[Any]]
 
 
 def prepare_instance(

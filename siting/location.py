@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +17,7 @@ from .instance import (
     FloatArray,
     Instance,
     IntArray,
+    SiteRules,
     add_site_columns,
     check_n_sites,
     check_some_reachable,
@@ -50,14 +50,9 @@ def solve_p_median(
     od: ODMatrix,
     *,
     n_sites: int,
-    weights: Any = None,
     capacities: Any = None,
-    required_sites: Iterable[Any] = (),
-    forbidden_sites: Iterable[Any] = (),
-    site_costs: Any = None,
-    budget: float | None = None,
-    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
 ) -> Solution:
     """Open `n_sites` sites minimising the demand-weighted total travel time.
 
@@ -67,12 +62,11 @@ def solve_p_median(
         Travel times; absent pairs (beyond the matrix cut-off) cannot be assigned.
     n_sites
         Number of open sites, required ones included.
-    weights
-        Demand weights.
     capacities
         Per site, the most weight it may serve (capacitated p-median; demand may split).
-    required_sites, forbidden_sites, site_costs, budget, exclude, options
-        As in `siting.coverage.solve_lscp`.
+    options, **rules
+        Solver options; demand `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
+        `budget` and `exclude` as in `siting.instance.SiteRules`.
 
     Returns
     -------
@@ -107,15 +101,7 @@ def solve_p_median(
     sorting sites (a knapsack for the budget) and the bound without capacities is weak.
     """
     start = time.perf_counter()
-    instance = prepare_instance(
-        od,
-        weights=weights,
-        required_sites=required_sites,
-        forbidden_sites=forbidden_sites,
-        site_costs=site_costs,
-        budget=budget,
-        exclude=exclude,
-    )
+    instance = prepare_instance(od, **rules)
     count = check_n_sites(instance, n_sites)
     caps = _capacities(instance, capacities)
     unreachable = unreachable_rows(instance, None)
@@ -196,13 +182,8 @@ def solve_p_center(
     od: ODMatrix,
     *,
     n_sites: int,
-    weights: Any = None,
-    required_sites: Iterable[Any] = (),
-    forbidden_sites: Iterable[Any] = (),
-    site_costs: Any = None,
-    budget: float | None = None,
-    exclude: Iterable[Iterable[Any]] = (),
     options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
 ) -> Solution:
     """Open `n_sites` sites minimising the longest travel time of any demand point.
 
@@ -227,15 +208,7 @@ def solve_p_center(
     :math:`\\sum_j t_{ij} x_{ij} \\le W`, whose LP bound is weak.
     """
     start = time.perf_counter()
-    instance = prepare_instance(
-        od,
-        weights=weights,
-        required_sites=required_sites,
-        forbidden_sites=forbidden_sites,
-        site_costs=site_costs,
-        budget=budget,
-        exclude=exclude,
-    )
+    instance = prepare_instance(od, **rules)
     count = check_n_sites(instance, n_sites)
     unreachable = unreachable_rows(instance, None)
     check_some_reachable(instance, unreachable, "in the OD matrix")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from .coverage import solve_lscp, solve_mclp
 from .errors import InputError
+from .instance import SiteRules
 from .location import solve_p_center, solve_p_median
 from .mip import MipOptions
 from .odmatrix import ODMatrix
@@ -29,7 +31,7 @@ def solve(
     seed: int = 0,
     **parameters: Any,
 ) -> Solution:
-    """Solve a location problem exactly with HiGHS.
+    """Solve a location problem exactly (HiGHS; for the p-median a Lagrangian pass first).
 
     Parameters
     ----------
@@ -44,10 +46,10 @@ def solve(
     seed
         HiGHS random seed (one thread: same input, same answer).
     **parameters
-        The problem's own options: `max_minutes`, `n_sites`, `weights`, `required_sites`,
-        `forbidden_sites`, `site_costs`, `budget`, `exclude` (site sets not to return again),
-        `backup_weight` (MCLP), `capacities` (p-median). See `solve_lscp`, `solve_mclp`,
-        `solve_p_median`, `solve_p_center`.
+        The problem's own options (`max_minutes`, `n_sites`, `backup_weight` for MCLP,
+        `capacities` for p-median; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
+        `solve_p_center`) and the shared ones of `siting.instance.SiteRules`: `weights`,
+        `required_sites`, `forbidden_sites`, `site_costs`, `budget`, `exclude`.
 
     Returns
     -------
@@ -78,6 +80,7 @@ def solve(
     if not (mip_gap >= 0):
         msg = f"mip_gap must be >= 0, got {mip_gap!r}"
         raise InputError(msg)
+    _check_parameters(problem, solver, parameters)
     options = MipOptions(mip_gap=mip_gap, time_limit_s=time_limit_s, seed=seed)
     try:
         return solver(od, options=options, **parameters)
@@ -86,3 +89,18 @@ def solve(
             raise
         msg = f"problem {problem!r}: {error}".replace(f"{solver.__name__}() ", "")
         raise InputError(msg) from None
+
+
+def _check_parameters(
+    problem: str, solver: Callable[..., Solution], parameters: dict[str, Any]
+) -> None:
+    """Name an option the problem does not take (its own ones or the shared `SiteRules`)."""
+    own = set(inspect.signature(solver).parameters) - {"od", "options", "rules"}
+    known = own | SiteRules.__optional_keys__
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        msg = (
+            f"problem {problem!r}: unexpected keyword argument {unknown[0]!r} "
+            f"(it takes {', '.join(sorted(known))})"
+        )
+        raise InputError(msg)
