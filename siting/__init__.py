@@ -18,6 +18,8 @@ from .errors import SitingError as SitingError
 from .errors import SitingWarning as SitingWarning
 from .maps import nearest_office as nearest_office
 from .maps import write_map as write_map
+from .mobile import MobilePlan as MobilePlan
+from .mobile import plan_mobile as plan_mobile
 from .network import Snapped as Snapped
 from .network import load_network as load_network
 from .network import network_summary as network_summary

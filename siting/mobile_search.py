@@ -1,0 +1,102 @@
+"""Search covering tours: which stops a mobile office visits on which day, in which order.
+
+The problem (a covering tour problem with several vehicles and days): choose closed tours from
+depots, each within the day length (driving plus time at each stop), so that the weight of
+demand within reach of at least one visited stop is largest; among equal weights, the driving
+time is least. Prizes overlap: a person near two visited stops counts once.
+
+PyVRP solves prize-collecting routing with additive prizes, so it is run in rounds whose
+prizes follow the previous answer (`mobile_tours.shared_people`: an unvisited stop is worth
+the people nobody reaches yet, visited stops share the people they reach, so the prizes of
+an answer add up to its true people). A local search on the exact objective
+(`mobile_moves`) and a PyVRP pass over the chosen stops for the least driving finish it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from . import mobile_pyvrp
+from .mobile_moves import add_best_stop, improve_tours
+from .mobile_tours import Tour, TourProblem, better, empty_tours, score_tours, shared_people
+
+logger = logging.getLogger(__name__)
+
+PRIZE_ROUNDS = 4
+ROUND_SHARE = 0.5  # of the time limit for the prize rounds
+IMPROVE_SHARE = 0.9  # the local search ends by then; the rest polishes the driving
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Tours found, with how the search went."""
+
+    tours: tuple[Tour, ...]
+    people: float
+    driving_minutes: float
+    status: str
+    rounds: int
+    runtime_s: float
+
+
+def search_tours(
+    problem: TourProblem,
+    *,
+    seed: int,
+    time_limit_s: float,
+    max_iterations: int | None,
+) -> SearchResult:
+    """Find tours that reach the most people, then drive least (see the module docstring)."""
+    started = time.perf_counter()
+    best, rounds, failed = _prize_rounds(
+        problem, seed=seed, seconds=time_limit_s * ROUND_SHARE, max_iterations=max_iterations
+    )
+    best = improve_tours(problem, best, deadline=started + IMPROVE_SHARE * time_limit_s)
+    _log_stage("Local search", problem, best, started)
+    remaining_s = max(started + time_limit_s - time.perf_counter(), 0.05 * time_limit_s)
+    best = mobile_pyvrp.polish(
+        problem, best, seed=seed, seconds=remaining_s / 2, max_iterations=max_iterations
+    )
+    # a shorter order may leave room for one more stop
+    best = improve_tours(problem, best, deadline=started + time_limit_s)
+    people, driving = score_tours(problem, best)
+    status = "heuristic" + (f" ({failed} PyVRP round(s) found no feasible answer)" * bool(failed))
+    return SearchResult(tuple(best), people, driving, status, rounds, time.perf_counter() - started)
+
+
+def _prize_rounds(
+    problem: TourProblem, *, seed: int, seconds: float, max_iterations: int | None
+) -> tuple[list[Tour], int, int]:
+    """PyVRP rounds, each with the prizes of the best answer so far; the best, rounds, fails."""
+    started = time.perf_counter()
+    best = empty_tours(problem)
+    while add_best_stop(problem, best):
+        pass
+    _log_stage("Greedy start", problem, best, started)
+    rounds = failed = 0
+    while rounds < PRIZE_ROUNDS and time.perf_counter() - started < seconds:
+        rounds += 1
+        found = mobile_pyvrp.solve_prize_round(
+            problem,
+            shared_people(problem, best),
+            best,
+            seed=seed + rounds,
+            seconds=seconds / PRIZE_ROUNDS,
+            max_iterations=max_iterations,
+        )
+        if found is None:
+            failed += 1
+            continue
+        _log_stage(f"Prize round {rounds}", problem, found, started)
+        if not better(problem, found, best):
+            break
+        best = found
+    return best, rounds, failed
+
+
+def _log_stage(stage: str, problem: TourProblem, tours: list[Tour], started: float) -> None:
+    people, driving = score_tours(problem, tours)
+    elapsed = time.perf_counter() - started
+    logger.info("%s: %.0f people, %.1f min driving, %.1f s", stage, people, driving, elapsed)
