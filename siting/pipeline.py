@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import time
@@ -46,6 +47,8 @@ DEPENDENCIES = (
 )  # fmt: skip
 #: demand column holding each point's metric group (its municipality code by default)
 GROUP = "group"
+#: sites.geojson has a column per problem, "role: <problem>", so no name clashes with "name"
+ROLE_PREFIX = "role: "
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def run_scenario(
         summary = build_summary(scenario, context, results, timings)
         summary["files"] = [SUMMARY, *files]
         (work / SUMMARY).write_text(
-            json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            json.dumps(finite(summary), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         )
     logger.info("scenario %s: wrote %s", scenario.name, final)
     return RunResult(final, summary, (SUMMARY, *files))
@@ -318,7 +321,7 @@ def _sites_geojson(
             continue
         role = np.where(ids.isin(result.open_sites), "open", "")
         role = np.where(ids.isin(result.opened), "new", role)
-        frame[result.name] = np.where(ids.isin(result.closed), "closed", role)
+        frame[f"{ROLE_PREFIX}{result.name}"] = np.where(ids.isin(result.closed), "closed", role)
     collection = json.loads(frame.to_json(na="null"))
     # GeoJSON allows members beyond its own: the travel model travels with the file
     collection.update(scenario=scenario.name, model=model)
@@ -376,6 +379,17 @@ def build_summary(
         "problems": [_problem_record(r, comparison, names, site_names) for r in results],
         "timings_s": timings,
     }
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def file_record(path: Path) -> dict[str, Any]:

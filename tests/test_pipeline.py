@@ -127,7 +127,9 @@ def test_summary_records_inputs_versions_model_and_timings(tmp_path: Path) -> No
     assert set(pd.read_csv(out / "assignments.csv")["model"]) == {"straight-line fallback"}
     sites = json.loads((out / "sites.geojson").read_text())
     assert sites["model"] == "straight-line fallback"
-    roles = {f["properties"]["site_id"]: f["properties"]["one more"] for f in sites["features"]}
+    roles = {
+        p["site_id"]: p["role: one more"] for p in (f["properties"] for f in sites["features"])
+    }
     assert roles == {"office-a": "open", "cand-c": "new", "cand-d": ""}
     assert set(result.files) >= {"summary.json", "assignments.csv", "sites.geojson"}
 
@@ -245,6 +247,13 @@ def test_example_scenarios_run_offline(tmp_path: Path, name: str) -> None:
     assert all(p["status"] == "optimal" for p in solved)
     minutes = pd.read_csv(out / "assignments.csv")["minutes"]
     assert np.nanmin(minutes) >= 0
+
+
+def test_summary_json_has_no_nan() -> None:
+    """NaN and infinity (a mean over nobody, an unreachable worst case) become null."""
+    record = {"mean": math.nan, "worst": [1.0, math.inf], "nested": {"x": -math.inf, "y": 2}}
+    assert siting.pipeline.finite(record) == {"mean": None, "worst": [1.0, None],
+                                              "nested": {"x": None, "y": 2}}  # fmt: skip
 
 
 def test_a_new_run_replaces_the_whole_earlier_folder(tmp_path: Path) -> None:
