@@ -260,3 +260,38 @@ def test_example_scenarios_load() -> None:
     scenarios = [load_scenario(path) for path in sorted(folder.glob("*.toml"))]
     assert len(scenarios) == 4
     assert all(scenario.inputs.network is None for scenario in scenarios)
+
+
+@pytest.mark.parametrize(
+    "option", ["id_column", "population_column", "x_column", "y_column", "crs", "layer"]
+)
+def test_every_population_option_is_checked(tmp_path: Path, option: str) -> None:
+    """Reading options of the population file must be text."""
+    value = f'{{ path = "cells.csv", {option} = 1 }}'
+    path = write_scenario(tmp_path, scenario_text({("inputs", "population"): value}))
+    with pytest.raises(InputError, match=rf"population.{option} must be a non-empty string"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    "option", ["id_column", "name_column", "status_column", "x_column", "y_column", "crs", "layer"]
+)
+def test_every_site_option_is_checked(tmp_path: Path, option: str) -> None:
+    """Reading options of the site files must be text."""
+    value = f'{{ path = "sites.csv", {option} = [] }}'
+    path = write_scenario(tmp_path, scenario_text({("inputs", "existing"): value}))
+    with pytest.raises(
+        InputError, match=rf"existing.{option} must be a non-empty string, got \[\]"
+    ):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize("section", ["inputs", "travel", "outputs"])
+def test_sections_must_be_tables(tmp_path: Path, section: str) -> None:
+    """`travel = 3` instead of a [travel] table is named as such."""
+    blocks = scenario_text().split("\n\n")
+    kept = [block for block in blocks if not block.startswith(f"[{section}]")]
+    text = f"{section} = 3\n" + "\n\n".join(kept)
+    path = write_scenario(tmp_path, text)
+    with pytest.raises(InputError, match=rf"{section} must be a table, got 3"):
+        load_scenario(path)
