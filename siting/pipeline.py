@@ -117,10 +117,10 @@ def run_scenario(
         with _timed(timings, "outputs"):
             files = write_outputs(work, scenario, context, results)
         timings["total"] = round(time.perf_counter() - started, 3)
-        summary = build_summary(scenario, context, results, timings)
+        summary = finite(build_summary(scenario, context, results, timings))
         summary["files"] = [SUMMARY, *files]
         (work / SUMMARY).write_text(
-            json.dumps(finite(summary), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         )
     logger.info("scenario %s: wrote %s", scenario.name, final)
     return RunResult(final, summary, (SUMMARY, *files))
@@ -131,10 +131,10 @@ def check_out_dir(folder: Path, *, marker: str = SUMMARY) -> None:
     if not folder.exists():
         return
     if not folder.is_dir():
-        msg = f"--out: {folder} exists and is not a folder"
+        msg = f"out_dir (--out): {folder} exists and is not a folder"
         raise InputError(msg)
     if any(folder.iterdir()) and not (folder / marker).is_file():
-        msg = f"--out: {folder} holds files siting did not write; choose another folder"
+        msg = f"out_dir (--out): {folder} holds files siting did not write; choose another"
         raise InputError(msg)
 
 
