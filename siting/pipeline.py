@@ -30,6 +30,7 @@ from .errors import InputError
 from .maps import write_map
 from .network import load_network
 from .odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
+from .odpoints import as_points
 from .population import load_population
 from .problems import ProblemContext, ProblemResult, existing_result, json_records, run_problem
 from .publish import slugify
@@ -107,10 +108,7 @@ def run_scenario(
     timings: dict[str, Any] = {}
     with _timed(timings, "inputs"):
         demand, sites = load_inputs(scenario)
-    with _timed(timings, "network"):
-        road = _road_network(scenario)
-    with _timed(timings, "od_matrix"):
-        od = _travel_matrix(scenario, road, demand, sites, cache_dir, progress)
+    od = _travel_matrix(scenario, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(od, demand, sites, scenario.seed)
     results = _solve_all(scenario, context, timings, progress)
     with atomic_directory(final) as work:
@@ -215,25 +213,65 @@ def od_cache_dir() -> Path:
 
 def _travel_matrix(
     scenario: Scenario,
-    road: RoadNetwork | None,
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
+    timings: dict[str, Any],
+    *,
     cache_dir: str | os.PathLike[str] | None,
     progress: bool | None,
 ) -> ODMatrix:
+    """The matrix from the run cache, else from the network (loaded only then)."""
+    folder = od_cache_dir() if cache_dir is None else Path(cache_dir)
+    cached = _run_cache_file(scenario, demand, sites, folder)
+    if cached is not None and cached.is_file():
+        try:
+            od = ODMatrix.load(cached)
+        except InputError as error:  # a damaged cache file only costs the time to rebuild
+            logger.warning("ignoring damaged matrix cache: %s", error)
+        else:
+            logger.info("OD matrix: reusing %s; the network is not loaded", cached)
+            timings.update(network=0.0, od_matrix=0.0, matrix_from_run_cache=True)
+            return od
+    with _timed(timings, "network"):
+        road = _road_network(scenario)
     travel = scenario.travel
-    return travel_times(
-        road,
-        demand,
-        sites,
-        max_minutes=travel.max_minutes,
-        straight_line=travel.straight_line,
-        access_speed_kph=travel.access_speed_kph,
-        max_snap_m=travel.max_snap_m,
-        workers=travel.workers,
-        cache_dir=od_cache_dir() if cache_dir is None else cache_dir,
-        progress=progress,
-    )
+    with _timed(timings, "od_matrix"):
+        od = travel_times(
+            road, demand, sites, max_minutes=travel.max_minutes,
+            straight_line=travel.straight_line, access_speed_kph=travel.access_speed_kph,
+            max_snap_m=travel.max_snap_m, workers=travel.workers, cache_dir=folder,
+            progress=progress,
+        )  # fmt: skip
+    if cached is not None:
+        od.save(cached)
+    return od
+
+
+def _run_cache_file(
+    scenario: Scenario, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, folder: Path
+) -> Path | None:
+    """Where a matrix over a network *file* is kept, keyed by the file's sha256 and options.
+
+    `travel_times` keys its own cache by the prepared network, so a hit there still loads the
+    graph first (seconds for a county, minutes for Sweden); keyed by the file, a rerun of a
+    scenario that changes only its problems skips the network altogether.
+    """
+    source = scenario.inputs.network
+    if source is None or not Path(source).is_file():
+        return None  # straight-line matrices are cheap; place names are downloads
+    travel = scenario.travel
+    key = {
+        "network_sha256": file_record(Path(source))["sha256"],
+        "speeds": travel.speeds.key(),
+        "options": [travel.tracks, travel.ferries, travel.ferry_speed_kph,
+                    travel.ferry_wait_minutes, travel.access_speed_kph, travel.max_snap_m,
+                    travel.max_minutes],
+        "origins": as_points(demand, argument="origins").digest(),
+        "sites": as_points(sites, argument="destinations").digest(),
+        "siting": __version__,
+    }  # fmt: skip
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+    return folder / f"run-{digest}.npz"
 
 
 def _solve_all(

@@ -13,6 +13,7 @@ import pytest
 from osm_files import write_osm
 from scenario_files import scenario_text, write_scenario
 
+import siting.pipeline
 from siting.cli import DEMO_OUTPUTS, EXIT_BAD_INPUT, EXIT_OK, main
 from siting.demo import bundled_osm_extract
 from siting.network import load_network
@@ -312,3 +313,35 @@ def test_run_with_a_cut_off_geojson_exits_2(
     (tmp_path / "sites.geojson").write_text('{"type": "FeatureCollection", "features": [{"ty')
     _fails_with_one_line(["run", str(path), "--out", str(tmp_path / "out")], capsys,
                          "sites.geojson: cannot read")  # fmt: skip
+
+
+def test_rerun_over_a_network_file_skips_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun with other problems takes the matrix from the cache, never loading roads."""
+    network, _, _ = _od_inputs(tmp_path)
+    changes = {("inputs", "network"): f'"{network.name}"', ("travel", "circuity"): None,
+               ("travel", "speed_bands"): None}  # fmt: skip
+    (tmp_path / "a.toml").write_text(scenario_text(changes))
+    centre = [{"name": '"centre"', "kind": '"p-center"', "n_sites": "1"}]
+    (tmp_path / "b.toml").write_text(scenario_text(changes, problems=centre))
+    assert main(["-q", "run", str(tmp_path / "a.toml"), "--out", str(tmp_path / "a")]) == 0
+
+    def no_roads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the network was loaded")
+
+    monkeypatch.setattr(siting.pipeline, "load_network", no_roads)
+    assert main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")]) == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["timings_s"]["matrix_from_run_cache"] is True
+    assert summary["travel"]["model"] == "road network"
+    first = pd.read_csv(tmp_path / "a" / "assignments.csv")
+    second = pd.read_csv(tmp_path / "b" / "assignments.csv")
+    today = [
+        table[table["problem"] == "existing"].reset_index(drop=True) for table in (first, second)
+    ]
+    pd.testing.assert_frame_equal(*today)
+    # a changed network file is a new key: the roads are loaded again
+    network.write_text(network.read_text().replace('maxspeed" v="70"', 'maxspeed" v="50"'))
+    with pytest.raises(AssertionError, match="the network was loaded"):
+        main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")])
