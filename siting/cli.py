@@ -221,8 +221,12 @@ def _problem_line(problem: dict[str, Any]) -> str:
     """One line per problem: kind, status, sites, share within 30 min."""
     name, kind = problem["name"], problem["kind"]
     parts = [name if name == kind else f"{name} ({kind})"]
-    if "status" in problem:
+    if "gap" in problem:
         parts.append(f"{problem['status']}, gap {problem['gap']:.2%}")
+    elif "status" in problem:
+        parts.append(str(problem["status"]))
+    if "newly_served" in problem:
+        parts.append(f"{problem['newly_served']:,.0f} more people served")
     if problem.get("open_sites"):
         parts.append(f"{len(problem['open_sites'])} open")
     for key, label in (("opened_names", "new"), ("closed_sites_names", "closed")):

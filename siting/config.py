@@ -230,6 +230,12 @@ def _choice(*options: str) -> Checker:
     return check
 
 
+def _days_per_week(value: Any, where: str) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7):
+        raise _fail(where, "an integer from 1 to 7", value)
+    return value
+
+
 def _circuity(value: Any, where: str) -> float:
     if not (_is_number(value) and math.isfinite(value) and value >= 1):
         raise _fail(where, "a number >= 1", value)
@@ -388,8 +394,20 @@ PROBLEM_KEYS: dict[str, dict[str, Checker]] = {
         "max_n_sites": _positive_int,
         "max_minutes": _positive,
     },
-    # "mobile" (issue 6, siting.mobile.plan_mobile) is added here with its keys, and a runner
-    # in siting.pipeline.RUNNERS
+    "mobile": {
+        **_DEMAND,
+        "depots": _site_ids,
+        "stops": _site_ids,
+        "serve_minutes": _positive,
+        "fixed_minutes": _positive,
+        "vehicles": _positive_int,
+        "days_per_week": _days_per_week,
+        "day_minutes": _positive,
+        "stop_minutes": _non_negative,
+        "cover_all": _boolean,
+        "time_limit_s": _positive,
+        "max_iterations": _positive_int,
+    },
 }
 _NEEDED: dict[str, tuple[str, ...]] = {
     "lscp": ("max_minutes",),
@@ -397,6 +415,7 @@ _NEEDED: dict[str, tuple[str, ...]] = {
     "closures": ("n_close",),
     "alternatives": ("of", "n_alternatives"),
     "tradeoff": ("max_n_sites", "max_minutes"),
+    "mobile": ("depots", "serve_minutes"),
 }
 _NEEDS_EXISTING = ("closure-impact", "closures")
 
@@ -588,12 +607,13 @@ class _Reader:
             if key not in values:
                 raise self.error(f"{where}.{key} is required for kind {kind!r}")
         self.site_count(values, kind, where, inputs)
-        limit = values.get("max_minutes")
-        if limit is not None and limit > travel.max_minutes:
-            raise self.error(
-                f"{where}.max_minutes {limit:g} exceeds the matrix cut-off "
-                f"[travel] max_minutes {travel.max_minutes:g}"
-            )
+        for key in ("max_minutes", "serve_minutes", "fixed_minutes"):
+            limit = values.get(key)
+            if limit is not None and limit > travel.max_minutes:
+                raise self.error(
+                    f"{where}.{key} {limit:g} exceeds the matrix cut-off "
+                    f"[travel] max_minutes {travel.max_minutes:g}"
+                )
         if kind in _NEEDS_EXISTING and inputs.existing is None:
             raise self.error(f"{where}: kind {kind!r} needs [inputs] existing offices")
         if "budget" in values and "costs" not in values:

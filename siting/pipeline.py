@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from .problems import ProblemContext, ProblemResult, existing_result, json_recor
 from .publish import slugify
 from .regions import KOMMUN_CODE_COLUMNS, assign_regions, load_boundaries
 from .sites import combine_sites, load_sites
+from .straightline import StraightLineModel
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +110,9 @@ def run_scenario(
     timings: dict[str, Any] = {}
     with _timed(timings, "inputs"):
         demand, sites = load_inputs(scenario)
-    od = _travel_matrix(scenario, demand, sites, timings, cache_dir=cache_dir, progress=progress)
-    context = ProblemContext(od, demand, sites, scenario.seed)
+    roads = _Roads(scenario)
+    od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
+    context = ProblemContext(od, demand, sites, scenario.seed, legs=roads.legs)
     results = _solve_all(scenario, context, timings, progress)
     with atomic_directory(final) as work:
         with _timed(timings, "outputs"):
@@ -186,22 +189,41 @@ def _with_groups(demand: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFra
     return grouped
 
 
-def _road_network(scenario: Scenario) -> RoadNetwork | None:
-    source = scenario.inputs.network
-    if source is None:
-        return None
-    travel = scenario.travel
-    with _named("network"):
-        graph = load_network(
-            source,
-            include_tracks=travel.tracks,
-            ferries=travel.ferries,
-            ferry_speed_kph=travel.ferry_speed_kph,
-            ferry_wait_minutes=travel.ferry_wait_minutes,
-            speeds=travel.speeds,
-        )
-    # the array form is all the matrix needs; the networkx graph is freed after this
-    return prepare_network(graph)
+class _Roads:
+    """The scenario's road network, loaded at most once and only when something needs it."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+
+    @cached_property
+    def network(self) -> RoadNetwork | None:
+        """The prepared network, or None for the straight-line model."""
+        source = self.scenario.inputs.network
+        if source is None:
+            return None
+        travel = self.scenario.travel
+        with _named("network"):
+            graph = load_network(
+                source,
+                include_tracks=travel.tracks,
+                ferries=travel.ferries,
+                ferry_speed_kph=travel.ferry_speed_kph,
+                ferry_wait_minutes=travel.ferry_wait_minutes,
+                speeds=travel.speeds,
+            )
+        # the array form is all the matrices need; the networkx graph is freed after this
+        return prepare_network(graph)
+
+    def legs(self, places: gpd.GeoDataFrame, max_minutes: float) -> ODMatrix | StraightLineModel:
+        """Travel between sites (mobile tours): a square matrix over the roads, or the model."""
+        if self.network is None:
+            return self.scenario.travel.straight_line
+        travel = self.scenario.travel
+        return travel_times(
+            self.network, places, places, max_minutes=max_minutes,
+            access_speed_kph=travel.access_speed_kph, max_snap_m=travel.max_snap_m,
+            workers=travel.workers, progress=False,
+        )  # fmt: skip
 
 
 def od_cache_dir() -> Path:
@@ -212,7 +234,7 @@ def od_cache_dir() -> Path:
 
 
 def _travel_matrix(
-    scenario: Scenario,
+    roads: _Roads,
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     timings: dict[str, Any],
@@ -221,6 +243,7 @@ def _travel_matrix(
     progress: bool | None,
 ) -> ODMatrix:
     """The matrix from the run cache, else from the network (loaded only then)."""
+    scenario = roads.scenario
     folder = od_cache_dir() if cache_dir is None else Path(cache_dir)
     cached = _run_cache_file(scenario, demand, sites, folder)
     if cached is not None and cached.is_file():
@@ -233,7 +256,7 @@ def _travel_matrix(
             timings.update(network=0.0, od_matrix=0.0, matrix_from_run_cache=True)
             return od
     with _timed(timings, "network"):
-        road = _road_network(scenario)
+        road = roads.network
     travel = scenario.travel
     with _timed(timings, "od_matrix"):
         od = travel_times(
@@ -383,6 +406,7 @@ def _write_maps(
             folder / name, context.demand, context.sites, travel, model=model,
             opened=result.opened, closed=result.closed, language=scenario.outputs.language,
             title=f"{scenario.outputs.title or scenario.name}: {result.name}",
+            routes=result.routes, stops=result.stops,
         )  # fmt: skip
         files.append(name)
     return files

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +17,11 @@ from .closure import closure_impact, solve_closures
 from .config import EXISTING, Problem
 from .errors import InfeasibleError, InputError
 from .maps import nearest_office
+from .mobile import plan_mobile
 from .odmatrix import ODMatrix
 from .optimize import solve
 from .solution import Solution
+from .straightline import StraightLineModel
 from .tradeoff import tradeoff_curve
 
 
@@ -31,6 +33,8 @@ class ProblemContext:
     demand: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
     seed: int
+    #: travel between given sites (mobile tours): a square matrix, or the straight-line model
+    legs: Callable[[gpd.GeoDataFrame, float], ODMatrix | StraightLineModel] | None = None
 
     @property
     def existing_ids(self) -> list[str]:
@@ -64,11 +68,14 @@ class ProblemResult:
         ``demand_id``, ``site_id``, ``minutes`` (NaN: not reached), or None when the answer is
         not one set of offices (a trade-off curve).
     open_sites, opened, closed
-        Sites open in the answer; those of them that are new; existing offices it closes.
+        Sites open in the answer; those of them that are new (mobile stops too); existing
+        offices it closes.
     summary
         Plain values for ``summary.json`` (objective, bound, gap, status, parameters...).
     tables
         Further tables written as CSV beside the outputs (curve, impact by group...).
+    routes, stops
+        Mobile office tours (lines) and their stops (points) for the map.
     """
 
     name: str
@@ -79,6 +86,8 @@ class ProblemResult:
     closed: tuple[str, ...] = ()
     summary: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    routes: gpd.GeoDataFrame | None = None
+    stops: gpd.GeoDataFrame | None = None
 
 
 def existing_result(context: ProblemContext) -> ProblemResult | None:
@@ -86,11 +95,15 @@ def existing_result(context: ProblemContext) -> ProblemResult | None:
     ids = context.existing_ids
     if not ids:
         return None
-    od = context.od
-    keep = np.flatnonzero(np.isin(od.destination_ids, ids))
-    today = ODMatrix(od.minutes[:, keep], od.origin_ids, od.destination_ids[keep], od.metadata)
+    today = nearest_office(_columns(context.od, ids))
     summary = {"kind": EXISTING, "sites": ids}
-    return ProblemResult(EXISTING, EXISTING, nearest_office(today), tuple(ids), summary=summary)
+    return ProblemResult(EXISTING, EXISTING, today, tuple(ids), summary=summary)
+
+
+def _columns(od: ODMatrix, site_ids: Sequence[str]) -> ODMatrix:
+    """The matrix to these sites only."""
+    keep = np.flatnonzero(np.isin(od.destination_ids, list(site_ids)))
+    return ODMatrix(od.minutes[:, keep], od.origin_ids, od.destination_ids[keep], od.metadata)
 
 
 def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
@@ -309,6 +322,58 @@ def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
     return ProblemResult(problem.name, problem.kind, None, summary=summary, tables={"curve": table})
 
 
+def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
+    """Weekly tours of mobile offices for people no office open today serves."""
+    parameters = problem.parameters
+    if context.legs is None:
+        raise InputError("mobile: no travel model between sites was given")
+    candidates = context.sites.loc[context.sites["status"] == "candidate", "site_id"].tolist()
+    stop_ids = list(parameters.get("stops", ())) or [str(site) for site in candidates]
+    depot_ids = list(parameters["depots"])
+    _check_known(context, [*depot_ids, *stop_ids])
+    places = context.sites[context.sites["site_id"].isin({*depot_ids, *stop_ids})]
+    by_id = context.sites.set_index("site_id")
+    kept = context.kept_ids
+    serve = parameters["serve_minutes"]
+    plan = plan_mobile(
+        _columns(context.od, stop_ids), demand_weights(parameters, context.demand),
+        _site_points(by_id, stop_ids), _site_points(by_id, depot_ids),
+        serve_minutes=serve, travel=context.legs(places, parameters.get("day_minutes", 480.0)),
+        fixed_offices=_columns(context.od, kept) if kept else None,
+        fixed_minutes=parameters.get("fixed_minutes", serve) if kept else None,
+        **{key: parameters[key] for key in _MOBILE_OPTIONS if key in parameters},
+        seed=context.seed,
+    )  # fmt: skip
+    visited = list(dict.fromkeys(str(v) for v in plan.visits_table()["stop_id"]))
+    travel = nearest_office(_columns(context.od, [*context.existing_ids, *visited]))
+    summary = {"kind": problem.kind, **plan.summary(), "scenario_parameters": dict(parameters)}
+    return ProblemResult(
+        name=problem.name, kind=problem.kind, travel=travel,
+        open_sites=(*context.existing_ids, *visited), opened=tuple(visited), summary=summary,
+        tables={"visits": plan.visits_table()}, routes=plan.routes_frame(),
+        stops=plan.stops_frame(),
+    )  # fmt: skip
+
+
+_MOBILE_OPTIONS = (
+    "vehicles", "days_per_week", "day_minutes", "stop_minutes", "cover_all", "time_limit_s",
+    "max_iterations",
+)  # fmt: skip
+
+
+def _check_known(context: ProblemContext, site_ids: Sequence[str]) -> None:
+    known = set(context.sites["site_id"].astype(str))
+    unknown = [site for site in site_ids if site not in known]
+    if unknown:
+        msg = f"site {unknown[0]!r} is not among the scenario's sites"
+        raise InputError(msg)
+
+
+def _site_points(by_id: pd.DataFrame, site_ids: Sequence[str]) -> gpd.GeoDataFrame:
+    chosen = by_id.loc[list(site_ids)].reset_index()
+    return gpd.GeoDataFrame(chosen, geometry="geometry", crs=by_id.crs)
+
+
 def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts for JSON: NaN becomes None, lists stay lists."""
     return [{str(k): _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
@@ -323,7 +388,7 @@ def _plain(value: Any) -> Any:
 
 
 Runner = Callable[[Problem, ProblemContext], ProblemResult]
-#: one runner per problem kind of `siting.config.PROBLEM_KEYS` ("mobile" joins with issue 6)
+#: one runner per problem kind of `siting.config.PROBLEM_KEYS`
 RUNNERS: dict[str, Runner] = {
     "lscp": _run_location,
     "mclp": _run_location,
@@ -333,4 +398,5 @@ RUNNERS: dict[str, Runner] = {
     "closures": _run_closures,
     "alternatives": _run_alternatives,
     "tradeoff": _run_tradeoff,
+    "mobile": _run_mobile,
 }

@@ -149,6 +149,10 @@ def _problem(**keys: str) -> dict[str, str]:
     return {"kind": '"p-median"', "n_sites": "2", **keys}
 
 
+def _mobile(**keys: str) -> dict[str, str]:
+    return {"kind": '"mobile"', "depots": '["office-a"]', "serve_minutes": "30", **keys}
+
+
 # one problem table -> what the message must say
 BAD_PROBLEMS = [
     ({"n_sites": "2"}, r"problems\[0\].kind is required"),
@@ -199,6 +203,21 @@ BAD_PROBLEMS = [
     ({"kind": '"alternatives"', "of": '"lscp"', "n_alternatives": "2"}, "max_minutes is req"),
     ({"kind": '"tradeoff"', "max_n_sites": "0", "max_minutes": "30"}, "max_n_sites must be"),
     ({"kind": '"tradeoff"', "max_n_sites": "3"}, "max_minutes is required for kind 'tradeoff'"),
+    ({"kind": '"mobile"', "serve_minutes": "30"}, "depots is required for kind 'mobile'"),
+    ({"kind": '"mobile"', "depots": '["office-a"]'}, "serve_minutes is required for kind"),
+    (_mobile(depots='"office-a"'), r"depots must be a list of site ids.*got 'office-a'"),
+    (_mobile(stops="[1.5]"), r"stops must be a list of site ids"),
+    (_mobile(serve_minutes="0"), r"serve_minutes must be a number > 0, got 0"),
+    (_mobile(serve_minutes="90"), "serve_minutes 90 exceeds the matrix cut-off"),
+    (_mobile(fixed_minutes="-5"), r"fixed_minutes must be a number > 0, got -5"),
+    (_mobile(vehicles="0"), r"vehicles must be an integer >= 1, got 0"),
+    (_mobile(days_per_week="8"), r"days_per_week must be an integer from 1 to 7, got 8"),
+    (_mobile(day_minutes="0"), r"day_minutes must be a number > 0, got 0"),
+    (_mobile(stop_minutes="-1"), r"stop_minutes must be a number >= 0, got -1"),
+    (_mobile(cover_all='"all"'), r"cover_all must be true or false, got 'all'"),
+    (_mobile(time_limit_s="0"), r"time_limit_s must be a number > 0, got 0"),
+    (_mobile(max_iterations="1.5"), r"max_iterations must be an integer >= 1, got 1.5"),
+    (_mobile(n_sites="2"), r"unknown key 'problems\[0\].n_sites'"),
 ]
 
 
