@@ -116,7 +116,7 @@ def prepare_instance(
         raise InputError("demand is empty: the OD matrix has no origin rows")
     if n_sites == 0:
         raise InputError("there are no candidate sites: the OD matrix has no columns")
-    demand_weights = _weights(od, weights)
+    demand_weights = row_weights(od, weights)
     required = _site_mask(od, required_sites, "required_sites")
     forbidden = _site_mask(od, forbidden_sites, "forbidden_sites")
     both = required & forbidden
@@ -130,7 +130,8 @@ def prepare_instance(
     return instance
 
 
-def _weights(od: ODMatrix, weights: Any) -> FloatArray:
+def row_weights(od: ODMatrix, weights: Any) -> FloatArray:
+    """Weights per demand row: ones for None, a Series aligned by id, else in row order."""
     n_demand = od.shape[0]
     if weights is None:
         return np.ones(n_demand)

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from . import mobile_search
 from .errors import InfeasibleError, InputError
-from .instance import merge_identical_rows
+from .instance import merge_identical_rows, row_weights
 from .mobile_paths import LegDrawer
 from .mobile_plan import DayRoute as DayRoute
 from .mobile_plan import Leg as Leg
@@ -64,7 +64,8 @@ def plan_mobile(
         Travel minutes from demand points (rows) to candidate stops (columns), as from
         ``travel_times(network, demand, stops, max_minutes=serve_minutes)``.
     weights
-        People per demand row: array-like in row order, or a Series indexed by demand id.
+        People per demand row: array-like in row order, a Series indexed by demand id, or
+        None (one each).
     stops
         Candidate stops as points: a GeoDataFrame (ids from `stop_id_column`, else
         ``site_id``/``id``, else the index), a GeoSeries or ``(ids, lon, lat)``. Every id must
@@ -121,6 +122,26 @@ def plan_mobile(
     `day_minutes`, each stop visited at most once a week), maximise the people served
     :math:`\\sum_i w_i [\\exists j \\in R: i \\in N_j]`, then minimise the driving time.
     See `siting.mobile_search` for how.
+
+    Examples
+    --------
+    Villages a and b lie 10 and 20 minutes along a road from the depot; 30 people live near
+    a, 50 near b. A 60-minute day with 15 minutes at each stop fits b or a, not both:
+
+    >>> import numpy as np
+    >>> import siting
+    >>> ids, along = ["depot", "a", "b"], np.array([0.0, 10.0, 20.0])
+    >>> travel = siting.ODMatrix.from_dense(
+    ...     abs(along[:, None] - along), origin_ids=ids, destination_ids=ids
+    ... )
+    >>> near = [[5.0, 15.0], [15.0, 5.0]]  # people near a, near b -> stops a, b
+    >>> to_stops = siting.ODMatrix.from_dense(near, destination_ids=["a", "b"])
+    >>> plan = siting.plan_mobile(
+    ...     to_stops, [30, 50], (["a", "b"], [15.1, 15.2], [60, 60]), (["depot"], [15.0], [60]),
+    ...     serve_minutes=10, travel=travel, days_per_week=1, day_minutes=60, stop_minutes=15,
+    ... )
+    >>> [visit.stop_id for visit in plan.routes[0].visits], plan.newly_served
+    (['b'], 50.0)
     """
     options = _check_options(
         serve_minutes, days_per_week, day_minutes, stop_minutes, time_limit_s, max_iterations
@@ -186,14 +207,15 @@ def _read_inputs(
     vehicles: int | Sequence[int],
     id_columns: tuple[str | None, str | None],
 ) -> _Inputs:
-    weight = _row_weights(demand_to_stops, weights)
+    weight = row_weights(demand_to_stops, weights)
     stop_points = as_points(stops, argument="stops", id_column=id_columns[0])
     depot_points = as_points(depots, argument="depots", id_column=id_columns[1])
     columns = _stop_columns(demand_to_stops, stop_points, options["serve_minutes"])
     counts = _vehicle_counts(vehicles, depot_points.size)
     locations = _locations(depot_points, stop_points)
-    minutes = _travel_minutes(travel, depot_points, stop_points, locations)
-    feasible = _feasible_stops(minutes, depot_points, stop_points, options)
+    minutes = _travel_minutes(travel, depot_points, stop_points, locations, options)
+    cut_off = travel.metadata.get("max_minutes") if isinstance(travel, ODMatrix) else None
+    feasible = _feasible_stops(minutes, depot_points, stop_points, options, cut_off=cut_off)
     covered = _cover(demand_to_stops, columns, options["serve_minutes"], ~fixed, feasible)
     tours = counts * options["days_per_week"]
     return _Inputs(
@@ -274,26 +296,6 @@ def _check_options(
         "day_minutes": _check_number("day_minutes", day_minutes, low=0, strict=True),
         "stop_minutes": _check_number("stop_minutes", stop_minutes, low=0, strict=False),
     }
-
-
-def _row_weights(od: ODMatrix, weights: Any) -> FloatArray:
-    if isinstance(weights, pd.Series) and not isinstance(weights.index, pd.RangeIndex):
-        missing = ~pd.Index(od.origin_ids).isin(weights.index)
-        if missing.any():
-            msg = f"weights: no weight for demand id {_plain(od.origin_ids[missing][0])!r}"
-            raise InputError(msg)
-        weights = weights.loc[od.origin_ids]
-    array = np.asarray(weights, dtype=np.float64).ravel()
-    if array.size != od.shape[0]:
-        msg = f"weights: {array.size} values for {od.shape[0]} demand rows"
-        raise InputError(msg)
-    bad = ~np.isfinite(array) | (array < 0)
-    if bad.any():
-        row = int(np.argmax(bad))
-        row_id = _plain(od.origin_ids[row])
-        msg = f"weights must be finite and >= 0, got {array[row]!r} for {row_id!r}"
-        raise InputError(msg)
-    return array
 
 
 def _fixed_served(
@@ -393,9 +395,11 @@ def _travel_minutes(
     depots: Points,
     stops: Points,
     locations: Points,
+    options: Mapping[str, Any],
 ) -> FloatArray:
-    """Square matrix of minutes between locations (depots first), inf without a road."""
+    """Square matrix of minutes between locations (depots first), inf where none is known."""
     if isinstance(travel, ODMatrix):
+        _check_travel_cut_off(travel, options)
         ids = np.concatenate([depots.ids.astype(object), stops.ids.astype(object)])
         rows = _positions(travel.origin_ids, ids, "travel rows", depots.size)
         cols = _positions(travel.destination_ids, ids, "travel columns", depots.size)
@@ -407,6 +411,19 @@ def _travel_minutes(
         model = travel if isinstance(travel, StraightLineModel) else StraightLineModel()
         od = travel_times(None, points, points, straight_line=model)
     return od.to_dense().astype(np.float64)
+
+
+def _check_travel_cut_off(travel: ODMatrix, options: Mapping[str, Any]) -> None:
+    """A cut-off is harmless only if no leg of a tour can be longer than it."""
+    cut_off = travel.metadata.get("max_minutes")
+    longest_leg = options["day_minutes"] - options["stop_minutes"]
+    if cut_off is not None and cut_off < longest_leg:
+        msg = (
+            f"travel is cut off at {cut_off:g} min, below the longest possible leg "
+            f"(day_minutes - stop_minutes = {longest_leg:g}); compute it with "
+            f"max_minutes >= {longest_leg:g} or none"
+        )
+        raise InputError(msg)
 
 
 def _positions(
@@ -422,16 +439,25 @@ def _positions(
 
 
 def _feasible_stops(
-    minutes: FloatArray, depots: Points, stops: Points, options: Mapping[str, Any]
+    minutes: FloatArray,
+    depots: Points,
+    stops: Points,
+    options: Mapping[str, Any],
+    *,
+    cut_off: float | None,
 ) -> BoolArray:
-    """Stops some depot can visit and return from within a day; errors when none can."""
+    """Stops some depot can visit and return from within a day; errors when none can.
+
+    A stop with no time to or from any depot is an error, unless the matrix was cut off:
+    then it is merely beyond a day's reach.
+    """
     day_minutes, stop_minutes = options["day_minutes"], options["stop_minutes"]
     n_depots = depots.size
     out = minutes[:n_depots, n_depots:]
     back = minutes[n_depots:, :n_depots].T
     round_trip = out + back + stop_minutes
     connected = np.isfinite(round_trip).any(axis=0)
-    if not connected.all():
+    if cut_off is None and not connected.all():
         stop = stops.ids[int(np.argmin(connected))]
         msg = (
             f"stops: stop {_plain(stop)!r} has no road connection to or from any depot "
@@ -440,6 +466,9 @@ def _feasible_stops(
         raise InputError(msg)
     shortest = round_trip.min(axis=0)
     feasible: BoolArray = np.asarray(shortest <= day_minutes + 1e-9)
+    if not np.isfinite(shortest).any():
+        msg = f"no stop has a known travel time to and from a depot (cut off at {cut_off:g} min)"
+        raise InputError(msg)
     if not feasible.any():
         stop = int(np.argmin(shortest))
         depot = int(np.argmin(round_trip[:, stop]))

@@ -306,6 +306,20 @@ def test_stop_without_road_to_depot_is_named() -> None:
         plan_mobile(od, weights, STOPS, DEPOT, serve_minutes=10.0, travel=travel)
 
 
+def test_cut_off_travel_matrix_leaves_far_stops_out() -> None:
+    """Pairs beyond a travel cut-off mean too far for a day, not an error; a short cut-off is."""
+    ids = ["home", *STOP_IDS]
+    along = np.array([0, 10, 20, 30, 40, 95], dtype=np.float64)  # e is 95 min out
+    line = ODMatrix.from_dense(
+        np.abs(along[:, None] - along[None, :]), origin_ids=ids, destination_ids=ids
+    )
+    plan = _plan(travel=line.within(90.0))  # no time to or from e at all
+    assert plan.newly_served == 70.0
+    assert plan.reachable_people == 100.0
+    with pytest.raises(InputError, match="travel is cut off at 40 min, below the longest"):
+        _plan(travel=line.within(40.0))
+
+
 @pytest.fixture(scope="module")
 def kotka() -> nx.MultiDiGraph:
     """The drive network of pyrosm's bundled test extract (Kotka, Finland)."""
