@@ -28,18 +28,21 @@ from .mobile_tours import (
 RELOCATE_CANDIDATES = 8
 
 
-def improve_tours(problem: TourProblem, tours: list[Tour], *, deadline: float) -> list[Tour]:
+def improve_tours(
+    problem: TourProblem, tours: list[Tour], *, deadline: float
+) -> tuple[list[Tour], bool]:
     """Apply improving moves until none improves or `deadline` (``time.perf_counter()``).
 
-    Each move raises the people reached, or keeps them and shortens the driving.
+    Each move raises the people reached, or keeps them and shortens the driving. Returns the
+    tours and whether the search ended at a local optimum (False: the deadline stopped it).
     """
     current = list(tours)
     moves = (_drop_redundant, add_best_stop, _swap_best)
     while time.perf_counter() < deadline:
         moved = any(move(problem, current) for move in moves)
         if not (moved or _eject_best(problem, current, deadline=deadline)):
-            break
-    return current
+            return current, time.perf_counter() < deadline
+    return current, False
 
 
 def cheapest_insertion(problem: TourProblem, tour: Tour, stop: int) -> tuple[float, Tour] | None:

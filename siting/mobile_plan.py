@@ -119,7 +119,9 @@ class MobilePlan:
         People whom some stop within a day's round trip could serve (the most any plan could
         newly serve).
     status
-        How the answer was found (a heuristic: no bound is proven).
+        ``"local optimum"`` (no move of the local search improves the plan) or ``"time
+        limit"`` (the limit stopped the search; more time may find more). A heuristic either
+        way: no bound is proven.
     seed, runtime_s, rounds
         Seed of PyVRP, seconds spent, prize rounds run.
     parameters

@@ -53,16 +53,17 @@ def search_tours(
     best, rounds, failed = _prize_rounds(
         problem, seed=seed, seconds=time_limit_s * ROUND_SHARE, max_iterations=max_iterations
     )
-    best = improve_tours(problem, best, deadline=started + IMPROVE_SHARE * time_limit_s)
+    best, _ = improve_tours(problem, best, deadline=started + IMPROVE_SHARE * time_limit_s)
     _log_stage("Local search", problem, best, started)
     remaining_s = max(started + time_limit_s - time.perf_counter(), 0.05 * time_limit_s)
     best = mobile_pyvrp.polish(
         problem, best, seed=seed, seconds=remaining_s / 2, max_iterations=max_iterations
     )
     # a shorter order may leave room for one more stop
-    best = improve_tours(problem, best, deadline=started + time_limit_s)
+    best, converged = improve_tours(problem, best, deadline=started + time_limit_s)
     people, driving = score_tours(problem, best)
-    status = "heuristic" + (f" ({failed} PyVRP round(s) found no feasible answer)" * bool(failed))
+    status = "local optimum" if converged else "time limit"
+    status += f" ({failed} PyVRP round(s) found no feasible answer)" * bool(failed)
     return SearchResult(tuple(best), people, driving, status, rounds, time.perf_counter() - started)
 
 

@@ -71,6 +71,7 @@ def test_line_by_hand() -> None:
     assert route.end_minutes == 100.0
     assert plan.newly_served == 70.0
     assert plan.reachable_people == 100.0  # e is 50 min out: 100 min driving + 10 at e
+    assert plan.status == "local optimum"
     assert [leg.from_id for leg in route.legs] == ["home", "c", "d"]
     assert [leg.to_id for leg in route.legs] == ["c", "d", "home"]
 
