@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,7 @@ from .mobile_tours import (
     better,
     cover_counts,
     marginal_people,
+    score_tours,
     selected,
 )
 
@@ -181,10 +183,7 @@ def _eject_best(problem: TourProblem, tours: list[Tour], *, deadline: float) -> 
     """
     unique = marginal_people(problem, tours)
     singles = sorted(selected(tours).tolist(), key=lambda s: (unique[s], s))
-    same_tour = [pair for _, stops in tours for pair in itertools.combinations(stops, 2)]
-    pairs = {frozenset(pair) for pair in same_tour}
-    two_tours = [p for p in itertools.combinations(singles, 2) if frozenset(p) not in pairs]
-    for ejected in [(s,) for s in singles] + same_tour + two_tours:
+    for ejected in _ejections(tours, singles):
         if time.perf_counter() > deadline:
             return False
         trial = [(depot, tuple(s for s in stops if s not in ejected)) for depot, stops in tours]
@@ -194,3 +193,38 @@ def _eject_best(problem: TourProblem, tours: list[Tour], *, deadline: float) -> 
             tours[:] = trial
             return True
     return False
+
+
+def _ejections(tours: list[Tour], singles: list[int]) -> list[tuple[int, ...]]:
+    """Stops to take out: each of `singles`, then pairs of one tour, then pairs of two."""
+    same_tour = [pair for _, stops in tours for pair in itertools.combinations(stops, 2)]
+    pairs = {frozenset(pair) for pair in same_tour}
+    two_tours = [p for p in itertools.combinations(singles, 2) if frozenset(p) not in pairs]
+    ejections: list[tuple[int, ...]] = [(s,) for s in singles]
+    return ejections + same_tour + two_tours
+
+
+def alternatives(problem: TourProblem, tours: list[Tour]) -> Iterator[list[Tour]]:
+    """Other stop sets that reach at least as many people, driving maybe more as they stand.
+
+    Swaps that keep the people (a village for its neighbour), then ejections of one or two
+    stops refilled greedily. Their order of visits is left for PyVRP to shorten: an
+    alternative that drives more as built may drive less once its tours are re-planned.
+    """
+    people = score_tours(problem, tours)[0]
+    chosen = selected(tours)
+    alone = marginal_people(problem, tours)
+    for old in chosen.tolist():
+        without = [(depot, tuple(s for s in stops if s != old)) for depot, stops in tours]
+        adds = marginal_people(problem, without)
+        adds[chosen] = -1.0
+        for new in np.flatnonzero(adds >= alone[old] - 1e-9).tolist():
+            swapped = _replaced(problem, tours, old, new, relocate=True)
+            if swapped is not None and score_tours(problem, swapped)[0] >= people - 1e-9:
+                yield swapped
+    for ejected in _ejections(tours, chosen.tolist()):
+        trial = [(depot, tuple(s for s in stops if s not in ejected)) for depot, stops in tours]
+        while add_best_stop(problem, trial, banned=ejected):
+            pass
+        if score_tours(problem, trial)[0] >= people - 1e-9:
+            yield trial

@@ -14,19 +14,23 @@ an answer add up to its true people). A local search on the exact objective
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
 
 from . import mobile_pyvrp
-from .mobile_moves import add_best_stop, improve_tours
+from .mobile_moves import add_best_stop, alternatives, improve_tours
 from .mobile_tours import Tour, TourProblem, better, empty_tours, score_tours, shared_people
 
 logger = logging.getLogger(__name__)
 
 PRIZE_ROUNDS = 4
 ROUND_SHARE = 0.5  # of the time limit for the prize rounds
-IMPROVE_SHARE = 0.9  # the local search ends by then; the rest polishes the driving
+IMPROVE_SHARE = 0.8  # the local search ends by then; the rest shortens the driving
+REROUTE_SHARE = 0.85  # alternative stop sets are re-planned until then
+ALTERNATIVE_SECONDS = 1.0  # the most PyVRP may spend re-planning one alternative stop set
+MAX_ALTERNATIVES = 20
 
 
 @dataclass(frozen=True)
@@ -53,18 +57,43 @@ def search_tours(
     best, rounds, failed = _prize_rounds(
         problem, seed=seed, seconds=time_limit_s * ROUND_SHARE, max_iterations=max_iterations
     )
-    best, _ = improve_tours(problem, best, deadline=started + IMPROVE_SHARE * time_limit_s)
+    best, converged = improve_tours(problem, best, deadline=started + IMPROVE_SHARE * time_limit_s)
     _log_stage("Local search", problem, best, started)
-    remaining_s = max(started + time_limit_s - time.perf_counter(), 0.05 * time_limit_s)
-    best = mobile_pyvrp.polish(
-        problem, best, seed=seed, seconds=remaining_s / 2, max_iterations=max_iterations
+    polished = _shorten(
+        problem, best, seed=seed, started=started, limit_s=time_limit_s, iterations=max_iterations
     )
-    # a shorter order may leave room for one more stop
-    best, converged = improve_tours(problem, best, deadline=started + time_limit_s)
+    if polished != best:
+        # a shorter plan may leave room for one more stop
+        best, converged = improve_tours(problem, polished, deadline=started + time_limit_s)
     people, driving = score_tours(problem, best)
     status = "local optimum" if converged else "time limit"
     status += f" ({failed} PyVRP round(s) found no feasible answer)" * bool(failed)
     return SearchResult(tuple(best), people, driving, status, rounds, time.perf_counter() - started)
+
+
+def _shorten(
+    problem: TourProblem,
+    tours: list[Tour],
+    *,
+    seed: int,
+    started: float,
+    limit_s: float,
+    iterations: int | None,
+) -> list[Tour]:
+    """Least driving: PyVRP re-plans the chosen stops, then other stop sets as good."""
+    remaining_s = max(started + limit_s - time.perf_counter(), 0.05 * limit_s)
+    tours = mobile_pyvrp.polish(
+        problem, tours, seed=seed, seconds=remaining_s / 2, max_iterations=iterations
+    )
+    tours = _reroute_alternatives(
+        problem,
+        tours,
+        seed=seed,
+        deadline=started + REROUTE_SHARE * limit_s,
+        max_iterations=iterations,
+    )
+    _log_stage("Re-planned", problem, tours, started)
+    return tours
 
 
 def _prize_rounds(
@@ -95,6 +124,33 @@ def _prize_rounds(
             break
         best = found
     return best, rounds, failed
+
+
+def _reroute_alternatives(
+    problem: TourProblem,
+    tours: list[Tour],
+    *,
+    seed: int,
+    deadline: float,
+    max_iterations: int | None,
+) -> list[Tour]:
+    """Re-plan the tours of other stop sets with as many people; keep one that drives less.
+
+    The moves judge a stop set by its tours as they stand; a set that drives more as built
+    can drive less once PyVRP re-plans which day visits what (ties in people, broken by the
+    driving time).
+    """
+    best = tours
+    for alternative in itertools.islice(alternatives(problem, tours), MAX_ALTERNATIVES):
+        seconds = min(deadline - time.perf_counter(), ALTERNATIVE_SECONDS)
+        if seconds <= 0:
+            break
+        replanned = mobile_pyvrp.polish(
+            problem, alternative, seed=seed, seconds=seconds, max_iterations=max_iterations
+        )
+        if better(problem, replanned, best):
+            best = replanned
+    return best
 
 
 def _log_stage(stage: str, problem: TourProblem, tours: list[Tour], started: float) -> None:
