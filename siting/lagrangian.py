@@ -28,6 +28,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
+#: A relative gap this small counts as proven optimal, as HiGHS's own tolerances would.
+PROVEN_GAP = 1e-9
+
 
 @dataclass(frozen=True)
 class Reduction:
@@ -93,7 +96,7 @@ def reduce_p_median(
     if not np.isfinite(upper):
         return None
     lower = search.lower
-    if upper - lower <= target_gap * abs(upper):
+    if upper - lower <= max(target_gap, PROVEN_GAP) * abs(upper):
         return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
 
@@ -203,7 +206,7 @@ def _done(
 ) -> bool:
     if stalled or (deadline is not None and time.perf_counter() > deadline):
         return True
-    return upper - lower <= max(target_gap, 1e-9) * abs(upper)
+    return upper - lower <= max(target_gap, PROVEN_GAP) * abs(upper)
 
 
 def _feasible_cost(

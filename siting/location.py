@@ -27,7 +27,7 @@ from .instance import (
     unreachable_rows,
 )
 from .interchange import AssignmentPairs
-from .lagrangian import Reduction, reduce_p_median
+from .lagrangian import PROVEN_GAP, Reduction, reduce_p_median
 from .mip import MipModel, MipOptions, MipResult
 from .odmatrix import ODMatrix
 from .solution import Solution
@@ -138,7 +138,7 @@ def _solve_median(
         remaining = _remaining(options, start)
         out_of_time = remaining is not None and remaining <= 0
         proven = _lagrangian_result(reduction, time.perf_counter() - started, out_of_time)
-        if proven.gap <= options.mip_gap or out_of_time:
+        if proven.gap <= max(options.mip_gap, PROVEN_GAP) or out_of_time:
             return proven, started - start
         # the MIP over the sites and pairs the bound left open
         reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
