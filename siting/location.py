@@ -34,6 +34,11 @@ from .solution import Solution
 
 logger = logging.getLogger(__name__)
 
+#: Most demand-site pairs handed to HiGHS after the Lagrangian pass: its assignment model takes
+#: about 1 KB a pair (27.6 million pairs did not fit in 24 GB), so beyond this the Lagrangian
+#: answer is returned with its gap and status "size limit".
+MAX_MIP_PAIRS = 5_000_000
+
 
 @dataclass(frozen=True)
 class _Pairs:
@@ -135,11 +140,10 @@ def _solve_median(
         started = time.perf_counter()
         reduction = _reduce(instance, pairs, n_sites, options, start)
     if reduction is not None:
-        remaining = _remaining(options, start)
-        out_of_time = remaining is not None and remaining <= 0
-        proven = _lagrangian_result(reduction, time.perf_counter() - started, out_of_time)
-        if proven.gap <= max(options.mip_gap, PROVEN_GAP) or out_of_time:
-            return proven, started - start
+        seconds = time.perf_counter() - started
+        status = _lagrangian_status(reduction, options, start)
+        if status is not None:
+            return _lagrangian_result(reduction, seconds, status), started - start
         # the MIP over the sites and pairs the bound left open
         reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
         pairs = _subset(pairs, reduction.kept_pairs)
@@ -169,13 +173,37 @@ def _budget_binds(instance: Instance, n_sites: int) -> bool:
     return float(instance.costs[instance.required].sum() + dearest.sum()) > instance.budget
 
 
-def _lagrangian_result(reduction: Reduction, seconds: float, out_of_time: bool) -> MipResult:
+def _lagrangian_status(reduction: Reduction, options: MipOptions, start: float) -> str | None:
+    """Why the Lagrangian answer stands without HiGHS, or None when HiGHS should run."""
+    gap = _relative_gap(reduction)
+    if gap <= max(options.mip_gap, PROVEN_GAP):
+        return "optimal"
+    remaining = _remaining(options, start)
+    if remaining is not None and remaining <= 0:
+        return "time limit"
+    kept = int(reduction.kept_pairs.sum())
+    if kept > MAX_MIP_PAIRS:
+        logger.warning(
+            "p-median: %d pairs left after fixing, more than a MIP here can hold (%d); "
+            "the answer stands with its Lagrangian gap %.3g%%",
+            kept,
+            MAX_MIP_PAIRS,
+            100 * gap,
+        )
+        return "size limit"
+    return None
+
+
+def _relative_gap(reduction: Reduction) -> float:
+    upper, lower = reduction.upper_bound, reduction.lower_bound
+    return max(upper - lower, 0.0) / max(abs(upper), 1e-12)
+
+
+def _lagrangian_result(reduction: Reduction, seconds: float, status: str) -> MipResult:
     """The Lagrangian answer and bound as a solver result (site columns only)."""
     upper, lower = reduction.upper_bound, reduction.lower_bound
-    gap = max(upper - lower, 0.0) / max(abs(upper), 1e-12)
     values = reduction.best_open.astype(np.float64)
-    status = "time limit" if out_of_time else "optimal"
-    return MipResult(values, upper, min(lower, upper), gap, status, seconds)
+    return MipResult(values, upper, min(lower, upper), _relative_gap(reduction), status, seconds)
 
 
 def solve_p_center(

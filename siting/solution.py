@@ -40,7 +40,9 @@ class Solution:
     gap
         ``|objective - bound| / |objective|``; 0 when optimality is proven.
     status
-        ``"optimal"`` or ``"time limit"`` (then `gap` says how far from proven).
+        ``"optimal"`` (within the `mip_gap` asked for), ``"time limit"``, or ``"size limit"``
+        (a p-median whose model after the Lagrangian pass would not fit in memory); then
+        `gap` says how far from proven.
     build_s, solve_s
         Seconds spent preparing the model (for the p-median including the Lagrangian pass
         that fixes sites) and in HiGHS.
@@ -81,7 +83,7 @@ class Solution:
 
     @property
     def is_optimal(self) -> bool:
-        """Whether HiGHS proved the answer optimal."""
+        """Whether the answer is proven optimal (within the `mip_gap` asked for)."""
         return self.status == "optimal"
 
     def assignment_table(self) -> pd.DataFrame:

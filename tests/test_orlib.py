@@ -63,3 +63,16 @@ def test_malformed_files_name_the_line(tmp_path: Path, text: str, match: str) ->
     path.write_text(text)
     with pytest.raises(InputError, match=match):
         read_pmed(path)
+
+
+def test_too_large_a_model_returns_the_lagrangian_answer_with_its_gap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pmed6 needs branching (0.5 % LP gap): over the size limit the answer keeps its gap."""
+    monkeypatch.setattr("siting.location.MAX_MIP_PAIRS", 100)
+    instance = read_pmed(DATA / "pmed6.txt.gz")
+    solution = solve(instance.distances, problem="p-median", n_sites=instance.n_sites)
+    assert solution.status == "size limit"
+    assert solution.bound <= PUBLISHED_OPTIMA["pmed6"] <= solution.objective
+    assert 0 < solution.gap < 0.01
+    assert solution.objective == pytest.approx(solution.assigned_minutes.sum())
