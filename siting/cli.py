@@ -45,22 +45,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_demo_command(commands: Any) -> None:
     demo = commands.add_parser(
-        "demo", help="run the whole chain offline on bundled data and write the results"
+        "demo",
+        help="run the example scenarios offline (Sweden, real roads of Helsinki) and compare",
     )
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     demo.set_defaults(run=_run_demo)
 
 
-DEMO_OUTPUTS = ("summary.json", "access_by_county.csv", "map.html")
-
-
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo  # late: keeps `siting --help` fast
+    from .demo import demo_pages, run_demo  # late: keeps `siting --help` fast
 
     summary = run_demo(args.out)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
-    written = ", ".join(str(args.out / name) for name in DEMO_OUTPUTS)
-    print(f"wrote {written}; open {args.out / 'map.html'} in a browser")
+    print("open in a browser:", *demo_pages(summary), sep="\n  ")
     return EXIT_OK
 
 

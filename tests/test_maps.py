@@ -344,19 +344,6 @@ def test_page_uses_only_leaflet_from_the_given_folder(tmp_path: Path) -> None:
     assert json.loads("[1]") == [1]
 
 
-def test_demo_map_shows_localities_offices_and_counties(tmp_path: Path) -> None:
-    """The demo's map draws all 1,323 localities, the open offices and the 21 counties."""
-    from siting.demo import DATA_DIR, _sweden_part
-
-    summary, _ = _sweden_part(DATA_DIR, tmp_path / "map.html")
-    page = (tmp_path / "map.html").read_text(encoding="utf-8")
-    assert summary["map"] == "map.html"
-    assert page.count('"type": "Point"') >= 1323 + 67  # localities, then offices
-    assert json.dumps("Länsgränser") in page  # layer names are written as JSON strings
-    assert json.dumps("Kommungränser") not in page
-    assert "UPPSKATTNING" in page  # the straight-line model is labelled an estimate
-
-
 def test_mobile_tours_and_stops_form_one_layer() -> None:
     """A tour line and its two stops (days escaped) share the tour's colour in one layer."""
     routes = gpd.GeoDataFrame(

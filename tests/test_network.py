@@ -12,9 +12,8 @@ import osmnx as ox
 import pytest
 from osm_files import drive_xml, write_osm
 
-from siting.demo import bundled_osm_extract
 from siting.errors import InputError
-from siting.network import load_network, network_summary, save_network
+from siting.network import bundled_osm_extract, load_network, network_summary, save_network
 from siting.osm_filters import is_drive_way
 from siting.speeds import SpeedModel
 

@@ -235,13 +235,18 @@ def test_bad_problem_parameter_names_the_problem(tmp_path: Path) -> None:
         run_scenario(write_scenario(tmp_path, scenario_text(problems=problems)), tmp_path / "o")
 
 
-@pytest.mark.parametrize("name", ["solleftea", "huddinge", "karlstad", "servicekontor"])
-def test_example_scenarios_run_offline(tmp_path: Path, name: str) -> None:
-    """Each bundled example runs on the bundled data and names the straight-line model."""
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [("solleftea", "straight-line fallback"), ("huddinge", "straight-line fallback"),
+     ("karlstad", "straight-line fallback"), ("servicekontor", "straight-line fallback"),
+     ("helsinki", "road network")],
+)  # fmt: skip
+def test_example_scenarios_run_offline(tmp_path: Path, name: str, model: str) -> None:
+    """Each bundled example runs on the bundled data and names its travel model."""
     out = tmp_path / name
     result = run_scenario(DATA / "scenarios" / f"{name}.toml", out, progress=False)
     assert set(OUTPUT_FILES) <= {p.name for p in out.iterdir()}
-    assert result.summary["travel"]["model"] == "straight-line fallback"
+    assert result.summary["travel"]["model"] == model
     solved = [p for p in result.summary["problems"] if "gap" in p]  # the MIPs, not tours
     assert solved
     assert all(p["status"] == "optimal" for p in solved)
