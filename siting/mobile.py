@@ -144,7 +144,7 @@ def plan_mobile(
     (['b'], 50.0)
     """
     options = _check_options(
-        serve_minutes, days_per_week, day_minutes, stop_minutes, time_limit_s, max_iterations
+        serve_minutes, days_per_week, day_minutes, stop_minutes, time_limit_s, max_iterations, seed
     )
     inputs = _read_inputs(
         demand_to_stops,
@@ -282,6 +282,7 @@ def _check_options(
     stop_minutes: float,
     time_limit_s: float,
     max_iterations: int | None,
+    seed: int,
 ) -> dict[str, Any]:
     if not (isinstance(days_per_week, int) and 1 <= days_per_week <= 7):
         msg = f"days_per_week must be an integer from 1 to 7, got {days_per_week!r}"
@@ -290,6 +291,9 @@ def _check_options(
         msg = f"max_iterations must be a positive integer, got {max_iterations!r}"
         raise InputError(msg)
     _check_number("time_limit_s", time_limit_s, low=0, strict=True)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        msg = f"seed must be an integer from 0 to 2**31 - 1, got {seed!r}"
+        raise InputError(msg)
     return {
         "days_per_week": days_per_week,
         "serve_minutes": _check_number("serve_minutes", serve_minutes, low=0, strict=True),

@@ -294,6 +294,10 @@ def test_bad_input_is_named() -> None:
         plan_mobile(od.within(8.0), weights, STOPS, DEPOT, serve_minutes=10.0, travel=line)
     with pytest.raises(InputError, match="fixed_offices needs fixed_minutes"):
         _plan(fixed_offices=od)
+    with pytest.raises(InputError, match="seed must be an integer"):
+        _plan(seed=-1)
+    with pytest.raises(InputError, match="depots: no points given"):
+        plan_mobile(od, weights, STOPS, ([], [], []), serve_minutes=10.0, travel=line)
 
 
 def test_stop_without_road_to_depot_is_named() -> None:
