@@ -96,6 +96,15 @@ class DayRoute:
     end_minutes: float
 
     @property
+    def people(self) -> float:
+        """People served at the stops of this tour."""
+        return float(sum(visit.people for visit in self.visits))
+
+    def slot(self) -> dict[str, Any]:
+        """Depot, vehicle and day, as table columns."""
+        return {"depot_id": self.depot_id, "vehicle": self.vehicle, "day": self.day}
+
+    @property
     def name(self) -> str:
         """Label for maps and tables, e.g. ``"mora vehicle 1 day 2"``."""
         return f"{self.depot_id} vehicle {self.vehicle} day {self.day}"
@@ -157,9 +166,7 @@ class MobilePlan:
         rows = [
             {
                 "route": route.name,
-                "depot_id": route.depot_id,
-                "vehicle": route.vehicle,
-                "day": route.day,
+                **route.slot(),
                 "order": order,
                 "stop_id": visit.stop_id,
                 "arrival_minutes": visit.arrival_minutes,
@@ -176,13 +183,11 @@ class MobilePlan:
         rows = [
             {
                 "name": route.name,
-                "depot_id": route.depot_id,
-                "vehicle": route.vehicle,
-                "day": route.day,
+                **route.slot(),
                 "stops": len(route.visits),
                 "driving_minutes": route.driving_minutes,
                 "end_minutes": route.end_minutes,
-                "people": sum(visit.people for visit in route.visits),
+                "people": route.people,
                 "path": route.legs[0].kind,
                 "geometry": _joined(route.legs),
             }
@@ -223,13 +228,11 @@ class MobilePlan:
             "routes": [
                 {
                     "name": route.name,
-                    "depot": _plain(route.depot_id),
-                    "vehicle": route.vehicle,
-                    "day": route.day,
+                    **{key: _plain(value) for key, value in route.slot().items()},
                     "stops": [_plain(visit.stop_id) for visit in route.visits],
                     "driving_minutes": round(route.driving_minutes, 3),
                     "end_minutes": round(route.end_minutes, 3),
-                    "people": sum(visit.people for visit in route.visits),
+                    "people": route.people,
                 }
                 for route in self.routes
             ],

@@ -226,6 +226,9 @@ def test_served_people_recomputed_from_the_matrix() -> None:
     assert plan.served_total == pytest.approx(weight[:3].sum() + weight[served].sum())
     people = [v.people for r in plan.routes for v in r.visits]
     assert sum(people) == pytest.approx(plan.newly_served)  # each person counted once
+    slots = [(r.depot_id, r.vehicle, r.day) for r in plan.routes]
+    assert len(set(slots)) == len(slots)  # one tour per vehicle and day
+    assert all(1 <= vehicle <= 2 and 1 <= day <= 2 for _, vehicle, day in slots)
 
 
 def test_fixed_offices_equal_a_served_mask() -> None:
