@@ -547,7 +547,7 @@ def travel_times(
     small_is_rows = origin_points.size < site_points.size
     if chunk_size is None:
         chunk_size = odblocks.chunk_size_for(
-            problem.small.size, problem.large.size, workers=workers
+            problem.small.size, problem.large.size, workers=workers, engine=problem.engine
         )
     bounds = odblocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
     blocks = odblocks.run_blocks(problem, bounds, workers=workers, dask=dask, progress=progress)
