@@ -16,9 +16,11 @@ from siting.errors import InputError
 DATA = Path(__file__).parent / "data" / "orlib"
 
 
-@pytest.mark.parametrize("name", ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5", "pmed10"])
+@pytest.mark.parametrize(
+    "name", ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5", "pmed7", "pmed8", "pmed9", "pmed10"]
+)
 def test_p_median_reaches_the_published_optimum(name: str) -> None:
-    """The proven optimum of each instance (100 vertices; pmed10: 200, p = 67) is OR-Library's."""
+    """The proven optimum of each instance (100 or 200 vertices) is OR-Library's."""
     instance = read_pmed(DATA / f"{name}.txt.gz")
     solution = solve(instance.distances, problem="p-median", n_sites=instance.n_sites)
     assert solution.status == "optimal"
