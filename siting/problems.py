@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from .optimize import solve
 from .solution import Solution
 from .straightline import StraightLineModel
 from .tradeoff import tradeoff_curve
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -299,9 +302,24 @@ def _run_alternatives(problem: Problem, context: ProblemContext) -> ProblemResul
         **_location_parameters(parameters, kind, context),
     )
     listed = [
-        {"sites": a.summary()["sites"], "objective": a.objective, "gap": a.gap} for a in answers
+        {"sites": a.summary()["sites"], "objective": a.objective, "gap": a.gap, "status": a.status}
+        for a in answers
     ]
-    return _from_solution(problem, answers[0], context, {"alternatives": listed})
+    extra = {"alternatives": listed, **_alternatives_found(problem, len(answers))}
+    return _from_solution(problem, answers[0], context, extra)
+
+
+def _alternatives_found(problem: Problem, found: int) -> dict[str, Any]:
+    """How many answers were asked for and found; a note (and a warning) when fewer."""
+    asked, within = problem.parameters["n_alternatives"], problem.parameters.get("within", 0.05)
+    record: dict[str, Any] = {"alternatives_asked": asked, "alternatives_found": found}
+    if found < asked:
+        record["alternatives_note"] = (
+            f"only {found} of the {asked} answers asked for lie within {within:.1%} of the "
+            "optimum (the optimum included)"
+        )
+        logger.warning("problem %r: %s", problem.name, record["alternatives_note"])
+    return record
 
 
 def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:

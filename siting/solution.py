@@ -15,6 +15,11 @@ import pandas as pd
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+#: a relative gap up to this is proof of optimality (HiGHS's own tolerances leave ~1e-9)
+PROVEN_GAP = 1e-6
+#: what an answer whose solver stopped at a positive `mip_gap` is called: not proven optimal
+WITHIN_GAP = "within mip_gap"
+
 
 @dataclass(frozen=True, eq=False)
 class Solution:
@@ -40,9 +45,10 @@ class Solution:
     gap
         ``|objective - bound| / |objective|``; 0 when optimality is proven.
     status
-        ``"optimal"`` (within the `mip_gap` asked for), ``"time limit"``, or ``"size limit"``
-        (a p-median whose model after the Lagrangian pass would not fit in memory); then
-        `gap` says how far from proven.
+        ``"optimal"`` (gap proven within `PROVEN_GAP`), ``"within mip_gap"`` (the solver
+        stopped at the positive `mip_gap` asked for), ``"time limit"``, or ``"size limit"``
+        (a p-median whose model after the Lagrangian pass would not fit in memory); but for
+        ``"optimal"``, `gap` says how far from proven.
     build_s, solve_s
         Seconds spent preparing the model (for the p-median including the Lagrangian pass
         that fixes sites) and in HiGHS.
@@ -75,6 +81,9 @@ class Solution:
             array.flags.writeable = False
             object.__setattr__(self, name, array)
         object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
+        gap = 0.0 if abs(self.gap) < PROVEN_GAP**2 else self.gap  # rounding noise, not a gap
+        object.__setattr__(self, "gap", gap)
+        object.__setattr__(self, "status", proven_status(self.status, gap))
 
     @property
     def n_sites(self) -> int:
@@ -83,7 +92,7 @@ class Solution:
 
     @property
     def is_optimal(self) -> bool:
-        """Whether the answer is proven optimal (within the `mip_gap` asked for)."""
+        """Whether the answer is proven optimal (gap within `PROVEN_GAP`)."""
         return self.status == "optimal"
 
     def assignment_table(self) -> pd.DataFrame:
@@ -108,6 +117,17 @@ class Solution:
             "unreachable": [_plain(origin) for origin in self.unreachable],
             "parameters": {key: _plain(value) for key, value in self.parameters.items()},
         }
+
+
+def proven_status(status: str, gap: float) -> str:
+    """`status`, except that "optimal" with a gap over `PROVEN_GAP` is only "within mip_gap".
+
+    HiGHS and the Lagrangian pass call an answer optimal once it is within the `mip_gap`
+    asked for; with a positive `mip_gap` that is no proof, and a user must not read it as one.
+    """
+    if status == "optimal" and not gap <= PROVEN_GAP:
+        return WITHIN_GAP
+    return status
 
 
 def _plain(value: Any) -> Any:

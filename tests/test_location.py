@@ -135,3 +135,8 @@ def test_p_median_within_a_gap_brackets_the_optimum() -> None:
     assert exact.objective <= quick.objective * (1 + 1e-9)
     assert quick.gap <= 0.05
     assert quick.objective == pytest.approx(float(weights @ quick.assigned_minutes))
+    # a 3.4% gap is no proof: the answer must not be called optimal
+    assert quick.gap > 0.01
+    assert (exact.status, quick.status) == ("optimal", "within mip_gap")
+    assert not quick.is_optimal
+    assert quick.summary()["status"] == "within mip_gap"

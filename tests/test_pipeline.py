@@ -293,3 +293,21 @@ def test_mobile_tours_reach_who_the_office_does_not(
     visits = pd.read_csv(out / "van-visits.csv")
     assert visits["stop_id"].tolist() in (stops, stops[::-1])
     assert _rows(out, "van").loc["c", "site_id"] == "cand-c"
+
+
+@pytest.mark.parametrize(("within", "found"), [("0.2", 2), ("0.1", 1)])
+def test_alternatives_say_when_fewer_than_asked_are_found(
+    tmp_path: Path, within: str, found: int
+) -> None:
+    """A kept, one of C (70 steps) or D (80 steps, 14% worse): only two sets exist at all."""
+    alternatives = {"name": '"alt"', "kind": '"alternatives"', "of": '"p-median"',
+                    "n_sites": "2", "n_alternatives": "3", "within": within}  # fmt: skip
+    text = scenario_text(problems=[alternatives])
+    result = run_scenario(write_scenario(tmp_path, text), tmp_path / "out")
+    alt = result.summary["problems"][1]
+    assert [a["sites"] for a in alt["alternatives"]] == [
+        ["office-a", "cand-c"],
+        ["office-a", "cand-d"],
+    ][:found]
+    assert (alt["alternatives_asked"], alt["alternatives_found"]) == (3, found)
+    assert alt["alternatives_note"].startswith(f"only {found} of the 3 answers")

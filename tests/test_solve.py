@@ -12,6 +12,7 @@ import pytest
 import siting.coverage
 import siting.optimize
 from siting import InfeasibleError, InputError, ODMatrix, solve
+from siting.solution import proven_status
 
 
 def _shared_instance() -> tuple[np.ndarray, np.ndarray]:
@@ -156,3 +157,12 @@ def test_empty_demand_matrix_is_an_input_error() -> None:
     """An OD matrix with no rows is rejected before any model is built."""
     with pytest.raises(InputError, match="demand is empty"):
         solve(ODMatrix.from_dense(np.empty((0, 3))), problem="lscp", max_minutes=10)
+
+
+def test_status_optimal_only_with_a_proven_gap() -> None:
+    """HiGHS's "optimal" at a positive mip_gap becomes "within mip_gap"."""
+    assert proven_status("optimal", 0.0) == "optimal"
+    assert proven_status("optimal", 1e-7) == "optimal"
+    assert proven_status("optimal", 0.1953) == "within mip_gap"
+    assert proven_status("optimal", 1.0) == "within mip_gap"
+    assert proven_status("time limit", 0.3) == "time limit"
