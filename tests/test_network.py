@@ -329,6 +329,36 @@ def test_bad_files_raise_input_errors_naming_the_file(
         load_network(path, cache=False)
 
 
+def test_bundled_extract_by_its_scenario_name_is_the_same_graph(tmp_path: Path) -> None:
+    """`pyrosm:<extract>` works in Python and on the command line as in scenarios."""
+    named = load_network("pyrosm:test.osm.pbf", cache_dir=tmp_path)
+    by_path = load_network(bundled_osm_extract("test.osm.pbf"), cache_dir=tmp_path)
+    assert network_summary(named) == network_summary(by_path)
+    with pytest.raises(InputError, match=r"bundled extract Nowhere\.osm\.pbf is missing"):
+        load_network("pyrosm:Nowhere.osm.pbf", cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("straightline", "'straightline': no such file; did you mean 'straight-line'?"),
+        ("Straight line", "'Straight line': no such file; did you mean 'straight-line'?"),
+        ("straight-line", "'straight-line' is the straight-line model, not roads"),
+    ],
+)
+def test_straight_line_is_not_looked_up_as_a_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, message: str
+) -> None:
+    """A slip for the straight-line model fails at once; it never reaches the geocoder."""
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("went online")
+
+    monkeypatch.setattr("siting.overpass.download_drive_osm", no_download)
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_network(source, cache_dir=tmp_path)
+
+
 @pytest.mark.parametrize(
     ("refs", "tags"),
     [

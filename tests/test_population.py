@@ -213,7 +213,8 @@ def test_region_clip_by_geometry_when_no_code_column(caplog: pytest.LogCaptureFi
 def test_missing_population_column(tmp_path: Path) -> None:
     """A file without a population column names the file and the columns it has."""
     path = _write(tmp_path, "x.csv", "rutid,folk\n3520006860000,3\n")
-    with pytest.raises(InputError, match=r"x\.csv: no population column.*rutid, folk"):
+    hint = "rutid, folk; name it with the option population_column$"
+    with pytest.raises(InputError, match=rf"x\.csv: no population column.*{hint}"):
         load_population(path)
 
 
@@ -261,7 +262,7 @@ def test_missing_geometry_in_layer() -> None:
 def test_no_crs_where_one_is_needed(tmp_path: Path) -> None:
     """Plain x/y columns and a layer without CRS need crs=; given, they load."""
     path = _write(tmp_path, "x.csv", "x,y,population\n534500,6718500,3\n")
-    with pytest.raises(InputError, match=r"x\.csv: no CRS is stated; pass crs="):
+    with pytest.raises(InputError, match=r"x\.csv: no CRS is stated; set the option crs"):
         load_population(path)
     assert load_population(path, crs="EPSG:3006").geometry.iloc[0].x == 534500
     frame = gpd.GeoDataFrame({"population": [1]}, geometry=[Point(534500, 6718500)])
