@@ -16,6 +16,13 @@ from .errors import InputError
 from .maps import align_travel
 
 THRESHOLDS_MIN = (15, 30, 45, 60)
+#: the capped measures count a longer trip, or no office reached, as this many minutes: a
+#: plan that reaches more people can then only look better, never worse as the mean over
+#: people reached can (those newly reached are the far ones)
+CAP_MIN = THRESHOLDS_MIN[-1]
+#: minutes are compared at the precision assignments.csv stores, so summary.json and a later
+#: `siting compare` of the run folder give the same figures
+MINUTES_DECIMALS = 3
 #: a change smaller than this (minutes) is neither a gain nor a loss (rounding, snapping)
 MIN_CHANGE_MIN = 1.0
 TOTAL = "total"
@@ -87,11 +94,13 @@ def weighted_percentile(values: npt.ArrayLike, weights: npt.ArrayLike, share: fl
 
 
 def access_metrics(population: npt.ArrayLike, minutes: npt.ArrayLike) -> dict[str, float]:
-    """Accessibility of one population: people and share within each threshold, mean, p95.
+    """Accessibility of one population: people and share within each threshold, means, p95.
 
     `minutes` is inf (or NaN) where no office is reached; those people count in `unreached`,
-    not in the mean (which is over people reached), and push the 95th percentile to inf when
-    they are more than 5 %.
+    not in ``mean_minutes`` (over people reached), and push the 95th percentile to inf when
+    they are more than 5 %. ``person_minutes_capped`` and ``mean_minutes_capped`` are over
+    everyone, a trip over `CAP_MIN` or none at all counted as `CAP_MIN` minutes: the measure
+    to compare plans that reach different numbers of people.
     """
     people = np.asarray(population, dtype=np.float64)
     times = _unreached_as_inf(minutes)
@@ -101,13 +110,14 @@ def access_metrics(population: npt.ArrayLike, minutes: npt.ArrayLike) -> dict[st
     for limit in THRESHOLDS_MIN:
         within = float(people[times <= limit].sum())
         row[f"within_{limit}_min"] = within
-        row[f"share_within_{limit}_min"] = within / total if total > 0 else float("nan")
+        row[f"share_within_{limit}_min"] = within / total if total > 0 else math.nan
     weight_reached = float(people[reached].sum())
     row["mean_minutes"] = (
-        float((people[reached] * times[reached]).sum() / weight_reached)
-        if weight_reached > 0
-        else float("nan")
+        float(people[reached] @ times[reached]) / weight_reached if weight_reached > 0 else math.nan
     )
+    capped = float(people @ np.minimum(times, CAP_MIN))
+    row["person_minutes_capped"] = capped
+    row["mean_minutes_capped"] = capped / total if total > 0 else math.nan
     row["p95_minutes"] = weighted_percentile(times, people, 0.95)
     row["unreached"] = total - weight_reached
     return row
@@ -189,7 +199,8 @@ def compare_scenarios(
 
 
 def _unreached_as_inf(minutes: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    times = np.asarray(minutes, dtype=np.float64)
+    """Minutes at the stored precision; inf where no office is reached."""
+    times = np.round(np.asarray(minutes, dtype=np.float64), MINUTES_DECIMALS)
     return np.where(np.isnan(times), np.inf, times)
 
 

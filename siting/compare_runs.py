@@ -153,7 +153,9 @@ def compare_runs(
             group_names=dict(zip(kommuner["code"], kommuner["name"], strict=True)),
         )  # fmt: skip
         comparison = compare_scenarios(demand, scenarios, group_column=GROUP)
-        (work / "comparison.csv").write_text(comparison.metrics.to_csv(index=False))
+        # an unreached 95th percentile is empty, as it is null in summary.json
+        metrics = comparison.metrics.replace(float("inf"), float("nan"))
+        (work / "comparison.csv").write_text(metrics.to_csv(index=False))
         (work / "changes.csv").write_text(comparison.changes.to_csv(index=False))
     logger.info("compared %d scenarios of %d runs in %s", len(scenarios), len(runs), final)
     moved = tuple(final / path.relative_to(work) for path in site.files)

@@ -60,6 +60,29 @@ def test_access_metrics_by_hand() -> None:
     assert row["mean_minutes"] == pytest.approx((100 * 10 + 200 * 20 + 300 * 50) / 600)
     assert row["p95_minutes"] == math.inf  # 40 % are not reached
     assert row["unreached"] == 400
+    # everyone, the 400 unreached counted at 60 min: 1,000 + 4,000 + 15,000 + 24,000
+    assert row["person_minutes_capped"] == 44_000
+    assert row["mean_minutes_capped"] == pytest.approx(44.0)
+    # after: 70 min counts as 60 too: 2,500 + 3,000 + 18,000 + 24,000
+    assert access_metrics(PEOPLE, AFTER)["person_minutes_capped"] == 47_500
+
+
+def test_reaching_far_people_improves_the_capped_mean() -> None:
+    """Reaching 100 more people at 50 min raises the mean over people reached, but it is
+    better for them: the capped mean falls from (1,000 + 6,000) / 200 to (1,000 + 5,000) / 200.
+    """
+    before = access_metrics([100, 100], [10.0, math.inf])
+    after = access_metrics([100, 100], [10.0, 50.0])
+    assert (before["mean_minutes"], after["mean_minutes"]) == (10.0, 30.0)
+    assert (before["mean_minutes_capped"], after["mean_minutes_capped"]) == (35.0, 30.0)
+    assert (before["unreached"], after["unreached"]) == (100, 0)
+
+
+def test_metrics_use_the_minutes_assignments_csv_stores() -> None:
+    """Minutes count at 3 decimals, as written to assignments.csv and read back by compare."""
+    exact = access_metrics([1, 2], [10.0004, 20.00049])
+    stored = access_metrics([1, 2], [10.0, 20.0])
+    assert exact == stored
 
 
 def test_change_metrics_by_hand() -> None:

@@ -311,3 +311,22 @@ def test_alternatives_say_when_fewer_than_asked_are_found(
     ][:found]
     assert (alt["alternatives_asked"], alt["alternatives_found"]) == (3, found)
     assert alt["alternatives_note"].startswith(f"only {found} of the 3 answers")
+
+
+def test_summary_metrics_and_comparison_csv_agree(tmp_path: Path) -> None:
+    """With a 15-min cut-off C and D (50 of 200) are unreached today: p95 empty in both files,
+    and the capped mean counts them at 60 min: (100 * 0 + 50 * 11.1 + 50 * 60) / 200."""
+    from siting.compare_runs import compare_runs
+
+    text = scenario_text({("travel", "max_minutes"): "15"})
+    result = run_scenario(write_scenario(tmp_path, text), tmp_path / "run")
+    today = result.summary["problems"][0]["metrics"]["total"]
+    assert today["unreached"] == 50
+    assert today["p95_minutes"] is None
+    assert today["mean_minutes_capped"] == pytest.approx((50 * STEP_KM + 50 * 60) / 200, 1e-5)
+    compare_runs([tmp_path / "run"], tmp_path / "site", language="en")
+    table = pd.read_csv(tmp_path / "site" / "comparison.csv")
+    row = table[(table["group"] == "total") & (table["scenario"] == "tiny: existing")].iloc[0]
+    assert math.isnan(row["p95_minutes"])
+    for key in ("mean_minutes", "mean_minutes_capped", "person_minutes_capped", "unreached"):
+        assert row[key] == today[key]
