@@ -121,7 +121,7 @@ def prepare_instance(
     forbidden = _site_mask(od, forbidden_sites, "forbidden_sites")
     both = required & forbidden
     if both.any():
-        msg = f"site {od.destination_ids[both][0]!r} is both required and forbidden"
+        msg = f"site {od.destination_ids[both][0].item()!r} is both required and forbidden"
         raise InputError(msg)
     costs = _costs(site_costs, n_sites)
     excluded = tuple(_site_mask(od, sites, "exclude") for sites in exclude)
@@ -160,7 +160,8 @@ def _site_mask(od: ODMatrix, ids: Iterable[Any], argument: str) -> BoolArray:
     known = set(od.destination_ids.tolist())
     unknown = [site for site in wanted if site not in known]
     if unknown:
-        msg = f"{argument}: {unknown[0]!r} is not a site of the OD matrix"
+        shown = unknown[0].item() if isinstance(unknown[0], np.generic) else unknown[0]
+        msg = f"{argument}: {shown!r} is not a site of the OD matrix"
         raise InputError(msg)
     return np.asarray(mask, dtype=np.bool_)
 

@@ -21,6 +21,7 @@ from .maps import nearest_office
 from .mobile import plan_mobile
 from .odmatrix import ODMatrix
 from .optimize import solve
+from .problem_checks import check_problem_sites
 from .solution import Solution
 from .straightline import StraightLineModel
 from .tradeoff import tradeoff_curve
@@ -71,8 +72,8 @@ class ProblemResult:
         ``demand_id``, ``site_id``, ``minutes`` (NaN: not reached), or None when the answer is
         not one set of offices (a trade-off curve).
     open_sites, opened, closed
-        Sites open in the answer; those of them that are new (mobile stops too); existing
-        offices it closes.
+        Offices open in the answer; those of them that are new; existing offices it closes.
+        Mobile stops are no offices: they are in the summary (``mobile_stops``).
     summary
         Plain values for ``summary.json`` (objective, bound, gap, status, parameters...).
     tables
@@ -113,6 +114,7 @@ def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
     """Solve one problem; InputError and InfeasibleError name the problem."""
     runner = RUNNERS[problem.kind]
     try:
+        check_problem_sites(problem, context.sites)
         return runner(problem, context)
     except (InputError, InfeasibleError) as error:
         msg = f"problem {problem.name!r} ({problem.kind}): {error}"
@@ -363,13 +365,18 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
         seed=context.seed,
     )  # fmt: skip
     visited = list(dict.fromkeys(str(v) for v in plan.visits_table()["stop_id"]))
-    travel = nearest_office(_columns(context.od, [*context.existing_ids, *visited]))
-    summary = {"kind": problem.kind, **plan.summary(), "scenario_parameters": dict(parameters)}
+    # a stop of a weekly tour is no office: travel, metrics and open sites are the fixed
+    # offices'; who the stops serve is told apart (served_by_mobile, mobile_stops)
+    fixed = context.existing_ids
+    summary = {
+        "kind": problem.kind, **plan.summary(), "served_by_mobile": plan.newly_served,
+        "mobile_stops": visited, "scenario_parameters": dict(parameters),
+    }  # fmt: skip
     return ProblemResult(
-        name=problem.name, kind=problem.kind, travel=travel,
-        open_sites=(*context.existing_ids, *visited), opened=tuple(visited), summary=summary,
-        tables={"visits": plan.visits_table()}, routes=plan.routes_frame(),
-        stops=plan.stops_frame(),
+        name=problem.name, kind=problem.kind,
+        travel=nearest_office(_columns(context.od, fixed)) if fixed else None,
+        open_sites=tuple(fixed), summary=summary, tables={"visits": plan.visits_table()},
+        routes=plan.routes_frame(), stops=plan.stops_frame(),
     )  # fmt: skip
 
 

@@ -231,7 +231,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
 def test_bad_problem_parameter_names_the_problem(tmp_path: Path) -> None:
     """Errors found only with the data (unknown site id) say which problem."""
     problems = [{**_problem(), "required": '["nowhere"]'}]
-    with pytest.raises(InputError, match="problem 'one more' \\(p-median\\): required_sites"):
+    with pytest.raises(InputError, match="problem 'one more' \\(p-median\\): required: 'nowhere'"):
         run_scenario(write_scenario(tmp_path, scenario_text(problems=problems)), tmp_path / "o")
 
 
@@ -286,13 +286,17 @@ def test_mobile_tours_reach_who_the_office_does_not(
     result = run_scenario(write_scenario(tmp_path, scenario_text(problems=[mobile])), out)
     van = result.summary["problems"][1]
     # A is served by its office (within 5 min); B is 11 min from every place
-    assert (van["served_by_fixed"], van["newly_served"]) == (100, served)
-    assert sorted(van["opened"]) == stops
+    assert (van["served_by_fixed"], van["served_by_mobile"]) == (100, served)
+    assert sorted(van["mobile_stops"]) == stops
+    # the stops are no offices: A is the only one open, nothing new, travel to A as today
+    assert (van["open_sites"], van["opened"]) == (["office-a"], [])
+    today = result.summary["problems"][0]["metrics"]["total"]
+    assert van["metrics"]["total"] == today
     drive = 6 * STEP_KM if len(stops) == 2 else 4 * STEP_KM
     assert van["driving_minutes"] == pytest.approx(drive, rel=1e-4)
     visits = pd.read_csv(out / "van-visits.csv")
     assert visits["stop_id"].tolist() in (stops, stops[::-1])
-    assert _rows(out, "van").loc["c", "site_id"] == "cand-c"
+    assert _rows(out, "van").loc["c", "site_id"] == "office-a"
 
 
 @pytest.mark.parametrize(("within", "found"), [("0.2", 2), ("0.1", 1)])

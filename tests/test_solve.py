@@ -121,9 +121,13 @@ OD = ODMatrix.from_dense([[10.0, 30.0, 50.0], [40.0, 12.0, np.inf]])
         (
             {"problem": "p-median", "n_sites": 2, "required_sites": [0], "forbidden_sites": [0]},
             InputError,
-            "both required and forbidden",
+            "^site 0 is both required and forbidden$",  # no numpy repr
         ),
-        ({"problem": "p-median", "n_sites": 1, "required_sites": [7]}, InputError, "7"),
+        (
+            {"problem": "p-median", "n_sites": 1, "required_sites": np.array([7])},
+            InputError,
+            "^required_sites: 7 is not a site",
+        ),
         ({"problem": "p-median", "n_sites": 1, "required_sites": [0, 1]}, InputError, "by 1"),
         ({"problem": "p-median", "n_sites": 1, "weights": [0, 0]}, InputError, "demand is empty"),
         ({"problem": "p-median", "n_sites": 1, "weights": [1]}, InputError, "1 values for 2"),
