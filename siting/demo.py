@@ -17,9 +17,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_text_atomic
+from .atomic import atomic_directory
 from .compare_runs import compare_runs
 from .network import bundled_osm_extract as bundled_osm_extract
+from .outfolders import check_out_dir
 from .pipeline import RunResult, run_scenario
 
 logger = logging.getLogger(__name__)
@@ -34,22 +35,24 @@ COMPARISON = "jamforelse"
 def run_demo(out_dir: Path, *, data_dir: Path = DATA_DIR) -> dict[str, Any]:
     """Run the example scenarios and their comparison into `out_dir`; write `summary.json`.
 
-    Each run folder and the comparison are written as a whole (a failure leaves the earlier
-    ones as they were); the returned summary says what each part computed and where its
-    pages are.
+    The folder is written as a whole: a failure leaves an earlier demo as it was, and a
+    folder of other files is refused before any work. The returned summary says what each
+    part computed and where its pages are.
     """
-    runs = {
-        folder: run_scenario(data_dir / "scenarios" / name, out_dir / folder, progress=False)
-        for folder, name in DEMO_SCENARIOS.items()
-    }
-    site = compare_runs([runs["sverige"].out_dir], out_dir / COMPARISON)
-    summary = {
-        **{folder: _run_summary(run) for folder, run in runs.items()},
-        "comparison": str(site.index),
-    }
-    write_text_atomic(
-        out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
-    )
+    final = Path(out_dir)
+    check_out_dir(final, kind="siting demo")
+    with atomic_directory(final) as work:
+        runs = {
+            folder: run_scenario(data_dir / "scenarios" / name, work / folder, progress=False)
+            for folder, name in DEMO_SCENARIOS.items()
+        }
+        site = compare_runs([runs["sverige"].out_dir], work / COMPARISON).moved(work, final)
+        summary = {
+            **{folder: _run_summary(run, final / folder) for folder, run in runs.items()},
+            "comparison": str(site.index),
+        }
+        text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+        (work / "summary.json").write_text(text, encoding="utf-8")
     return summary
 
 
@@ -58,15 +61,15 @@ def demo_pages(summary: dict[str, Any]) -> list[str]:
     return [summary[folder]["map"] for folder in DEMO_SCENARIOS] + [summary["comparison"]]
 
 
-def _run_summary(run: RunResult) -> dict[str, Any]:
+def _run_summary(run: RunResult, folder: Path) -> dict[str, Any]:
     """The scenario, its travel model and, per problem, what it chose and who it reaches."""
     summary = run.summary
     return {
         "scenario": summary["scenario"]["name"],
         "travel_model": summary["travel"]["model"],
         "problems": [_problem_line(problem) for problem in summary["problems"]],
-        "map": str(run.out_dir / "map.html"),
-        "folder": str(run.out_dir),
+        "map": str(folder / "map.html"),
+        "folder": str(folder),
     }
 
 

@@ -108,7 +108,7 @@ def fetch_osm_extract(
     Raises
     ------
     InputError
-        Unknown region, a URL that is no extract, or an HTTP 404 from the server.
+        Unknown region, a URL that is no extract, or an HTTP 400, 404 or 410 from the server.
     DownloadError
         Network or server failure, a truncated download (resumed by the next call), or an MD5
         mismatch (the download is deleted).

@@ -32,7 +32,9 @@ from .maps import write_map
 from .network import load_network
 from .odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
 from .odpoints import as_points
+from .outfolders import OUT_OPTION, check_folder_path, check_out_dir
 from .population import load_population
+from .problem_checks import check_scenario_sites
 from .problems import ProblemContext, ProblemResult, existing_result, json_records, run_problem
 from .publish import slugify
 from .regions import KOMMUN_CODE_COLUMNS, assign_regions, load_boundaries
@@ -105,11 +107,14 @@ def run_scenario(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     final = Path(out_dir)
-    check_out_dir(final)
+    check_out_dir(final, kind="siting run", option=OUT_OPTION)
+    if cache_dir is not None:
+        check_folder_path(Path(cache_dir), "cache_dir (--cache-dir)")
     started = time.perf_counter()
     timings: dict[str, Any] = {}
     with _timed(timings, "inputs"):
         demand, sites = load_inputs(scenario)
+    check_scenario_sites(scenario, sites)  # before the OD matrix: ids and counts of problems
     roads = _Roads(scenario)
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(od, demand, sites, scenario.seed, legs=roads.legs)
@@ -127,18 +132,6 @@ def run_scenario(
     return RunResult(final, summary, (SUMMARY, *files))
 
 
-def check_out_dir(folder: Path, *, marker: str = SUMMARY) -> None:
-    """Refuse to replace anything but an empty folder or earlier output (holding `marker`)."""
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        msg = f"out_dir (--out): {folder} exists and is not a folder"
-        raise InputError(msg)
-    if any(folder.iterdir()) and not (folder / marker).is_file():
-        msg = f"out_dir (--out): {folder} holds files siting did not write; choose another"
-        raise InputError(msg)
-
-
 @contextmanager
 def _timed(timings: dict[str, Any], step: str) -> Iterator[None]:
     started = time.perf_counter()
@@ -152,33 +145,34 @@ def _timed(timings: dict[str, Any], step: str) -> Iterator[None]:
 def load_inputs(scenario: Scenario) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Demand (with a ``group`` column for metrics) and sites (existing first), clipped."""
     inputs = scenario.inputs
-    with _named("population"):
+    with _named(scenario, "population"):
         demand = load_population(
             inputs.population.path, region=inputs.region, **inputs.population.options
         )
     frames = []
     for key, table in (("existing", inputs.existing), ("candidates", inputs.candidates)):
         if table is not None:
-            with _named(key):
+            with _named(scenario, key):
                 frames.append(load_sites(table.path, region=inputs.region, **table.options))
-    with _named("candidates"):
+    with _named(scenario, "candidates"):
         sites = combine_sites(*frames)
-    return _with_groups(demand, inputs.group_column), sites
+    with _named(scenario, "group_column"):
+        return _with_groups(demand, inputs.group_column), sites
 
 
 @contextmanager
-def _named(key: str) -> Iterator[None]:
-    """Prefix input errors with the scenario key whose file caused them."""
+def _named(scenario: Scenario, key: str) -> Iterator[None]:
+    """Prefix input errors with the scenario file and the key whose file caused them."""
     try:
         yield
     except InputError as error:
-        msg = f"[inputs] {key}: {error}"
+        msg = f"{scenario.path}: [inputs] {key}: {error}"
         raise InputError(msg) from None
 
 
 def _with_groups(demand: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFrame:
     if column is not None and column not in demand.columns:
-        msg = f"[inputs] group_column: the population has no column {column!r}"
+        msg = f"the population has no column {column!r}"
         raise InputError(msg)
     column = column or next((c for c in KOMMUN_CODE_COLUMNS if c in demand.columns), None)
     if column is None:
@@ -202,7 +196,7 @@ class _Roads:
         if source is None:
             return None
         travel = self.scenario.travel
-        with _named("network"):
+        with _named(self.scenario, "network"):
             graph = load_network(
                 source,
                 include_tracks=travel.tracks,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .assets import copy_leaflet
-from .atomic import write_text_atomic
+from .atomic import atomic_directory, write_text_atomic
 from .compare import THRESHOLDS_MIN, TOTAL, Comparison, Scenario, compare_scenarios
 from .errors import InputError
 from .maplayers import LEAFLET_CDN
@@ -25,11 +25,14 @@ from .maps import model_kind, nearest_office, write_map
 from .maptext import LABELS, Language, check_language, format_minutes, format_number
 from .maptext import escape_text as esc
 from .odmatrix import ODMatrix
+from .outfolders import check_out_dir
 from .regions import Level
 
 logger = logging.getLogger(__name__)
 
 ASSETS_DIR = "assets/leaflet"
+#: the `outfolders.OUTPUT_KINDS` entry of a published site (`siting publish`, `siting compare`)
+SITE_KIND = "siting compare / publish"
 PAGE_CSS = """
 :root { color-scheme: light; --ink: #212529; --muted: #495057; --accent: #1c5fb8; }
 * { box-sizing: border-box; }
@@ -135,6 +138,13 @@ class PublishedSite:
 
     index: Path
     files: tuple[Path, ...]
+
+    def moved(self, old: Path, new: Path) -> PublishedSite:
+        """The same site once its folder `old` has been renamed to `new`."""
+        return PublishedSite(
+            index=new / self.index.relative_to(old),
+            files=tuple(new / path.relative_to(old) for path in self.files),
+        )
 
 
 def slugify(name: str) -> str:
@@ -556,28 +566,34 @@ def publish_from_files(
 ) -> PublishedSite:
     """`siting publish`: load demand and sites, compute travel times, publish the scenarios.
 
-    Travel times run over the road network when `network` is given (an OSM file, GraphML or
-    place name), else with the labelled straight-line model. Metrics are broken down by
-    municipality when the demand has a ``kommunkod`` column.
+    Travel times run over the road network when `network` is given (an OSM file, GraphML,
+    ``pyrosm:<extract>`` or place name), else (or for ``"straight-line"``) with the labelled
+    straight-line model. Metrics are broken down by municipality when the demand has a
+    ``kommunkod`` column. `out_dir` is written as a whole and replaces only an earlier site.
     """
     # late imports: the network stack is heavy and not needed for a straight-line site
-    from .network import load_network
+    from .network import STRAIGHT_LINE, load_network
     from .odmatrix import prepare_network, travel_times
     from .population import load_population
     from .regions import load_boundaries
     from .sites import load_sites
 
+    final = Path(out_dir)
+    check_out_dir(final, kind=SITE_KIND)
     demand = load_population(demand_source)
     sites = load_sites(sites_source)
-    graph = prepare_network(load_network(network)) if network else None
+    straight = not network or network == STRAIGHT_LINE
+    graph = None if straight else prepare_network(load_network(network))
     od = travel_times(graph, demand, sites, max_minutes=max_minutes, progress=False)
     scenarios = scenarios_from_matrix(
         od, sites, close=close, open_=open_, close_announced=close_announced, language=language
     )
     group_column = next((c for c in ("kommunkod", "kommun_kod") if c in demand.columns), None)
     kommuner = load_boundaries("kommun")
-    return publish_site(
-        out_dir, demand, sites, scenarios, model=str(od.metadata.get("model", "")),
-        group_column=group_column, group_names=dict(zip(kommuner["code"], kommuner["name"],
-        strict=True)), self_contained=self_contained, language=language, title=title,
-    )  # fmt: skip
+    with atomic_directory(final) as work:
+        site = publish_site(
+            work, demand, sites, scenarios, model=str(od.metadata.get("model", "")),
+            group_column=group_column, group_names=dict(zip(kommuner["code"], kommuner["name"],
+            strict=True)), self_contained=self_contained, language=language, title=title,
+        )  # fmt: skip
+    return site.moved(work, final)

@@ -50,7 +50,9 @@ def test_demo_runs_both_examples_and_compares_offline(
     for page in (out / "sverige" / "map.html", out / "helsingfors" / "map.html"):
         assert str(page) in printed
         assert page.is_file()
+    assert summary["comparison"] == str(out / "jamforelse" / "index.html")
     assert summary["comparison"] in printed
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_network_command_summarises_and_saves_graphml(

@@ -484,6 +484,19 @@ def test_fetch_errors_are_one_line_with_exit_2_or_1(
     assert "cannot reach http://127.0.0.1:9" in lines[2]
 
 
+def test_unreachable_server_is_one_error_without_retry_warnings(
+    server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without -q, urllib3's warning per retry stays out; -v shows the retries."""
+    closed = "http://127.0.0.1:9"
+    assert main(["fetch", "osm", "sweden", "--server", closed]) == EXIT_INTERNAL
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "Retrying" in line] == []
+    assert lines[-1].startswith("siting: error: ")
+    assert main(["-v", "fetch", "osm", "sweden", "--server", closed]) == EXIT_INTERNAL
+    assert "Retrying" in capsys.readouterr().err
+
+
 def test_errors_are_siting_errors() -> None:
     """Download errors are SitingErrors, which the command line turns into exit code 1."""
     assert issubclass(DownloadError, SitingError)
