@@ -339,7 +339,19 @@ def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
     table = curve.reset_index()
     records = json_records(table)
     summary = {"kind": problem.kind, "curve": records, "scenario_parameters": dict(parameters)}
-    return ProblemResult(problem.name, problem.kind, None, summary=summary, tables={"curve": table})
+    tables = {"curve": _lists_joined(table)}
+    return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
+
+
+def _lists_joined(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding lists of site ids as plain text for CSV: ids separated by ';'."""
+    joined = table.copy()
+    for column in joined.columns:
+        if joined[column].map(lambda cell: isinstance(cell, list)).any():
+            joined[column] = joined[column].map(
+                lambda cell: ";".join(map(str, cell)) if isinstance(cell, list) else ""
+            )
+    return joined
 
 
 def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:

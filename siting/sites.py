@@ -70,7 +70,8 @@ def load_sites(
     -------
     geopandas.GeoDataFrame
         In EPSG:3006: ``site_id`` (str), ``name``, ``status``, ``cost`` and ``capacity``
-        (float, NaN when not given), ``municipality`` (str, empty when not given), the other
+        (float, NaN when not given), ``municipality`` (str; when not given, the name of the
+        one it lies in, empty abroad), the other
         columns of the source and point ``geometry``.
 
     Raises
@@ -90,6 +91,7 @@ def load_sites(
     check_unique(ids, id_column, kind, name)
     geometry = _site_points(table, kind, name, xy_columns=(x_column, y_column), crs=crs)
     sites = _assemble(table, kind, name, ids, status, geometry, (id_column, name_column))
+    sites = _with_municipalities(sites)
     _log_sites("Loaded", name, sites)
     if region is not None:
         sites = clip_to_region(
@@ -97,6 +99,17 @@ def load_sites(
         ).kept
         _log_sites(f"Clipped to {find_region(region)}:", name, sites)
     return sites
+
+
+def _with_municipalities(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Fill a blank ``municipality`` with the name of the municipality the site lies in."""
+    blank = (sites["municipality"] == "").to_numpy()
+    if not blank.any():
+        return sites
+    found = assign_regions(sites.loc[blank, ["geometry"]], levels=("kommun",))
+    filled = sites.copy()
+    filled.loc[blank, "municipality"] = found["kommun_namn"].to_numpy()
+    return filled
 
 
 def _source_name(source: Source) -> str:

@@ -55,8 +55,10 @@ def tradeoff_curve(
         One row per ``n_sites``: ``covered_share`` (best share of all weight within T),
         ``mean_minutes`` (best weighted mean), ``worst_minutes`` (best worst case), and
         ``median_covered_share`` / ``median_worst_minutes`` (of the p-median answer),
-        ``center_mean_minutes`` (of the p-center answer), and the three site lists. NaN
-        where the matrix cut-off leaves some demand without a site for that many sites.
+        ``center_mean_minutes`` (of the p-center answer), the three site lists and
+        ``status`` (``"optimal"`` when all three answers are proven, else the first other
+        status). NaN where the matrix cut-off leaves some demand without a site for that
+        many sites.
     """
     limit = check_max_minutes(max_minutes)
     required = list(required_sites)
@@ -98,6 +100,9 @@ def _row(od: ODMatrix, count: int, limit: float, rules: dict[str, Any]) -> dict[
             "center_sites": center.site_ids.tolist() if center else None,
         }
     )
+    # one word for the row: "optimal" only when all three answers are proven
+    statuses = [answer.status for answer in (coverage, median, center) if answer is not None]
+    row["status"] = next((status for status in statuses if status != "optimal"), "optimal")
     logger.info("trade-off p=%d: %s", count, row)
     return row
 

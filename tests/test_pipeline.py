@@ -161,6 +161,10 @@ def test_closures_and_tradeoff_outputs(tmp_path: Path) -> None:
     assert curve["n_sites"].tolist() == [1, 2]
     # within 15 min A alone reaches A and B (150 of 200; C: 100, D: 50); A and C reach all
     assert curve["covered_share"].tolist() == pytest.approx([150 / 200, 1.0])
+    # site lists as plain ids: A alone, then A with C or D (either reaches everyone)
+    assert curve["mclp_sites"][0] == "office-a"
+    assert curve["mclp_sites"][1] in ("office-a;cand-c", "office-a;cand-d")
+    assert curve["status"].tolist() == ["optimal", "optimal"]
     assert (out / "close-c-impact-by-group.csv").is_file()
 
 

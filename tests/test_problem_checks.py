@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from scenario_files import SITES_CSV, scenario_text, write_scenario
 
+import siting.pipeline
 from siting.config import load_scenario
 from siting.errors import InputError
 from siting.pipeline import load_inputs, run_scenario
@@ -84,3 +85,17 @@ def test_an_id_clipped_away_by_the_region_is_told_apart(tmp_path: Path) -> None:
         InputError, match="in \\[inputs\\] existing but lies outside the region '2380'"
     ):
         check_scenario_sites(scenario, sites)
+
+
+def test_site_errors_come_before_the_travel_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No OD matrix is computed for a scenario whose problem names an unknown site."""
+
+    def no_matrix(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the OD matrix was computed")
+
+    monkeypatch.setattr(siting.pipeline, "_travel_matrix", no_matrix)
+    path = _scenario(tmp_path, {"forbidden": '["nosuch"]'})
+    with pytest.raises(InputError, match=f"^{path}: problem 'pm'"):
+        run_scenario(path, tmp_path / "out")

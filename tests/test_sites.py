@@ -48,10 +48,11 @@ def test_load_sites_lonlat_csv() -> None:
 
 
 def test_load_sites_sweref_csv_with_semicolons() -> None:
-    """An e/n CSV is taken as SWEREF99 TM without asking."""
+    """An e/n CSV is taken as SWEREF99 TM without asking; municipalities found by location."""
     sites = load_sites(SWEREF)
     assert sites.geometry.iloc[0].coords[0] == (534496, 6718957)
-    assert sites["municipality"].tolist() == ["", ""]
+    # the file has no municipality column: the towns lie in Falun and Borlänge
+    assert sites["municipality"].tolist() == ["Falun", "Borlänge"]
 
 
 def test_round_trip_geojson_and_geopackage(tmp_path: Path) -> None:
