@@ -16,9 +16,9 @@ import pandas as pd
 from .atomic import atomic_directory
 from .compare import Scenario, compare_scenarios
 from .errors import InputError
-from .outfolders import OUT_OPTION, check_out_dir
+from .outfolders import SITE_KIND, check_out_dir
 from .pipeline import GROUP, SUMMARY
-from .publish import SITE_KIND, PublishedSite, publish_site
+from .publish import PublishedSite, publish_site
 from .regions import load_boundaries
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def compare_runs(
     if not folders:
         raise InputError("compare: give one or more run folders")
     final = Path(out_dir)
-    check_out_dir(final, kind=SITE_KIND, option=OUT_OPTION)
+    check_out_dir(final, kind=SITE_KIND)
     resolved = [Path(folder).resolve() for folder in folders]
     if len(set(resolved)) != len(resolved):
         msg = f"compare: a run folder is given twice: {[str(f) for f in folders]}"

@@ -20,7 +20,7 @@ from typing import Any
 from .atomic import atomic_directory
 from .compare_runs import compare_runs
 from .network import bundled_osm_extract as bundled_osm_extract
-from .outfolders import check_out_dir
+from .outfolders import DEMO_KIND, check_out_dir
 from .pipeline import RunResult, run_scenario
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def run_demo(out_dir: Path, *, data_dir: Path = DATA_DIR) -> dict[str, Any]:
     part computed and where its pages are.
     """
     final = Path(out_dir)
-    check_out_dir(final, kind="siting demo")
+    check_out_dir(final, kind=DEMO_KIND)
     with atomic_directory(final) as work:
         runs = {
             folder: run_scenario(data_dir / "scenarios" / name, work / folder, progress=False)

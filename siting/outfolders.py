@@ -13,11 +13,14 @@ from .errors import InputError
 
 #: how errors name an output folder: the Python argument and the command-line option
 OUT_OPTION = "out_dir (--out)"
+RUN_KIND = "siting run"
+DEMO_KIND = "siting demo"
+SITE_KIND = "siting compare / publish"
 #: what each command leaves in its folder: every listed name is there
 OUTPUT_KINDS = {
-    "siting run": ("summary.json", "assignments.csv"),
-    "siting demo": ("summary.json", "jamforelse"),
-    "siting compare / publish": ("site.json", "index.html"),
+    RUN_KIND: ("summary.json", "assignments.csv"),
+    DEMO_KIND: ("summary.json", "jamforelse"),
+    SITE_KIND: ("site.json", "index.html"),
 }
 
 

@@ -32,7 +32,7 @@ from .maps import write_map
 from .network import load_network
 from .odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
 from .odpoints import as_points
-from .outfolders import OUT_OPTION, check_folder_path, check_out_dir
+from .outfolders import RUN_KIND, check_folder_path, check_out_dir
 from .population import load_population
 from .problem_checks import check_scenario_sites
 from .problems import ProblemContext, ProblemResult, existing_result, json_records, run_problem
@@ -107,7 +107,7 @@ def run_scenario(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     final = Path(out_dir)
-    check_out_dir(final, kind="siting run", option=OUT_OPTION)
+    check_out_dir(final, kind=RUN_KIND)
     if cache_dir is not None:
         check_folder_path(Path(cache_dir), "cache_dir (--cache-dir)")
     started = time.perf_counter()

@@ -25,14 +25,12 @@ from .maps import model_kind, nearest_office, write_map
 from .maptext import LABELS, Language, check_language, format_minutes, format_number
 from .maptext import escape_text as esc
 from .odmatrix import ODMatrix
-from .outfolders import check_out_dir
+from .outfolders import SITE_KIND, check_out_dir
 from .regions import Level
 
 logger = logging.getLogger(__name__)
 
 ASSETS_DIR = "assets/leaflet"
-#: the `outfolders.OUTPUT_KINDS` entry of a published site (`siting publish`, `siting compare`)
-SITE_KIND = "siting compare / publish"
 PAGE_CSS = """
 :root { color-scheme: light; --ink: #212529; --muted: #495057; --accent: #1c5fb8; }
 * { box-sizing: border-box; }

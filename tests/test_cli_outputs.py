@@ -16,7 +16,7 @@ import siting.population
 from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from siting.errors import InputError
 from siting.odmatrix import ODMatrix, travel_times
-from siting.outfolders import check_out_dir
+from siting.outfolders import DEMO_KIND, RUN_KIND, check_out_dir
 from siting.population import load_population
 from siting.sites import load_sites
 from siting.straightline import StraightLineModel
@@ -148,10 +148,10 @@ def test_an_earlier_demo_is_replaced_only_by_the_demo(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     (demo / "jamforelse").mkdir(parents=True)
     (demo / "summary.json").write_text("{}")
-    check_out_dir(demo, kind="siting demo")
+    check_out_dir(demo, kind=DEMO_KIND)
     with pytest.raises(InputError, match="holds the output of `siting demo`, not `siting run`"):
-        check_out_dir(demo, kind="siting run")
-    check_out_dir(tmp_path / "new" / "folder", kind="siting demo")  # made when written
+        check_out_dir(demo, kind=RUN_KIND)
+    check_out_dir(tmp_path / "new" / "folder", kind=DEMO_KIND)  # made when written
 
 
 def test_run_into_a_comparison_folder_says_what_it_holds(
