@@ -242,7 +242,9 @@ def _run_run(args: argparse.Namespace) -> int:
 
 
 def _problem_line(problem: dict[str, Any]) -> str:
-    """One line per problem: kind, status, sites, share within 30 min."""
+    """One line per problem: kind, status, sites, share within 30 min, mean, unreached."""
+    from .compare import CAP_MIN
+
     name, kind = problem["name"], problem["kind"]
     parts = [name if name == kind else f"{name} ({kind})"]
     if "gap" in problem:
@@ -261,6 +263,14 @@ def _problem_line(problem: dict[str, Any]) -> str:
     total = problem.get("metrics", {}).get("total")
     if total:
         parts.append(f"{total['share_within_30_min']:.1%} within 30 min")
+        # over everyone, the unreached at the cap: a plan that leaves people out cannot look
+        # better by it (the mean over people reached alone can)
+        capped = total["mean_minutes_capped"]
+        parts.append(f"mean {capped:.1f} min (over {CAP_MIN} counted as {CAP_MIN})")
+        if total.get("unreached"):
+            parts.append(f"{total['unreached']:,.0f} unreached")
+    if problem.get("alternatives_note"):
+        parts.append(str(problem["alternatives_note"]))
     return parts[0] + (": " + ", ".join(parts[1:]) if parts[1:] else "")
 
 

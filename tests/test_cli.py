@@ -186,9 +186,10 @@ def test_run_writes_the_outputs_and_says_what_it_chose(
     out = tmp_path / "out"
     assert main(["-q", "run", str(path), "--out", str(out)]) == EXIT_OK
     printed = capsys.readouterr().out
+    # A and C open: B (50 people) and D (20) are 0.1 degree (11.12 km = min) away
     assert (
         "one more (p-median): optimal, gap 0.00%, 2 open, 1 new (Candidate C), "
-        "100.0% within 30 min" in printed
+        "100.0% within 30 min, mean 3.9 min (over 60 counted as 60)" in printed
     )
     assert f"open {out / 'map.html'}" in printed
     assert {"summary.json", "assignments.csv", "sites.geojson", "map.html"} <= {
