@@ -210,6 +210,8 @@ def _read_inputs(
     weight = row_weights(demand_to_stops, weights)
     stop_points = as_points(stops, argument="stops", id_column=id_columns[0])
     depot_points = as_points(depots, argument="depots", id_column=id_columns[1])
+    _check_unique_ids(stop_points, "stops")
+    _check_unique_ids(depot_points, "depots")
     columns = _stop_columns(demand_to_stops, stop_points, options["serve_minutes"])
     counts = _vehicle_counts(vehicles, depot_points.size)
     locations = _locations(depot_points, stop_points)
@@ -345,6 +347,14 @@ def _check_cut_off(od: ODMatrix, limit: float, argument: str, option: str) -> No
             f"{argument} is cut off at {cut_off:g} min, below {option}={limit:g}: pairs in "
             f"between are missing; compute it with max_minutes >= {limit:g}"
         )
+        raise InputError(msg)
+
+
+def _check_unique_ids(points: Points, argument: str) -> None:
+    """Visits, routes and people are told apart by id: a repeated id would mix two places."""
+    repeated = pd.Index(points.ids).duplicated()
+    if repeated.any():
+        msg = f"{argument}: id {_plain(points.ids[repeated][0])!r} repeats; ids must be unique"
         raise InputError(msg)
 
 

@@ -299,6 +299,8 @@ def test_bad_input_is_named() -> None:
         _plan(fixed_offices=od)
     with pytest.raises(InputError, match="seed must be an integer"):
         _plan(seed=-1)
+    with pytest.raises(InputError, match="stops: id 'a' repeats"):
+        plan_mobile(od, weights, (["a", "a"], [15.1, 25.0], [60.0, 60.0]), DEPOT, serve_minutes=10)
     with pytest.raises(InputError, match="depots: no points given"):
         plan_mobile(od, weights, STOPS, ([], [], []), serve_minutes=10.0, travel=line)
 
