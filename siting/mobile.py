@@ -590,11 +590,10 @@ def _day_route(
     places: _Places,
 ) -> DayRoute:
     depot, stops = tour
-    path = [depot, *(problem.n_depots + s for s in stops), depot]
     legs: list[Leg] = []
     visits: list[Visit] = []
     clock = 0.0
-    for start, end in itertools.pairwise(path):
+    for start, end in itertools.pairwise(problem.path(tour).tolist()):
         minutes = float(problem.travel_minutes[start, end])
         drawn = places.drawer.path(start, end)
         legs.append(
