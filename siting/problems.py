@@ -55,6 +55,11 @@ class ProblemContext:
         """Offices announced or proposed for closure (status may_close)."""
         return self._with_status("may_close")
 
+    @property
+    def candidate_ids(self) -> list[str]:
+        """Sites where no office is open today (status candidate)."""
+        return self._with_status("candidate")
+
     def _with_status(self, *statuses: str) -> list[str]:
         chosen = self.sites["status"].astype(str).isin(statuses)
         return [str(site) for site in self.sites.loc[chosen, "site_id"]]
@@ -359,10 +364,9 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     parameters = problem.parameters
     if context.legs is None:
         raise InputError("mobile: no travel model between sites was given")
-    candidates = context.sites.loc[context.sites["status"] == "candidate", "site_id"].tolist()
-    stop_ids = list(parameters.get("stops", ())) or [str(site) for site in candidates]
+    # ids known: run_problem checked depots and stops against the sites
+    stop_ids = list(parameters.get("stops", ())) or context.candidate_ids
     depot_ids = list(parameters["depots"])
-    _check_known(context, [*depot_ids, *stop_ids])
     places = context.sites[context.sites["site_id"].isin({*depot_ids, *stop_ids})]
     by_id = context.sites.set_index("site_id")
     kept = context.kept_ids
@@ -376,7 +380,8 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
         **{key: parameters[key] for key in _MOBILE_OPTIONS if key in parameters},
         seed=context.seed,
     )  # fmt: skip
-    visited = list(dict.fromkeys(str(v) for v in plan.visits_table()["stop_id"]))
+    visits = plan.visits_table()
+    visited = list(dict.fromkeys(str(v) for v in visits["stop_id"]))
     # a stop of a weekly tour is no office: travel, metrics and open sites are the fixed
     # offices'; who the stops serve is told apart (served_by_mobile, mobile_stops)
     fixed = context.existing_ids
@@ -387,7 +392,7 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     return ProblemResult(
         name=problem.name, kind=problem.kind,
         travel=nearest_office(_columns(context.od, fixed)) if fixed else None,
-        open_sites=tuple(fixed), summary=summary, tables={"visits": plan.visits_table()},
+        open_sites=tuple(fixed), summary=summary, tables={"visits": visits},
         routes=plan.routes_frame(), stops=plan.stops_frame(),
     )  # fmt: skip
 
@@ -396,14 +401,6 @@ _MOBILE_OPTIONS = (
     "vehicles", "days_per_week", "day_minutes", "stop_minutes", "cover_all", "time_limit_s",
     "max_iterations",
 )  # fmt: skip
-
-
-def _check_known(context: ProblemContext, site_ids: Sequence[str]) -> None:
-    known = set(context.sites["site_id"].astype(str))
-    unknown = [site for site in site_ids if site not in known]
-    if unknown:
-        msg = f"site {unknown[0]!r} is not among the scenario's sites"
-        raise InputError(msg)
 
 
 def _site_points(by_id: pd.DataFrame, site_ids: Sequence[str]) -> gpd.GeoDataFrame:
