@@ -18,7 +18,7 @@ from .errors import InputError, SitingError
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "SITING_CACHE_DIR"  # the same variable `siting.network` reads
+CACHE_ENV = "SITING_CACHE_DIR"  # also where `siting.network` and OD matrices are cached
 USER_AGENT = f"siting/{__version__} (+https://pypi.org/project/siting/)"
 TIMEOUT_S = (15.0, 120.0)  # connect, read between two chunks
 # a cut connection loses the chunk being read, so chunks are small

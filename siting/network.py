@@ -33,7 +33,6 @@ from .speeds import SpeedModel
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "SITING_CACHE_DIR"
 _GRAPHML_SUFFIXES = (".graphml", ".graphml.gz")
 _CACHE_FORMAT = 1  # bump when the cached graph's contents change meaning
 #: the network value (scenarios, `siting od`) that chooses the straight-line model, not roads
@@ -75,7 +74,7 @@ def load_network(
         Speeds per road class (`SpeedModel`); Swedish legal defaults where `maxspeed` is absent.
     cache, cache_dir
         Reuse a graph built before from the same input and options. The cache lives in
-        `cache_dir`, else `$SITING_CACHE_DIR`, else `~/.cache/siting/networks`.
+        `cache_dir`, else in `networks/` of `$SITING_CACHE_DIR` or `~/.cache/siting`.
 
     Returns
     -------
@@ -188,11 +187,9 @@ def _check_positive(name: str, value: float) -> None:
 
 
 def _cache_directory(cache_dir: str | os.PathLike[str] | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get(CACHE_ENV)
-    base = Path(env) if env else Path.home() / ".cache" / "siting"
-    return base / "networks"
+    from .fetch_http import cache_root  # late: at module level it closes an import cycle
+
+    return Path(cache_dir) if cache_dir is not None else cache_root() / "networks"
 
 
 def _cache_key(path: Path, options: dict[str, Any]) -> str:
