@@ -85,7 +85,8 @@ def solve(
     try:
         return solver(od, options=options, **parameters)
     except TypeError as error:
-        if "unexpected keyword" not in str(error) and "missing" not in str(error):
+        # a required option left out (`_check_parameters` caught the unknown ones)
+        if "missing" not in str(error):
             raise
         msg = f"problem {problem!r}: {error}".replace(f"{solver.__name__}() ", "")
         raise InputError(msg) from None

@@ -133,6 +133,7 @@ OD = ODMatrix.from_dense([[10.0, 30.0, 50.0], [40.0, 12.0, np.inf]])
         ({"problem": "p-median", "n_sites": 1, "weights": [1]}, InputError, "1 values for 2"),
         ({"problem": "k-means", "n_sites": 1}, InputError, "problem must be one of"),
         ({"problem": "lscp", "n_sites": 1}, InputError, "unexpected keyword argument 'n_sites'"),
+        ({"problem": "p-center"}, InputError, "^problem 'p-center': missing .* 'n_sites'$"),
         ({"problem": "mclp", "max_minutes": 9}, InputError, "n_sites or budget"),
     ],
 )
