@@ -127,10 +127,7 @@ def tour_problem(case: dict[str, Any], args: argparse.Namespace) -> mobile_tours
 
 def greedy_insertion(problem: mobile_tours.TourProblem) -> list[mobile_tours.Tour]:
     """Insert the stop adding most people at its cheapest feasible place, until none fits."""
-    tours = mobile_tours.empty_tours(problem)
-    while mobile_moves.add_best_stop(problem, tours):
-        pass
-    return tours
+    return mobile_moves.fill_greedily(problem, mobile_tours.empty_tours(problem))
 
 
 def pyvrp_once(

@@ -116,6 +116,21 @@ def add_best_stop(problem: TourProblem, tours: list[Tour], banned: tuple[int, ..
     return False
 
 
+def fill_greedily(
+    problem: TourProblem, tours: list[Tour], banned: tuple[int, ...] = ()
+) -> list[Tour]:
+    """A copy of `tours` with the best stop added while one fits, never a `banned` one."""
+    filled = list(tours)
+    while add_best_stop(problem, filled, banned=banned):
+        pass
+    return filled
+
+
+def _without(tours: list[Tour], stops: tuple[int, ...]) -> list[Tour]:
+    """The tours with `stops` taken out."""
+    return [(depot, tuple(s for s in kept if s not in stops)) for depot, kept in tours]
+
+
 def _drop_redundant(problem: TourProblem, tours: list[Tour]) -> bool:
     """Drop one visited stop whose people other stops reach too, unless driving grows.
 
@@ -170,8 +185,7 @@ def _replaced(
     problem: TourProblem, tours: list[Tour], old: int, new: int, *, relocate: bool
 ) -> list[Tour] | None:
     """Tours with `old` removed and `new` inserted where it adds least driving, if it fits."""
-    without = [(depot, tuple(s for s in stops if s != old)) for depot, stops in tours]
-    return _inserted(problem, without, new, relocate=relocate)
+    return _inserted(problem, _without(tours, (old,)), new, relocate=relocate)
 
 
 def _eject_best(problem: TourProblem, tours: list[Tour], *, deadline: float) -> bool:
@@ -186,9 +200,7 @@ def _eject_best(problem: TourProblem, tours: list[Tour], *, deadline: float) -> 
     for ejected in _ejections(tours, singles):
         if time.perf_counter() > deadline:
             return False
-        trial = [(depot, tuple(s for s in stops if s not in ejected)) for depot, stops in tours]
-        while add_best_stop(problem, trial, banned=ejected):
-            pass
+        trial = fill_greedily(problem, _without(tours, ejected), banned=ejected)
         if better(problem, trial, tours):
             tours[:] = trial
             return True
@@ -215,16 +227,14 @@ def alternatives(problem: TourProblem, tours: list[Tour]) -> Iterator[list[Tour]
     chosen = selected(tours)
     alone = marginal_people(problem, tours)
     for old in chosen.tolist():
-        without = [(depot, tuple(s for s in stops if s != old)) for depot, stops in tours]
+        without = _without(tours, (old,))
         adds = marginal_people(problem, without)
         adds[chosen] = -1.0
         for new in np.flatnonzero(adds >= alone[old] - 1e-9).tolist():
-            swapped = _replaced(problem, tours, old, new, relocate=True)
+            swapped = _inserted(problem, without, new, relocate=True)
             if swapped is not None and score_tours(problem, swapped)[0] >= people - 1e-9:
                 yield swapped
     for ejected in _ejections(tours, chosen.tolist()):
-        trial = [(depot, tuple(s for s in stops if s not in ejected)) for depot, stops in tours]
-        while add_best_stop(problem, trial, banned=ejected):
-            pass
+        trial = fill_greedily(problem, _without(tours, ejected), banned=ejected)
         if score_tours(problem, trial)[0] >= people - 1e-9:
             yield trial

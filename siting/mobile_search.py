@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from . import mobile_pyvrp
-from .mobile_moves import add_best_stop, alternatives, improve_tours
+from .mobile_moves import alternatives, fill_greedily, improve_tours
 from .mobile_tours import Tour, TourProblem, better, empty_tours, score_tours, shared_people
 
 logger = logging.getLogger(__name__)
@@ -101,9 +101,7 @@ def _prize_rounds(
 ) -> tuple[list[Tour], int, int]:
     """PyVRP rounds, each with the prizes of the best answer so far; the best, rounds, fails."""
     started = time.perf_counter()
-    best = empty_tours(problem)
-    while add_best_stop(problem, best):
-        pass
+    best = fill_greedily(problem, empty_tours(problem))
     _log_stage("Greedy start", problem, best, started)
     rounds = failed = 0
     while rounds < PRIZE_ROUNDS and time.perf_counter() - started < seconds:
