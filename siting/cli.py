@@ -247,7 +247,7 @@ def _problem_line(problem: dict[str, Any]) -> str:
 
     name, kind = problem["name"], problem["kind"]
     parts = [name if name == kind else f"{name} ({kind})"]
-    if "gap" in problem:
+    if problem.get("gap") is not None:  # null when the solver stopped without a bound
         parts.append(f"{problem['status']}, gap {problem['gap']:.2%}")
     elif "status" in problem:
         parts.append(str(problem["status"]))
@@ -261,7 +261,7 @@ def _problem_line(problem: dict[str, Any]) -> str:
             listed = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "")
             parts.append(f"{len(changed)} {label} ({listed})")
     total = problem.get("metrics", {}).get("total")
-    if total:
+    if total and total["population"]:  # without people, shares and means are null
         parts.append(f"{total['share_within_30_min']:.1%} within 30 min")
         # over everyone, the unreached at the cap: a plan that leaves people out cannot look
         # better by it (the mean over people reached alone can)

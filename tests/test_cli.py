@@ -14,7 +14,7 @@ from osm_files import write_osm
 from scenario_files import scenario_text, write_scenario
 
 import siting.pipeline
-from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from siting.cli import EXIT_BAD_INPUT, EXIT_OK, _problem_line, main
 from siting.network import bundled_osm_extract, load_network
 from siting.odmatrix import ODMatrix
 
@@ -195,6 +195,16 @@ def test_run_writes_the_outputs_and_says_what_it_chose(
     assert {"summary.json", "assignments.csv", "sites.geojson", "map.html"} <= {
         p.name for p in out.iterdir()
     }
+
+
+def test_run_line_of_a_problem_with_unknown_gap_or_no_people() -> None:
+    """Nulls in summary.json (no solver bound, no people) give a line, not a traceback."""
+    no_bound = {"name": "p", "kind": "p-median", "status": "time limit", "gap": None}
+    assert _problem_line(no_bound) == "p (p-median): time limit"
+    total = {"population": 0.0, "share_within_30_min": None, "mean_minutes_capped": None}
+    no_people = {"name": "m", "kind": "mclp", "status": "optimal", "gap": 0.0}
+    line = _problem_line({**no_people, "metrics": {"total": total}})
+    assert line == "m (mclp): optimal, gap 0.00%"
 
 
 def _fails_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], text: str) -> None:
