@@ -41,14 +41,14 @@ def _ticks(minutes: FloatArray) -> IntArray:
     return np.where(finite, np.maximum(ticks, 0), MAX_VALUE).astype(np.int64)
 
 
-def problem_data(problem: TourProblem) -> ProblemData:
-    """PyVRP's instance: locations, depots, one vehicle type per depot, every stop optional."""
+def problem_data(problem: TourProblem, clients: list[Client]) -> ProblemData:
+    """PyVRP's instance: locations, depots, one vehicle type per depot, `clients` as stops."""
     ticks = _ticks(problem.travel_minutes)
     np.fill_diagonal(ticks, 0)
     day_ticks = math.floor(problem.day_minutes * TICKS_PER_MINUTE + 1e-6)
     return ProblemData(
         [Location(0.0, 0.0) for _ in range(ticks.shape[0])],
-        _clients(problem, np.zeros(problem.n_stops)),
+        clients,
         [Depot(location=depot) for depot in range(problem.n_depots)],
         [
             VehicleType(
@@ -174,7 +174,7 @@ def solve_prize_round(
 
     Starts from `start` (empty tours when None); None when PyVRP finds no feasible answer.
     """
-    data = problem_data(problem).replace(clients=_clients(problem, people))
+    data = problem_data(problem, _clients(problem, people))
     identity = list(range(problem.n_stops))
     initial = _as_solution(data, start or empty_tours(problem), dict(enumerate(identity)))
     found = _run(problem, data, initial, seed=seed, seconds=seconds, max_iterations=max_iterations)
@@ -194,7 +194,7 @@ def polish(
     if not chosen:
         return tours
     every = _clients(problem, np.zeros(problem.n_stops), required=True)
-    only = problem_data(problem).replace(clients=[every[s] for s in chosen])
+    only = problem_data(problem, [every[s] for s in chosen])
     initial = _as_solution(only, tours, {s: i for i, s in enumerate(chosen)})
     found = _run(problem, only, initial, seed=seed, seconds=seconds, max_iterations=max_iterations)
     if found is None:
