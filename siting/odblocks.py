@@ -210,7 +210,7 @@ def _ticked(block: Block, tick: Callable[[int], object]) -> Block:
     return block
 
 
-def chunk_size_for(n_small: int, n_large: int, *, workers: int, engine: str) -> int:
+def chunk_size_for(n_small: int, n_large: int, *, workers: int, engine: Engine) -> int:
     """Points per block: within the memory budget, and enough blocks to keep workers busy.
 
     A CCH block pays one pass over all large-side points whatever its size, so it gets one
