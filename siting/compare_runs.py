@@ -12,6 +12,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from pyogrio.errors import DataLayerError, DataSourceError
 
 from .atomic import atomic_directory
 from .compare import Scenario, compare_scenarios
@@ -52,7 +53,7 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
         summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
         assignments = pd.read_csv(path / "assignments.csv", dtype={"demand_id": str, GROUP: str})
         sites = gpd.read_file(path / "sites.geojson")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, DataSourceError, DataLayerError) as error:
         msg = f"{path}: not a complete `siting run` folder ({error})"
         raise InputError(msg) from None
     needed = {"problem", "demand_id", "site_id", "minutes", "population", GROUP, "lon", "lat"}

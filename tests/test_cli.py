@@ -294,6 +294,21 @@ def test_compare_refuses_runs_over_different_people(
     assert not (tmp_path / "site").exists()
 
 
+def test_compare_a_run_with_a_damaged_sites_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run folder whose sites.geojson is cut short is bad input, not a GDAL traceback."""
+    write_scenario(tmp_path)
+    run = tmp_path / "run"
+    main(["-q", "run", str(tmp_path / "tiny.toml"), "--out", str(run)])
+    sites = run / "sites.geojson"
+    sites.write_text(sites.read_text()[:40])
+    capsys.readouterr()
+    _fails_with_one_line(["compare", str(run), "--out", str(tmp_path / "site")],
+                         capsys, f"{run}: not a complete `siting run` folder")  # fmt: skip
+    assert not (tmp_path / "site").exists()
+
+
 @pytest.mark.parametrize("command", ["run", "compare"])
 def test_run_and_compare_have_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """`--help` works on the new sub-commands."""
