@@ -109,8 +109,8 @@ def plan_mobile(
     Raises
     ------
     InputError
-        On an unknown id, a stop with no road to or from any depot, a day shorter than every
-        round trip, no vehicles, or an option out of range.
+        On an unknown or repeated id, a stop with no road to or from any depot, a day shorter
+        than every round trip, no vehicles, or an option out of range.
     InfeasibleError
         With `cover_all`, when the plan found leaves people within reach unserved.
 

@@ -117,7 +117,7 @@ class MobilePlan:
     Attributes
     ----------
     routes
-        Non-empty tours, ordered by depot, day and vehicle.
+        Non-empty tours, ordered by day, depot and vehicle.
     total_people
         Demand weight in the matrix.
     served_by_fixed
@@ -129,8 +129,9 @@ class MobilePlan:
         newly serve).
     status
         ``"local optimum"`` (no move of the local search improves the plan) or ``"time
-        limit"`` (the limit stopped the search; more time may find more). A heuristic either
-        way: no bound is proven.
+        limit"`` (the limit stopped the search; more time may find more), followed by how many
+        PyVRP rounds found no feasible answer when some did not. A heuristic either way: no
+        bound is proven.
     seed, runtime_s, rounds
         Seed of PyVRP, seconds spent, prize rounds run.
     parameters
