@@ -96,7 +96,7 @@ def reduce_p_median(
     if not np.isfinite(upper):
         return None
     lower = search.lower
-    if upper - lower <= max(target_gap, PROVEN_GAP) * abs(upper):
+    if _within_gap(upper, lower, target_gap):
         return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
 
@@ -206,6 +206,10 @@ def _done(
 ) -> bool:
     if stalled or (deadline is not None and time.perf_counter() > deadline):
         return True
+    return _within_gap(upper, lower, target_gap)
+
+
+def _within_gap(upper: float, lower: float, target_gap: float) -> bool:
     return upper - lower <= max(target_gap, PROVEN_GAP) * abs(upper)
 
 
