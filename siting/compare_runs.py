@@ -19,8 +19,7 @@ from .compare import Scenario, compare_scenarios
 from .errors import InputError
 from .outfolders import SITE_KIND, check_out_dir
 from .pipeline import GROUP, SUMMARY
-from .publish import PublishedSite, publish_site
-from .regions import load_boundaries
+from .publish import PublishedSite, kommun_names, publish_site
 
 logger = logging.getLogger(__name__)
 
@@ -147,12 +146,11 @@ def compare_runs(
     scenarios = [s for run, label in zip(runs, _labels(runs), strict=True)
                  for s in run_scenarios(run, label=label)]  # fmt: skip
     models = sorted({str(run.summary.get("travel", {}).get("model")) for run in runs})
-    kommuner = load_boundaries("kommun")
     with atomic_directory(final) as work:
         site = publish_site(
             work, demand, _sites(runs), scenarios, model=" / ".join(models),
             group_column=GROUP, language=language, self_contained=self_contained,
-            group_names=dict(zip(kommuner["code"], kommuner["name"], strict=True)),
+            group_names=kommun_names(),
         )  # fmt: skip
         comparison = compare_scenarios(demand, scenarios, group_column=GROUP)
         # an unreached 95th percentile is empty, as it is null in summary.json

@@ -36,8 +36,8 @@ from .outfolders import RUN_KIND, check_folder_path, check_out_dir
 from .population import load_population
 from .problem_checks import check_scenario_sites
 from .problems import ProblemContext, ProblemResult, existing_result, json_records, run_problem
-from .publish import slugify
-from .regions import KOMMUN_CODE_COLUMNS, assign_regions, load_boundaries
+from .publish import kommun_names, slugify
+from .regions import KOMMUN_CODE_COLUMNS, assign_regions
 from .sites import combine_sites, load_sites
 from .straightline import StraightLineModel
 
@@ -516,8 +516,7 @@ def _compare(demand: gpd.GeoDataFrame, results: Sequence[ProblemResult]) -> Comp
 
 
 def _group_names(demand: gpd.GeoDataFrame) -> dict[str, str]:
-    kommuner = load_boundaries("kommun")
-    names = dict(zip(kommuner["code"].astype(str), kommuner["name"].astype(str), strict=True))
+    names = kommun_names()
     return {group: names.get(group, group) for group in demand[GROUP].unique()}
 
 

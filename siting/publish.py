@@ -26,7 +26,7 @@ from .maptext import LABELS, Language, check_language, format_minutes, format_nu
 from .maptext import escape_text as esc
 from .odmatrix import ODMatrix
 from .outfolders import SITE_KIND, check_out_dir
-from .regions import Level
+from .regions import Level, load_boundaries
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,12 @@ def slugify(name: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug or "scenario"
+
+
+def kommun_names() -> dict[str, str]:
+    """Municipality code -> name: the labels of metric groups (``"2480"`` -> ``"Umeå"``)."""
+    kommuner = load_boundaries("kommun")
+    return dict(zip(kommuner["code"], kommuner["name"], strict=True))
 
 
 def publish_site(
@@ -573,7 +579,6 @@ def publish_from_files(
     from .network import STRAIGHT_LINE, load_network
     from .odmatrix import prepare_network, travel_times
     from .population import load_population
-    from .regions import load_boundaries
     from .sites import load_sites
 
     final = Path(out_dir)
@@ -587,11 +592,10 @@ def publish_from_files(
         od, sites, close=close, open_=open_, close_announced=close_announced, language=language
     )
     group_column = next((c for c in ("kommunkod", "kommun_kod") if c in demand.columns), None)
-    kommuner = load_boundaries("kommun")
     with atomic_directory(final) as work:
         site = publish_site(
             work, demand, sites, scenarios, model=str(od.metadata.get("model", "")),
-            group_column=group_column, group_names=dict(zip(kommuner["code"], kommuner["name"],
-            strict=True)), self_contained=self_contained, language=language, title=title,
+            group_column=group_column, group_names=kommun_names(),
+            self_contained=self_contained, language=language, title=title,
         )  # fmt: skip
     return site.moved(work, final)
