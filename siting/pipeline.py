@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .atomic import atomic_directory
-from .compare import Comparison, compare_scenarios
+from .compare import UNKNOWN_GROUP, Comparison, compare_scenarios
 from .compare import Scenario as MapScenario
 from .config import EXISTING, Scenario, TableInput, load_scenario
 from .errors import InputError
@@ -179,7 +179,8 @@ def _with_groups(demand: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFra
         demand = assign_regions(demand, levels=("kommun",))
         column = "kommun_kod"
     grouped = demand.copy()
-    grouped[GROUP] = demand[column].astype("string").fillna("?").replace("", "?").to_numpy()
+    codes = demand[column].astype("string").fillna(UNKNOWN_GROUP).replace("", UNKNOWN_GROUP)
+    grouped[GROUP] = codes.to_numpy()
     return grouped
 
 
