@@ -154,7 +154,8 @@ def _download_part(url: str, part: Path, *, session: requests.Session) -> None:
         msg = f"{what}: cannot reach {url} ({_short(error)})"
         raise DownloadError(msg) from error
     with response:
-        if response.status_code == 416:  # the partial file is no prefix of the current one
+        # the partial file is no prefix of the current one; unasked for, 416 is a server error
+        if response.status_code == 416 and headers:
             part.unlink()
             response.close()
             _download_part(url, part, session=session)

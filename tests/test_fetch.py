@@ -279,6 +279,14 @@ def test_missing_extract_is_bad_input_and_server_failure_is_a_download_error(
     assert server.paths().count(SWEDEN) == 1 + fetch_http.RETRIES
 
 
+def test_unasked_range_error_is_a_download_error(server: LocalServer) -> None:
+    """HTTP 416 to a request for the whole file is the server's fault: no crash, no loop."""
+    server.routes[SWEDEN] = Answer(b"", status=416)
+    with pytest.raises(DownloadError, match="HTTP 416"):
+        fetch_osm_extract(server.url + SWEDEN, verify=False)
+    assert server.paths().count(SWEDEN) == 1
+
+
 # --- places through Overpass -------------------------------------------------------------
 
 
