@@ -74,7 +74,8 @@ def _run_summary(run: RunResult, folder: Path) -> dict[str, Any]:
 
 
 def _problem_line(problem: dict[str, Any]) -> dict[str, Any]:
-    total = problem["metrics"]["total"]
+    # a problem that is no one set of offices (a trade-off curve) has no metrics
+    total = problem.get("metrics", {}).get("total", {})
     return {
         "name": problem["name"],
         "kind": problem["kind"],
