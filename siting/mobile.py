@@ -286,14 +286,14 @@ def _check_options(
     max_iterations: int | None,
     seed: int,
 ) -> dict[str, Any]:
-    if not (isinstance(days_per_week, int) and 1 <= days_per_week <= 7):
+    if not (_is_int(days_per_week) and 1 <= days_per_week <= 7):
         msg = f"days_per_week must be an integer from 1 to 7, got {days_per_week!r}"
         raise InputError(msg)
-    if max_iterations is not None and not (isinstance(max_iterations, int) and max_iterations >= 1):
+    if max_iterations is not None and not (_is_int(max_iterations) and max_iterations >= 1):
         msg = f"max_iterations must be a positive integer, got {max_iterations!r}"
         raise InputError(msg)
     _check_number("time_limit_s", time_limit_s, low=0, strict=True)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+    if not (_is_int(seed) and 0 <= seed < 2**31):
         msg = f"seed must be an integer from 0 to 2**31 - 1, got {seed!r}"
         raise InputError(msg)
     return {
@@ -302,6 +302,11 @@ def _check_options(
         "day_minutes": _check_number("day_minutes", day_minutes, low=0, strict=True),
         "stop_minutes": _check_number("stop_minutes", stop_minutes, low=0, strict=False),
     }
+
+
+def _is_int(value: Any) -> bool:
+    """A Python int that is not a bool (True would pass as 1 day or iteration)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _fixed_served(

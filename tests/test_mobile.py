@@ -287,6 +287,8 @@ def test_bad_input_is_named() -> None:
         _plan(day_minutes=25.0)
     with pytest.raises(InputError, match="days_per_week"):
         _plan(days_per_week=8)
+    with pytest.raises(InputError, match="days_per_week must be an integer from 1 to 7, got True"):
+        _plan(days_per_week=True)
     with pytest.raises(InputError, match="'zz' is not a column of demand_to_stops"):
         plan_mobile(od, weights, (["zz"], [15.0], [60.0]), DEPOT, serve_minutes=10.0, travel=line)
     with pytest.raises(InputError, match="depot id 'away' is not among"):
