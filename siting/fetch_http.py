@@ -67,13 +67,20 @@ def get_response(
     session: requests.Session, url: str, *, what: str, **kwargs: object
 ) -> requests.Response:
     """GET `url`; a 4xx answer is bad input (exit 2), anything else that fails a DownloadError."""
+    response = send_get(session, url, what=what, **kwargs)
+    check_status(response, what=what)
+    return response
+
+
+def send_get(
+    session: requests.Session, url: str, *, what: str, **kwargs: object
+) -> requests.Response:
+    """GET `url`, whatever the status; no answer at all is a DownloadError."""
     try:
-        response = session.get(url, timeout=TIMEOUT_S, **kwargs)  # type: ignore[arg-type]
+        return session.get(url, timeout=TIMEOUT_S, **kwargs)  # type: ignore[arg-type]
     except requests.RequestException as error:
         msg = f"{what}: cannot reach {url} ({_short(error)})"
         raise DownloadError(msg) from error
-    check_status(response, what=what)
-    return response
 
 
 def check_status(response: requests.Response, *, what: str) -> None:

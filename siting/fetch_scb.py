@@ -26,12 +26,12 @@ from tqdm import tqdm
 from .atomic import atomic_path
 from .errors import InputError
 from .fetch_http import (
-    TIMEOUT_S,
     DownloadError,
     cache_root,
     check_status,
     get_response,
     http_session,
+    send_get,
 )
 from .regions import DEFAULT_GAP_TOLERANCE_M, Region, clip_to_region, find_region
 
@@ -249,11 +249,7 @@ def _get_page(
     layer: str, params: dict[str, Any], base_url: str, session: requests.Session
 ) -> dict[str, Any]:
     what = f"SCB layer {layer}"
-    try:
-        response = session.get(base_url, params=params, timeout=TIMEOUT_S)
-    except requests.RequestException as error:
-        msg = f"{what}: cannot reach {base_url} ({error})"
-        raise DownloadError(msg) from error
+    response = send_get(session, base_url, what=what, params=params)
     # GeoServer reports a bad request as an XML ExceptionReport, with status 200 or 400
     if b"ExceptionReport" in response.content[:1000]:
         raise _report_error(response.content, layer, base_url, session)
