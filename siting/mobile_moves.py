@@ -21,6 +21,7 @@ from .mobile_tours import (
     better,
     cover_counts,
     marginal_people,
+    people_added,
     score_tours,
     selected,
 )
@@ -158,7 +159,7 @@ def _swap_best(problem: TourProblem, tours: list[Tour]) -> bool:
     if chosen.size == 0:
         return False
     counts = cover_counts(problem, chosen)
-    gain = problem.by_stop @ (problem.row_weight * (counts == 0))
+    gain = people_added(problem, counts)
     alone = problem.row_weight * (counts == 1)
     # people the visited stop alone reaches that the newcomer reaches too
     shared = (problem.by_stop @ sp.diags(alone) @ problem.by_stop[chosen].T).toarray()

@@ -96,6 +96,11 @@ def cover_counts(problem: TourProblem, stops: IntArray) -> IntArray:
     return counts
 
 
+def people_added(problem: TourProblem, counts: IntArray) -> FloatArray:
+    """People each stop reaches whom none of the stops behind `counts` reaches."""
+    return np.asarray(problem.by_stop @ (problem.row_weight * (counts == 0)), dtype=np.float64)
+
+
 def score_tours(problem: TourProblem, tours: list[Tour]) -> tuple[float, float]:
     """People within reach of a visited stop, and the driving minutes of all tours."""
     counts = cover_counts(problem, selected(tours))
@@ -116,9 +121,8 @@ def marginal_people(problem: TourProblem, tours: list[Tour]) -> FloatArray:
     """People each stop adds (not visited) or alone reaches (visited), given `tours`."""
     chosen = selected(tours)
     counts = cover_counts(problem, chosen)
-    gain = problem.by_stop @ (problem.row_weight * (counts == 0))
     unique = problem.by_stop @ (problem.row_weight * (counts == 1))
-    marginal: FloatArray = np.asarray(gain, dtype=np.float64)
+    marginal = people_added(problem, counts)
     marginal[chosen] = unique[chosen]
     return marginal
 
@@ -137,8 +141,7 @@ def shared_people(problem: TourProblem, tours: list[Tour]) -> FloatArray:
         reaching = np.asarray(problem.cover.sum(axis=1)).ravel()
         share = problem.row_weight / np.maximum(reaching, 1.0)
         return np.asarray(problem.by_stop @ share, dtype=np.float64)
-    gain = problem.by_stop @ (problem.row_weight * (counts == 0))
     share = problem.by_stop @ (problem.row_weight / np.maximum(counts, 1))
-    prizes: FloatArray = np.asarray(gain, dtype=np.float64)
+    prizes = people_added(problem, counts)
     prizes[chosen] = share[chosen]
     return prizes
