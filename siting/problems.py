@@ -21,7 +21,6 @@ from .maps import nearest_office
 from .mobile import plan_mobile
 from .odmatrix import ODMatrix
 from .optimize import solve
-from .problem_checks import check_problem_sites
 from .solution import Solution
 from .straightline import StraightLineModel
 from .tradeoff import tradeoff_curve
@@ -116,10 +115,13 @@ def _columns(od: ODMatrix, site_ids: Sequence[str]) -> ODMatrix:
 
 
 def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
-    """Solve one problem; InputError and InfeasibleError name the problem."""
+    """Solve one problem; InputError and InfeasibleError name the problem.
+
+    Its site ids and counts must have been checked against ``context.sites`` first
+    (`siting.problem_checks.check_scenario_sites`, before the OD matrix).
+    """
     runner = RUNNERS[problem.kind]
     try:
-        check_problem_sites(problem, context.sites)
         return runner(problem, context)
     except (InputError, InfeasibleError) as error:
         msg = f"problem {problem.name!r} ({problem.kind}): {error}"
@@ -364,7 +366,7 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     parameters = problem.parameters
     if context.legs is None:
         raise InputError("mobile: no travel model between sites was given")
-    # ids known: run_problem checked depots and stops against the sites
+    # ids known: depots and stops were checked against the sites before the OD matrix
     stop_ids = list(parameters.get("stops", ())) or context.candidate_ids
     depot_ids = list(parameters["depots"])
     places = context.sites[context.sites["site_id"].isin({*depot_ids, *stop_ids})]
