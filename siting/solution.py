@@ -50,8 +50,9 @@ class Solution:
         (a p-median whose model after the Lagrangian pass would not fit in memory); but for
         ``"optimal"``, `gap` says how far from proven.
     build_s, solve_s
-        Seconds spent preparing the model (for the p-median including the Lagrangian pass
-        that fixes sites) and in HiGHS.
+        Seconds spent preparing the model and solving it. For the p-median the Lagrangian
+        pass counts as preparing when HiGHS solves what it leaves, and as solving when its
+        answer stands without HiGHS.
     unreachable
         Ids of demand points excluded because no site reaches them (within ``max_minutes``
         for coverage problems, within the matrix cut-off otherwise).
