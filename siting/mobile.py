@@ -317,6 +317,8 @@ def _fixed_served(
 ) -> BoolArray:
     if already_served is not None and fixed_offices is not None:
         raise InputError("give already_served or fixed_offices, not both")
+    if fixed_minutes is not None and fixed_offices is None:
+        raise InputError("fixed_minutes needs fixed_offices (demand to fixed offices)")
     if already_served is not None:
         mask = np.asarray(already_served)
         if mask.dtype != np.bool_ or mask.shape != (od.shape[0],):
@@ -327,8 +329,6 @@ def _fixed_served(
             raise InputError(msg)
         return mask
     if fixed_offices is None:
-        if fixed_minutes is not None:
-            raise InputError("fixed_minutes needs fixed_offices (demand to fixed offices)")
         return np.zeros(od.shape[0], dtype=np.bool_)
     if fixed_minutes is None:
         raise InputError("fixed_offices needs fixed_minutes (the fixed offices' threshold)")

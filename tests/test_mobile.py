@@ -299,6 +299,8 @@ def test_bad_input_is_named() -> None:
         plan_mobile(od.within(8.0), weights, STOPS, DEPOT, serve_minutes=10.0, travel=line)
     with pytest.raises(InputError, match="fixed_offices needs fixed_minutes"):
         _plan(fixed_offices=od)
+    with pytest.raises(InputError, match="fixed_minutes needs fixed_offices"):
+        _plan(already_served=np.zeros(5, dtype=bool), fixed_minutes=20.0)
     with pytest.raises(InputError, match="seed must be an integer"):
         _plan(seed=-1)
     with pytest.raises(InputError, match="stops: id 'a' repeats"):
