@@ -28,8 +28,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: A relative gap this small counts as proven optimal, as HiGHS's own tolerances would.
-PROVEN_GAP = 1e-9
+#: A relative gap this small counts as closed (float noise), as HiGHS's own tolerances would.
+#: Not to be confused with `siting.solution.PROVEN_GAP`, the larger gap still called optimal.
+CLOSED_GAP = 1e-9
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def _done(
 
 
 def _within_gap(upper: float, lower: float, target_gap: float) -> bool:
-    return upper - lower <= max(target_gap, PROVEN_GAP) * abs(upper)
+    return upper - lower <= max(target_gap, CLOSED_GAP) * abs(upper)
 
 
 def _feasible_cost(

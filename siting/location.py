@@ -27,7 +27,7 @@ from .instance import (
     unreachable_rows,
 )
 from .interchange import AssignmentPairs
-from .lagrangian import PROVEN_GAP, Reduction, reduce_p_median
+from .lagrangian import CLOSED_GAP, Reduction, reduce_p_median
 from .mip import MipModel, MipOptions, MipResult
 from .odmatrix import ODMatrix
 from .solution import Solution
@@ -176,7 +176,7 @@ def _budget_binds(instance: Instance, n_sites: int) -> bool:
 def _lagrangian_status(reduction: Reduction, options: MipOptions, start: float) -> str | None:
     """Why the Lagrangian answer stands without HiGHS, or None when HiGHS should run."""
     gap = _relative_gap(reduction)
-    if gap <= max(options.mip_gap, PROVEN_GAP):
+    if gap <= max(options.mip_gap, CLOSED_GAP):
         return "optimal"
     remaining = _remaining(options, start)
     if remaining is not None and remaining <= 0:
