@@ -339,9 +339,7 @@ def _fixed_served(
         missing = _plain(od.origin_ids[rows < 0][0])
         msg = f"fixed_offices: demand id {missing!r} is not one of its rows"
         raise InputError(msg)
-    within = fixed_offices.minutes.copy()
-    within.data = (within.data <= limit).astype(np.float32)
-    served: BoolArray = np.asarray(within.max(axis=1).toarray().ravel() > 0)[rows]
+    served: BoolArray = fixed_offices.within(limit).minutes.getnnz(axis=1)[rows] > 0
     return served
 
 
