@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import InputError
 from .network import BUNDLED_PREFIX, STRAIGHT_LINE, bundled_osm_extract, is_straight_line_typo
+from .publish import slugify
 from .speeds import SpeedModel
 from .straightline import StraightLineModel
 
@@ -592,11 +593,22 @@ class _Reader:
         if not (isinstance(value, list) and value and all(isinstance(p, dict) for p in value)):
             raise self.error(f"problems must be one or more [[problems]] tables, got {value!r}")
         problems = tuple(self.problem(table, i, inputs, travel) for i, table in enumerate(value))
-        names = [problem.name for problem in problems]
+        self.distinct_names([problem.name for problem in problems])
+        return problems
+
+    def distinct_names(self, names: list[str]) -> None:
+        """Names differ, also as the file names of their outputs (``map-<slug>.html``)."""
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise self.error(f"problems: names must differ, {repeated[0]!r} is used twice")
-        return problems
+        by_file = {slugify(EXISTING): f"today's offices ({EXISTING!r})"}
+        for name in names:
+            earlier = by_file.setdefault(slugify(name), repr(name))
+            if earlier != repr(name):
+                raise self.error(
+                    f"problems: name {name!r} gives the same output file names as {earlier} "
+                    f"({slugify(name)!r}); let the names differ in more than case, accents, signs"
+                )
 
     def problem(self, table: dict[str, Any], index: int, inputs: Inputs, travel: Travel) -> Problem:
         where = f"problems[{index}]"

@@ -255,6 +255,14 @@ def test_problem_names_must_differ_and_problems_must_be_tables(tmp_path: Path) -
     twice = scenario_text(problems=[_problem(name='"x"'), _problem(name='"x"')])
     with pytest.raises(InputError, match="'x' is used twice"):
         load_scenario(write_scenario(tmp_path, twice))
+    # map-<name>.html and <name>-curve.csv: names that differ only in case or signs clash
+    alike = scenario_text(problems=[_problem(name='"New office"'), _problem(name='"new office!"')])
+    clash = r"'new office!' gives the same output file names as 'New office' \('new-office'\)"
+    with pytest.raises(InputError, match=clash):
+        load_scenario(write_scenario(tmp_path, alike))
+    today = scenario_text(problems=[_problem(name='"Existing"')])
+    with pytest.raises(InputError, match=r"'Existing' .* as today's offices \('existing'\)"):
+        load_scenario(write_scenario(tmp_path, today))
     text = "problems = 3\n" + scenario_text().split("[[problems]]")[0]
     with pytest.raises(InputError, match="problems must be one or more"):
         load_scenario(write_scenario(tmp_path, text))
