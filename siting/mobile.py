@@ -519,8 +519,6 @@ def _cover(
     within = od.minutes[:, columns].tocsr()
     within.data = (within.data <= serve_minutes).astype(np.float32)
     kept = sp.diags(rows.astype(np.float32)) @ within @ sp.diags(stops.astype(np.float32))
-    kept = sp.csr_matrix(kept)
-    kept.eliminate_zeros()
     return sp.csr_matrix(kept > 0)
 
 
@@ -543,7 +541,7 @@ def _tour_problem(
         tours_per_depot=tours_per_depot,
         stop_minutes=options["stop_minutes"],
         day_minutes=options["day_minutes"],
-        cover=sp.csr_matrix(merged > 0).astype(np.float64),
+        cover=merged,
         row_weight=merged_weight,
     )
 
