@@ -206,6 +206,7 @@ def publish_site(
     lang = check_language(language)
     folder = Path(out_dir)
     comparison = compare_scenarios(demand, scenarios, group_column=group_column)
+    _check_file_names(scenarios)
     leaflet_url = ASSETS_DIR if self_contained else LEAFLET_CDN
     if self_contained:
         copy_leaflet(folder / ASSETS_DIR)
@@ -227,6 +228,24 @@ def publish_site(
     written.append(write_text_atomic(folder / "site.json", json.dumps(manifest, indent=2) + "\n"))
     logger.info("published %d scenario(s) to %s", len(scenarios), folder)
     return PublishedSite(index=index, files=(index, *written))
+
+
+#: the site's own pages, which no scenario's map (``<slug>.html``) may replace
+_SITE_PAGES = ("index", "compare")
+
+
+def _check_file_names(scenarios: Sequence[Scenario]) -> None:
+    """Refuse scenarios whose maps would overwrite another's, or a page of the site."""
+    taken = {page: f"the site's {page}.html" for page in _SITE_PAGES}
+    for scenario in scenarios:
+        slug = slugify(scenario.name)
+        earlier = taken.setdefault(slug, repr(scenario.name))
+        if earlier != repr(scenario.name):
+            msg = (
+                f"scenarios: {scenario.name!r} gets the file name {slug}.html, as {earlier} "
+                "does; let the names differ in more than case, accents, signs"
+            )
+            raise InputError(msg)
 
 
 def _publish_scenario(

@@ -64,6 +64,24 @@ def test_site_has_index_maps_comparison_and_downloads(tmp_path: Path) -> None:
     assert "20,0 %" in index
 
 
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (("I dag", "i dag!"), "'i dag!' gets the file name i-dag.html, as 'I dag' does"),
+        (("I dag", "Index"), "'Index' gets the file name index.html, as the site's index.html"),
+    ],
+)
+def test_scenarios_of_one_file_name_are_refused(
+    tmp_path: Path, names: tuple[str, str], message: str
+) -> None:
+    """Maps are <slug>.html: a clash would overwrite a map or the site's index, so none is."""
+    scenarios = [Scenario(name, make_travel()) for name in names]
+    with pytest.raises(siting.InputError, match=re.escape(message)):
+        publish_site(tmp_path / "maps", make_cells(5), make_sites(), scenarios,
+                     model="road network", boundaries=(), tiles=None)  # fmt: skip
+    assert not (tmp_path / "maps").exists()
+
+
 def test_pages_escape_scenario_names(tmp_path: Path) -> None:
     """A scenario named <img src=x onerror=alert(1)> shows as text on every page."""
     site = _publish(tmp_path / "maps")
