@@ -40,13 +40,8 @@ def check_out_dir(folder: Path, *, kind: str, option: str = OUT_OPTION) -> None:
     InputError
         Naming `option` and the path: a file in the way, or a folder of other files.
     """
-    _check_parents(folder, option)
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        msg = f"{option}: {folder} is a file, not a folder"
-        raise InputError(msg)
-    if not any(folder.iterdir()):
+    check_folder_path(folder, option)
+    if not folder.exists() or not any(folder.iterdir()):
         return
     found = output_kind(folder)
     if found is None:
