@@ -372,7 +372,14 @@ def _stop_columns(od: ODMatrix, stops: Points, serve_minutes: float) -> npt.NDAr
 
 
 def _vehicle_counts(vehicles: int | Sequence[int], n_depots: int) -> npt.NDArray[np.int64]:
-    values = [vehicles] * n_depots if isinstance(vehicles, int | np.integer) else list(vehicles)
+    if isinstance(vehicles, int | np.integer):
+        values = [vehicles] * n_depots
+    else:
+        try:
+            values = list(vehicles)
+        except TypeError:
+            msg = f"vehicles must be a whole number or one per depot, got {vehicles!r}"
+            raise InputError(msg) from None
     if len(values) != n_depots:
         msg = f"vehicles: {len(values)} numbers for {n_depots} depots"
         raise InputError(msg)

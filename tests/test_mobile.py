@@ -282,6 +282,10 @@ def test_bad_input_is_named() -> None:
     line = _line_travel()
     with pytest.raises(InputError, match="vehicles: no vehicle"):
         _plan(vehicles=0)
+    with pytest.raises(
+        InputError, match=r"vehicles must be a whole number or one per depot, got 2\.5"
+    ):
+        _plan(vehicles=2.5)
     shortest = "day_minutes=25 is shorter than any round trip: the shortest, depot 'home' to stop"
     with pytest.raises(InputError, match=shortest + " 'a' and back, takes 30.0 min"):
         _plan(day_minutes=25.0)
