@@ -155,7 +155,8 @@ def compare_runs(
         comparison = compare_scenarios(demand, scenarios, group_column=GROUP)
         # an unreached 95th percentile is empty, as it is null in summary.json
         metrics = comparison.metrics.replace(float("inf"), float("nan"))
-        (work / "comparison.csv").write_text(metrics.to_csv(index=False))
-        (work / "changes.csv").write_text(comparison.changes.to_csv(index=False))
+        (work / "comparison.csv").write_text(metrics.to_csv(index=False), encoding="utf-8")
+        changes = comparison.changes.to_csv(index=False)
+        (work / "changes.csv").write_text(changes, encoding="utf-8")
     logger.info("compared %d scenarios of %d runs in %s", len(scenarios), len(runs), final)
     return site.moved(work, final)

@@ -125,9 +125,8 @@ def run_scenario(
         timings["total"] = round(time.perf_counter() - started, 3)
         summary = finite(build_summary(scenario, context, results, timings))
         summary["files"] = [SUMMARY, *files]
-        (work / SUMMARY).write_text(
-            json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-        )
+        text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        (work / SUMMARY).write_text(text, encoding="utf-8")
     logger.info("scenario %s: wrote %s", scenario.name, final)
     return RunResult(final, summary, (SUMMARY, *files))
 
@@ -324,14 +323,17 @@ def write_outputs(
     """Write assignments, sites, maps and extra tables into `folder`; return the file names."""
     model = str(context.od.metadata.get("model", ""))
     files = ["assignments.csv", "sites.geojson"]
-    (folder / files[0]).write_text(_assignments(context.demand, results, model).to_csv(index=False))
-    (folder / files[1]).write_text(_sites_geojson(context.sites, results, scenario, model))
+    # UTF-8 whatever the locale: place names are Swedish, and compare reads them back as UTF-8
+    assignments = _assignments(context.demand, results, model).to_csv(index=False)
+    (folder / files[0]).write_text(assignments, encoding="utf-8")
+    geojson = _sites_geojson(context.sites, results, scenario, model)
+    (folder / files[1]).write_text(geojson, encoding="utf-8")
     if scenario.outputs.map:
         files += _write_maps(folder, scenario, context, results, model)
     for result in results:
         for table_name, table in result.tables.items():
             name = f"{slugify(result.name)}-{table_name}.csv"
-            (folder / name).write_text(table.to_csv(index=False))
+            (folder / name).write_text(table.to_csv(index=False), encoding="utf-8")
             files.append(name)
     return files
 

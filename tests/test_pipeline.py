@@ -6,6 +6,9 @@ import hashlib
 import itertools
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -338,3 +341,26 @@ def test_summary_metrics_and_comparison_csv_agree(tmp_path: Path) -> None:
     assert math.isnan(row["p95_minutes"])
     for key in ("mean_minutes", "mean_minutes_capped", "person_minutes_capped", "unreached"):
         assert row[key] == today[key]
+
+
+def test_outputs_are_utf8_in_an_ascii_locale(tmp_path: Path) -> None:
+    """Swedish names are written as UTF-8 (and read back by compare) whatever the locale."""
+    problem = {"name": '"Ny i Åsele"', "kind": '"p-median"', "n_sites": "2"}
+    path = write_scenario(tmp_path, scenario_text(problems=[problem]))
+    sites = tmp_path / "sites.csv"
+    sites.write_text(sites.read_text().replace("Candidate C", "Kandidat Åsele"), encoding="utf-8")
+    code = (
+        "import sys; from siting.pipeline import run_scenario; "
+        "from siting.compare_runs import compare_runs; "
+        "run_scenario(sys.argv[1], 'run'); compare_runs(['run'], 'site')"
+    )
+    # the C locale without PEP 538/540's coercion to UTF-8: open() defaults to ASCII
+    env = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    subprocess.run(
+        [sys.executable, "-X", "utf8=0", "-c", code, str(path)],
+        cwd=tmp_path, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    assert "Kandidat Åsele" in (tmp_path / "run" / "sites.geojson").read_text(encoding="utf-8")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["problems"][1]["opened_names"] == ["Kandidat Åsele"]
+    assert "tiny: Ny i Åsele" in (tmp_path / "site" / "changes.csv").read_text(encoding="utf-8")
