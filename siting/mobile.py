@@ -431,9 +431,14 @@ def _travel_minutes(
     points = (locations.ids, locations.lon, locations.lat)
     if _is_graph(travel):
         od = travel_times(travel, points, points)
+    elif travel is None or isinstance(travel, StraightLineModel):
+        od = travel_times(None, points, points, straight_line=travel)
     else:
-        model = travel if isinstance(travel, StraightLineModel) else StraightLineModel()
-        od = travel_times(None, points, points, straight_line=model)
+        msg = (
+            "travel must be a drive graph (networkx MultiDiGraph), a square ODMatrix, a "
+            f"StraightLineModel or None, got {type(travel).__name__}"
+        )
+        raise InputError(msg)
     return od.to_dense().astype(np.float64)
 
 

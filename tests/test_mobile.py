@@ -309,6 +309,8 @@ def test_bad_input_is_named() -> None:
         _plan(seed=-1)
     with pytest.raises(InputError, match="stops: id 'a' repeats"):
         plan_mobile(od, weights, (["a", "a"], [15.1, 25.0], [60.0, 60.0]), DEPOT, serve_minutes=10)
+    with pytest.raises(InputError, match=r"travel must be a drive graph .* got DiGraph"):
+        plan_mobile(od, weights, STOPS, DEPOT, serve_minutes=10.0, travel=nx.DiGraph())
     with pytest.raises(InputError, match="depots: no points given"):
         plan_mobile(od, weights, STOPS, ([], [], []), serve_minutes=10.0, travel=line)
 
