@@ -217,15 +217,22 @@ def _text(value: Any, where: str) -> str:
     return value.strip()
 
 
-def _site_ids(value: Any, where: str) -> tuple[str, ...]:
-    """A list of site ids; numbers are accepted and read as text (GeoNames ids)."""
-    ok = isinstance(value, list) and all(
-        (isinstance(v, str) and v.strip()) or (isinstance(v, int) and not isinstance(v, bool))
-        for v in value
-    )
-    if not ok:
-        raise _fail(where, "a list of site ids (strings)", value)
-    return tuple(str(v).strip() for v in value)
+def _codes(what: str) -> Checker:
+    """A list of ids or codes; whole numbers are accepted and read as text (GeoNames ids)."""
+
+    def check(value: Any, where: str) -> tuple[str, ...]:
+        ok = isinstance(value, list) and all(
+            (isinstance(v, str) and v.strip()) or (isinstance(v, int) and not isinstance(v, bool))
+            for v in value
+        )
+        if not ok:
+            raise _fail(where, f"a list of {what} (strings)", value)
+        return tuple(str(v).strip() for v in value)
+
+    return check
+
+
+_site_ids = _codes("site ids")
 
 
 def _choice(*options: str) -> Checker:
@@ -352,7 +359,7 @@ def _priority(value: Any, where: str) -> dict[str, Any]:
     """Demand rows whose `column` value is in `values` weigh `factor` times (vulnerable areas)."""
     if not isinstance(value, dict):
         raise _fail(where, "a table {column, values, factor}", value)
-    allowed = {"column": _text, "values": _site_ids, "factor": _positive}
+    allowed = {"column": _text, "values": _codes("the column's values"), "factor": _positive}
     for key in value:
         if key not in allowed:
             raise InputError(f"{where}: unknown key {key!r}{_did_you_mean(key, tuple(allowed))}")

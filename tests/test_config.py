@@ -171,6 +171,10 @@ BAD_PROBLEMS = [
     (_problem(priority='"Vårby"'), r"priority must be a table \{column, values, factor\}"),
     (_problem(priority='{ column = "name" }'), r"priority.values is required"),
     (
+        _problem(priority='{ column = "name", values = "A", factor = 2 }'),
+        r"priority.values must be a list of the column's values \(strings\), got 'A'",
+    ),
+    (
         _problem(priority='{ column = "name", values = ["A"], factor = 0 }'),
         r"priority.factor must be a number > 0, got 0",
     ),
