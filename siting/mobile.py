@@ -427,7 +427,7 @@ def _travel_minutes(
         ids = np.concatenate([depots.ids.astype(object), stops.ids.astype(object)])
         rows = _positions(travel.origin_ids, ids, "travel rows", depots.size)
         cols = _positions(travel.destination_ids, ids, "travel columns", depots.size)
-        return travel.to_dense().astype(np.float64)[np.ix_(rows, cols)]
+        return travel.to_dense()[np.ix_(rows, cols)].astype(np.float64)
     points = (locations.ids, locations.lon, locations.lat)
     if _is_graph(travel):
         od = travel_times(travel, points, points)
