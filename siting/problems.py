@@ -371,14 +371,16 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     depot_ids = list(parameters["depots"])
     places = context.sites[context.sites["site_id"].isin({*depot_ids, *stop_ids})]
     by_id = context.sites.set_index("site_id")
-    kept = context.kept_ids
+    # every office open today, those that may close included: the same offices the travel,
+    # the metrics and open_sites below count, so nobody is both "served" and "newly served"
+    fixed = context.existing_ids
     serve = parameters["serve_minutes"]
     plan = plan_mobile(
         _columns(context.od, stop_ids), demand_weights(parameters, context.demand),
         _site_points(by_id, stop_ids), _site_points(by_id, depot_ids),
         serve_minutes=serve, travel=context.legs(places, parameters.get("day_minutes", 480.0)),
-        fixed_offices=_columns(context.od, kept) if kept else None,
-        fixed_minutes=parameters.get("fixed_minutes", serve) if kept else None,
+        fixed_offices=_columns(context.od, fixed) if fixed else None,
+        fixed_minutes=parameters.get("fixed_minutes", serve) if fixed else None,
         **{key: parameters[key] for key in _MOBILE_OPTIONS if key in parameters},
         seed=context.seed,
     )  # fmt: skip
@@ -386,7 +388,6 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     visited = list(dict.fromkeys(str(v) for v in visits["stop_id"]))
     # a stop of a weekly tour is no office: travel, metrics and open sites are the fixed
     # offices'; who the stops serve is told apart (served_by_mobile, mobile_stops)
-    fixed = context.existing_ids
     summary = {
         "kind": problem.kind, **plan.summary(), "served_by_mobile": plan.newly_served,
         "mobile_stops": visited, "scenario_parameters": dict(parameters),

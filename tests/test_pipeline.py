@@ -306,6 +306,20 @@ def test_mobile_tours_reach_who_the_office_does_not(
     assert _rows(out, "van").loc["c", "site_id"] == "office-a"
 
 
+def test_mobile_tours_count_offices_that_may_close_as_serving(tmp_path: Path) -> None:
+    """C is an office open today that may close: its 30 people are served, not the van's."""
+    mobile = {"name": '"van"', "kind": '"mobile"', "depots": '["office-a"]',
+              "serve_minutes": "5", "days_per_week": "1", "day_minutes": "100",
+              "stop_minutes": "10", "max_iterations": "50"}  # fmt: skip
+    path = write_scenario(tmp_path, scenario_text(problems=[mobile]))
+    sites = tmp_path / "sites.csv"
+    sites.write_text(sites.read_text().replace("Candidate C,candidate", "Office C,may_close"))
+    van = run_scenario(path, tmp_path / "out").summary["problems"][1]
+    assert (van["served_by_fixed"], van["served_by_mobile"]) == (130, 20)
+    assert van["mobile_stops"] == ["cand-d"]
+    assert van["open_sites"] == ["office-a", "cand-c"]
+
+
 @pytest.mark.parametrize(("within", "found"), [("0.2", 2), ("0.1", 1)])
 def test_alternatives_say_when_fewer_than_asked_are_found(
     tmp_path: Path, within: str, found: int
