@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -339,6 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SitingError as error:
         print(f"siting: error: {error}", file=sys.stderr)
         return EXIT_INTERNAL
+    except BrokenPipeError:
+        # the reader of stdout left (`siting run ... | head`): the work is written; say
+        # nothing more, and keep Python from failing again while it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -387,3 +390,17 @@ def test_rerun_over_a_network_file_skips_the_network(
     network.write_text(network.read_text().replace('maxspeed" v="70"', 'maxspeed" v="50"'))
     with pytest.raises(AssertionError, match="the network was loaded"):
         main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")])
+
+
+def test_a_reader_that_leaves_early_is_no_error(tmp_path: Path) -> None:
+    """`siting run ... | head -n 0`: the outputs are written and the exit is quiet and 0."""
+    path = write_scenario(tmp_path)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "siting.cli", "-q", "run", str(path), "--out", str(out)]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before siting prints anything
+    with os.fdopen(write_end, "wb") as stdout:
+        done = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, check=False)
+    assert done.returncode == EXIT_OK
+    assert done.stderr == b""
+    assert (out / "summary.json").is_file()
