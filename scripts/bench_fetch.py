@@ -1,4 +1,4 @@
-"""Throughput of `siting.fetch_http.download_file` against a plain streamed copy, on localhost.
+"""Throughput of `siting.download.http.download_file` against a plain streamed copy, on localhost.
 
 A file of --megabytes random bytes is served by http.server from a temporary folder. Each run
 downloads it with siting (256 KiB chunks, progress bar off, partial file, MD5 check, rename) and
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from siting.fetch_http import download_file, http_session, md5_of_file
+from siting.download.http import download_file, http_session, md5_of_file
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

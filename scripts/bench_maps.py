@@ -36,9 +36,9 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import siting
-from siting.assets import copy_leaflet, find_leaflet
-from siting.maps import TIME_COLORS, time_class, write_map
-from siting.regions import load_boundaries
+from siting.inputs.regions import load_boundaries
+from siting.report.assets import copy_leaflet, find_leaflet
+from siting.report.maps import TIME_COLORS, time_class, write_map
 
 ROOT = Path(__file__).resolve().parent.parent
 DALARNA = ROOT.parent / "shared" / "data" / "scb_befolkning_1km_2025_dalarna.csv"

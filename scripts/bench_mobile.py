@@ -44,7 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
 import siting  # noqa: E402
-from siting import mobile, mobile_moves, mobile_pyvrp, mobile_tours  # noqa: E402
+from siting.mobile import moves as mobile_moves  # noqa: E402
+from siting.mobile import planner as mobile  # noqa: E402
+from siting.mobile import pyvrp_rounds as mobile_pyvrp  # noqa: E402
+from siting.mobile import tours as mobile_tours  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 POPULATION = SHARED / "scb_befolkning_1km_2025_dalarna.csv"

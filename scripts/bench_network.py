@@ -5,7 +5,7 @@ The run builds (or reuses) a county-sized extract by tiling a real OSM extract
 nodes, then measures in the same run, each build in a fresh subprocess so that its peak
 memory is its own:
 
-- ``siting.network.load_network`` on the ``.osm.pbf`` (cache disabled), ``--runs`` times;
+- ``siting.roads.network.load_network`` on the ``.osm.pbf`` (cache disabled), ``--runs`` times;
 - the baseline, ``osmnx.graph_from_xml`` on OSM XML of the same extract's drive ways (osmnx
   turns every way of an XML file into edges, so it is given the drive ways its own ``drive``
   filter keeps), followed by the largest strongly connected component and osmnx's speeds and
@@ -104,7 +104,7 @@ def _work_siting(path: Path) -> dict[str, Any]:
     # benchmark this checkout's siting, installed or not
     sys.path.insert(0, str(SCRIPTS_DIR.parent))
     stages: dict[str, float] = {}
-    network = _timed(stages, "import_s", lambda: importlib.import_module("siting.network"))
+    network = _timed(stages, "import_s", lambda: importlib.import_module("siting.roads.network"))
     options = _no_cache_options(network.load_network)
     start = time.perf_counter()
     graph = network.load_network(path, **options)

@@ -174,7 +174,7 @@ def _timed(function: Callable[[], object], runs: int) -> list[float]:
 def _measure_siting(
     pbf: Path, shapes: list[dict[str, Any]], runs: int, workers: int, dask: str | None
 ) -> Any:
-    from siting import odmatrix, routing
+    from siting.travel import odmatrix, routing
 
     graph, load_s = _load_graph(pbf)
     load_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -254,7 +254,7 @@ def _key(case: dict[str, Any], cutoff: float | None) -> str:
 
 
 def _snapped_nodes(graph: Any, case: dict[str, Any]) -> tuple[npt.NDArray[Any], ...]:
-    from siting.network import snap_points
+    from siting.roads.network import snap_points
 
     origins = snap_points(graph, case["origin_lon"], case["origin_lat"]).node
     sites = snap_points(graph, case["site_lon"], case["site_lat"]).node
@@ -264,7 +264,7 @@ def _snapped_nodes(graph: Any, case: dict[str, Any]) -> tuple[npt.NDArray[Any], 
 def _measure_scipy(pbf: Path, shapes: list[dict[str, Any]], runs: int) -> Any:
     from scipy.sparse import csgraph
 
-    from siting import routing
+    from siting.travel import routing
 
     graph, _ = _load_graph(pbf)
     started = time.perf_counter()
@@ -321,7 +321,7 @@ def _measure_pandana(pbf: Path, shapes: list[dict[str, Any]], runs: int) -> Any:
     import pandana
     import pandas as pd
 
-    from siting import routing
+    from siting.travel import routing
 
     graph, _ = _load_graph(pbf)
     arrays = routing.array_graph(graph)

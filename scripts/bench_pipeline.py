@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tiled_extract
 
 import siting
-from siting.network import bundled_osm_extract, load_network
+from siting.roads.network import bundled_osm_extract, load_network
 
 SCENARIO = """name = "bench"
 seed = 1

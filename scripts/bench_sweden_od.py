@@ -134,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the projection and print its JSON."""
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    from siting import load_network, prepare_network, routing
+    from siting import load_network, prepare_network
+    from siting.travel import routing
 
     bench = bench_od
     pbf, tiles = _extract()

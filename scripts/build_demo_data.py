@@ -29,7 +29,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from siting.regions import assign_regions, load_boundaries
+from siting.inputs.regions import assign_regions, load_boundaries
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 # status in servicekontor.csv -> site status; closed offices are not sites any more
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     sites = build_office_sites(offices, localities)
     write_csv_atomically(localities.drop(columns=["alternatenames"]), args.data / "orter.csv")
     write_csv_atomically(sites, args.data / "servicekontor_sites.csv")
-    from siting.network import bundled_osm_extract
+    from siting.roads.network import bundled_osm_extract
 
     buildings, service_points = build_helsinki(bundled_osm_extract("Helsinki.osm.pbf"))
     write_csv_atomically(buildings, args.data / "helsinki_buildings.csv")

@@ -35,7 +35,7 @@ from pathlib import Path
 import osmium
 from osmium.osm import mutable
 
-from siting.osm_filters import is_drive_way
+from siting.roads.filters import is_drive_way
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
 from siting import ODMatrix
-from siting.errors import InputError
+from siting._core.errors import InputError
 
 #: OR-Library's ``pmedopt``: optimal total distance per instance (Beasley 1985, Table 2).
 PUBLISHED_OPTIMA: dict[str, int] = {

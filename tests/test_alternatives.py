@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from siting import InfeasibleError, InputError, ODMatrix
-from siting.alternatives import solve_alternatives
+from siting.locate.alternatives import solve_alternatives
 
 
 def _ranked(values: dict[tuple[int, ...], float], best_first_low: bool) -> list[float]:

@@ -27,10 +27,10 @@ import pytest
 import shapely
 from map_fixtures import XSS, make_cells, make_sites, make_travel
 
-from siting.assets import copy_leaflet, find_leaflet
-from siting.compare import Scenario
-from siting.maps import write_map
-from siting.publish import publish_site
+from siting.report.assets import copy_leaflet, find_leaflet
+from siting.report.compare_pages import Scenario
+from siting.report.maps import write_map
+from siting.report.publish import publish_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LEAFLET = find_leaflet(Path(__file__).resolve().parent.parent)

@@ -16,10 +16,10 @@ import pytest
 from osm_files import write_osm
 from scenario_files import scenario_text, write_scenario
 
-import siting.pipeline
-from siting.cli import EXIT_BAD_INPUT, EXIT_OK, _problem_line, main
-from siting.network import bundled_osm_extract, load_network
-from siting.odmatrix import ODMatrix
+import siting.scenario.pipeline
+from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, _problem_line, main
+from siting.roads.network import bundled_osm_extract, load_network
+from siting.travel.odmatrix import ODMatrix
 
 
 @pytest.fixture(autouse=True)
@@ -375,7 +375,7 @@ def test_rerun_over_a_network_file_skips_the_network(
     def no_roads(*args: object, **kwargs: object) -> None:
         raise AssertionError("the network was loaded")
 
-    monkeypatch.setattr(siting.pipeline, "load_network", no_roads)
+    monkeypatch.setattr(siting.scenario.pipeline, "load_network", no_roads)
     assert main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")]) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["timings_s"]["matrix_from_run_cache"] is True
@@ -396,7 +396,7 @@ def test_a_reader_that_leaves_early_is_no_error(tmp_path: Path) -> None:
     """`siting run ... | head -n 0`: the outputs are written and the exit is quiet and 0."""
     path = write_scenario(tmp_path)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "siting.cli", "-q", "run", str(path), "--out", str(out)]
+    command = [sys.executable, "-m", "siting.cli.main", "-q", "run", str(path), "--out", str(out)]
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before siting prints anything
     with os.fdopen(write_end, "wb") as stdout:

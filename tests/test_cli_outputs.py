@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 from scenario_files import DEMAND_CSV, SITES_CSV, scenario_text, write_scenario
 
-import siting.compare_runs
-import siting.demo
-import siting.pipeline
-import siting.population
-from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from siting.errors import InputError
-from siting.odmatrix import ODMatrix, travel_times
-from siting.outfolders import DEMO_KIND, RUN_KIND, check_out_dir
-from siting.population import load_population
-from siting.sites import load_sites
-from siting.straightline import StraightLineModel
+import siting.inputs.population
+import siting.scenario.compare_runs
+import siting.scenario.demo
+import siting.scenario.pipeline
+from siting._core.errors import InputError
+from siting._core.outfolders import DEMO_KIND, RUN_KIND, check_out_dir
+from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+from siting.inputs.population import load_population
+from siting.inputs.sites import load_sites
+from siting.travel.odmatrix import ODMatrix, travel_times
+from siting.travel.straightline import StraightLineModel
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +34,10 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def work(*args: object, **kwargs: object) -> None:
         raise AssertionError("work began before the output path was checked")
 
-    monkeypatch.setattr(siting.pipeline, "load_inputs", work)
-    monkeypatch.setattr(siting.demo, "run_scenario", work)
-    monkeypatch.setattr(siting.compare_runs, "read_run", work)
-    monkeypatch.setattr(siting.population, "load_population", work)
+    monkeypatch.setattr(siting.scenario.pipeline, "load_inputs", work)
+    monkeypatch.setattr(siting.scenario.demo, "run_scenario", work)
+    monkeypatch.setattr(siting.scenario.compare_runs, "read_run", work)
+    monkeypatch.setattr(siting.inputs.population, "load_population", work)
 
 
 def _error_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -262,7 +262,7 @@ def test_network_typo_fails_offline_with_a_suggestion(
     def no_download(*args: object, **kwargs: object) -> None:
         raise AssertionError("went online")
 
-    monkeypatch.setattr("siting.overpass.download_drive_osm", no_download)
+    monkeypatch.setattr("siting.download.overpass.download_drive_osm", no_download)
     (tmp_path / "cells.csv").write_text(DEMAND_CSV)
     (tmp_path / "sites.csv").write_text(SITES_CSV)
     argv = (

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from siting import InputError, ODMatrix
-from siting.closure import closure_impact, solve_closures
+from siting.locate.closure import closure_impact, solve_closures
 
 # rows: demand a1, a2 (group a), b1, b2 (group b); columns: offices 0, 1, 2
 MINUTES = np.array(

@@ -1,4 +1,4 @@
-"""Tests for siting.compare: accessibility metrics and gains/losses worked by hand."""
+"""Tests for siting.report.compare_pages: accessibility metrics and gains/losses worked by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import siting
-from siting.compare import (
+from siting.report.compare_pages import (
     Scenario,
     access_metrics,
     change_metrics,

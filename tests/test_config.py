@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from scenario_files import BASE, scenario_text, write_scenario
 
-from siting.config import STRAIGHT_LINE, load_scenario
-from siting.errors import InputError
+from siting._core.errors import InputError
+from siting.scenario.config import STRAIGHT_LINE, load_scenario
 
 
 def test_base_scenario_loads_with_defaults_and_paths_beside_the_file(

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siting.coverage import solve_lscp, solve_mclp
-from siting.errors import InfeasibleError
-from siting.instance import merge_identical_rows
-from siting.odmatrix import ODMatrix
+from siting._core.errors import InfeasibleError
+from siting.locate.coverage import solve_lscp, solve_mclp
+from siting.locate.instance import merge_identical_rows
+from siting.travel.odmatrix import ODMatrix
 
 SEEDS = range(8)
 

@@ -19,13 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from siting import fetch_http
-from siting.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
-from siting.errors import InputError, SitingError
-from siting.fetch import extract_url, fetch_osm_extract, fetch_place
-from siting.fetch_http import CHUNK_BYTES, DownloadError
-from siting.fetch_scb import fetch_population_grid
-from siting.population import load_population
+from siting._core.errors import InputError, SitingError
+from siting.cli.main import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
+from siting.download import http as fetch_http
+from siting.download.http import CHUNK_BYTES, DownloadError
+from siting.download.osm import extract_url, fetch_osm_extract, fetch_place
+from siting.inputs.population import load_population
+from siting.inputs.scb_grid import fetch_population_grid
 
 DATA = Path(__file__).parent / "data" / "fetch"
 SWEDEN = "/europe/sweden-latest.osm.pbf"
@@ -309,7 +309,7 @@ def test_place_roads_are_saved_and_reused_by_load_network(
     overpass: LocalServer, tmp_path: Path
 ) -> None:
     """The place's .osm is written to --out, and building the place's network reuses it."""
-    from siting.network import load_network
+    from siting.roads.network import load_network
 
     out = fetch_place("Testby", out=tmp_path / "testby.osm")
     assert out.read_bytes() == (DATA / "overpass_roads.osm").read_bytes()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from siting.interchange import AssignmentPairs, improve_by_swaps
+from siting.locate.interchange import AssignmentPairs, improve_by_swaps
 
 
 def _pairs(cost: np.ndarray) -> AssignmentPairs:

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from siting.interchange import AssignmentPairs
-from siting.lagrangian import Reduction, nearest_pairs, reduce_p_median
+from siting.locate.interchange import AssignmentPairs
+from siting.locate.lagrangian import Reduction, nearest_pairs, reduce_p_median
 
 
 def _geometric(seed: int, n_demand: int = 40, n_sites: int = 9) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from siting import solve
-from siting.errors import InfeasibleError
-from siting.location import solve_p_center, solve_p_median
-from siting.odmatrix import ODMatrix
+from siting._core.errors import InfeasibleError
+from siting.locate.median_center import solve_p_center, solve_p_median
+from siting.travel.odmatrix import ODMatrix
 
 SEEDS = range(8)
 
@@ -97,7 +97,7 @@ def test_p_median_excludes_demand_outside_the_matrix() -> None:
 def test_excluded_demand_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     """Excluding unreachable demand is said in the log, with the count and the weight."""
     minutes = np.array([[3.0, 8.0], [np.inf, np.inf]])
-    with caplog.at_level("WARNING", logger="siting.instance"):
+    with caplog.at_level("WARNING", logger="siting.locate.instance"):
         solve_p_median(_od(minutes), n_sites=1, weights=[1, 5])
     assert "1 demand points (weight 5) no site reaches are excluded" in caplog.text
 

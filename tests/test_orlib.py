@@ -11,7 +11,7 @@ import pytest
 from orlib import PUBLISHED_OPTIMA, read_pmed
 
 from siting import solve
-from siting.errors import InputError
+from siting._core.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "orlib"
 
@@ -71,7 +71,7 @@ def test_too_large_a_model_returns_the_lagrangian_answer_with_its_gap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """pmed6 needs branching (0.5 % LP gap): over the size limit the answer keeps its gap."""
-    monkeypatch.setattr("siting.location.MAX_MIP_PAIRS", 100)
+    monkeypatch.setattr("siting.locate.median_center.MAX_MIP_PAIRS", 100)
     instance = read_pmed(DATA / "pmed6.txt.gz")
     solution = solve(instance.distances, problem="p-median", n_sites=instance.n_sites)
     assert solution.status == "size limit"

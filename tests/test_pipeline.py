@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from scenario_files import scenario_text, write_scenario
 
-import siting.pipeline
-from siting.errors import InfeasibleError, InputError
-from siting.pipeline import OUTPUT_FILES, run_scenario
+import siting.scenario.pipeline
+from siting._core.errors import InfeasibleError, InputError
+from siting.scenario.pipeline import OUTPUT_FILES, run_scenario
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: one step of 0.1 degree of latitude on the mean-radius sphere, in km (= minutes at 60 km/h)
@@ -199,7 +199,7 @@ def test_a_failing_step_leaves_the_previous_result_intact(
     def broken_map(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(siting.pipeline, "write_map", broken_map)
+    monkeypatch.setattr(siting.scenario.pipeline, "write_map", broken_map)
     with pytest.raises(RuntimeError, match="disk full"):
         run_scenario(path, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -220,7 +220,7 @@ def test_an_interrupted_first_run_leaves_no_folder(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(siting.pipeline, "build_summary", interrupted)
+    monkeypatch.setattr(siting.scenario.pipeline, "build_summary", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_scenario(write_scenario(tmp_path), tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -264,7 +264,7 @@ def test_example_scenarios_run_offline(tmp_path: Path, name: str, model: str) ->
 def test_summary_json_has_no_nan() -> None:
     """NaN and infinity (a mean over nobody, an unreachable worst case) become null."""
     record = {"mean": math.nan, "worst": [1.0, math.inf], "nested": {"x": -math.inf, "y": 2}}
-    assert siting.pipeline.finite(record) == {"mean": None, "worst": [1.0, None],
+    assert siting.scenario.pipeline.finite(record) == {"mean": None, "worst": [1.0, None],
                                               "nested": {"x": None, "y": 2}}  # fmt: skip
 
 
@@ -341,7 +341,7 @@ def test_alternatives_say_when_fewer_than_asked_are_found(
 def test_summary_metrics_and_comparison_csv_agree(tmp_path: Path) -> None:
     """With a 15-min cut-off C and D (50 of 200) are unreached today: p95 empty in both files,
     and the capped mean counts them at 60 min: (100 * 0 + 50 * 11.1 + 50 * 60) / 200."""
-    from siting.compare_runs import compare_runs
+    from siting.scenario.compare_runs import compare_runs
 
     text = scenario_text({("travel", "max_minutes"): "15"})
     result = run_scenario(write_scenario(tmp_path, text), tmp_path / "run")
@@ -364,8 +364,8 @@ def test_outputs_are_utf8_in_an_ascii_locale(tmp_path: Path) -> None:
     sites = tmp_path / "sites.csv"
     sites.write_text(sites.read_text().replace("Candidate C", "Kandidat Åsele"), encoding="utf-8")
     code = (
-        "import sys; from siting.pipeline import run_scenario; "
-        "from siting.compare_runs import compare_runs; "
+        "import sys; from siting.scenario.pipeline import run_scenario; "
+        "from siting.scenario.compare_runs import compare_runs; "
         "run_scenario(sys.argv[1], 'run'); compare_runs(['run'], 'site')"
     )
     # the C locale without PEP 538/540's coercion to UTF-8: open() defaults to ASCII

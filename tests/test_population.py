@@ -1,4 +1,4 @@
-"""Tests for siting.population: SCB grids, vector layers, CSV points and rasters."""
+"""Tests for siting.inputs.population: SCB grids, vector layers, CSV points and rasters."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from siting.errors import InputError
-from siting.population import aggregate_population, decode_rutid, load_population
+from siting._core.errors import InputError
+from siting.inputs.population import aggregate_population, decode_rutid, load_population
 
 INPUTS = Path(__file__).parent / "data" / "inputs"
 SCB_1KM = INPUTS / "scb_1km_small.csv"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from scenario_files import SITES_CSV, scenario_text, write_scenario
 
-import siting.pipeline
-from siting.config import load_scenario
-from siting.errors import InputError
-from siting.pipeline import load_inputs, run_scenario
-from siting.problem_checks import check_scenario_sites
+import siting.scenario.pipeline
+from siting._core.errors import InputError
+from siting.scenario.checks import check_scenario_sites
+from siting.scenario.config import load_scenario
+from siting.scenario.pipeline import load_inputs, run_scenario
 
 # sites: office-a (existing), cand-c and cand-d (candidates); one office a p-median keeps
 CASES = [
@@ -95,7 +95,7 @@ def test_site_errors_come_before_the_travel_times(
     def no_matrix(*args: object, **kwargs: object) -> None:
         raise AssertionError("the OD matrix was computed")
 
-    monkeypatch.setattr(siting.pipeline, "_travel_matrix", no_matrix)
+    monkeypatch.setattr(siting.scenario.pipeline, "_travel_matrix", no_matrix)
     path = _scenario(tmp_path, {"forbidden": '["nosuch"]'})
     with pytest.raises(InputError, match=f"^{path}: problem 'pm'"):
         run_scenario(path, tmp_path / "out")

@@ -1,4 +1,4 @@
-"""Tests for siting.publish and `siting publish`: the static site a planner hands out."""
+"""Tests for siting.report.publish and `siting publish`: the static site a planner hands out."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from map_fixtures import XSS, make_cells, make_sites, make_travel
 
 import siting
-from siting.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from siting.compare import Scenario
-from siting.publish import publish_site, scenarios_from_matrix, slugify
+from siting._core.names import slugify
+from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+from siting.report.compare_pages import Scenario
+from siting.report.publish import publish_site, scenarios_from_matrix
 
 SCB_SMALL = Path(__file__).parent / "data" / "inputs" / "scb_1km_small.csv"
 
@@ -30,7 +31,7 @@ def fake_leaflet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return dist
 
 
-def _publish(out: Path, *, self_contained: bool = False) -> siting.publish.PublishedSite:
+def _publish(out: Path, *, self_contained: bool = False) -> siting.report.publish.PublishedSite:
     scenarios = [
         Scenario("I dag", make_travel(), description="Som i dag."),
         Scenario(XSS, make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0]), closed=("b",)),
@@ -134,7 +135,7 @@ def test_self_contained_without_leaflet_is_an_input_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No installed Leaflet: a clear error naming npm's package."""
-    monkeypatch.setattr(siting.assets, "find_leaflet", lambda start=None: None)
+    monkeypatch.setattr(siting.report.assets, "find_leaflet", lambda start=None: None)
     with pytest.raises(siting.InputError, match="npm install leaflet"):
         _publish(tmp_path / "maps", self_contained=True)
 

@@ -1,4 +1,4 @@
-"""Tests for siting.regions: finding municipalities, counties and FA regions; clipping."""
+"""Tests for siting.inputs.regions: finding municipalities, counties and FA regions; clipping."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from siting.errors import InputError
-from siting.regions import (
+from siting._core.errors import InputError
+from siting.inputs.regions import (
     assign_regions,
     clip_to_region,
     find_region,

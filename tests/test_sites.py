@@ -1,4 +1,4 @@
-"""Tests for siting.sites: reading offices and candidates, and generating candidates."""
+"""Tests for siting.inputs.sites: reading offices and candidates, and generating candidates."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from siting.errors import InputError
-from siting.population import load_population
-from siting.sites import (
+from siting._core.errors import InputError
+from siting.inputs.population import load_population
+from siting.inputs.sites import (
     candidates_from_clusters,
     candidates_from_geonames,
     candidates_from_osm,
@@ -252,7 +252,7 @@ def _network() -> nx.MultiDiGraph:
 
 def test_clusters_snapped_onto_network_nodes() -> None:
     """With a network each centre moves onto its nearest node, population unchanged."""
-    pytest.importorskip("siting.network")
+    pytest.importorskip("siting.roads.network")
     centres = candidates_from_clusters(
         _clustered_population(), n_sites=2, random_state=1, network=_network(), max_snap_m=5000
     )
@@ -268,7 +268,7 @@ def test_clusters_too_far_from_network_stay_and_are_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A centre with no node within reach keeps its place, flagged and logged."""
-    pytest.importorskip("siting.network")
+    pytest.importorskip("siting.roads.network")
     graph = nx.MultiDiGraph(crs="EPSG:4326")
     falun_node = _node_points().iloc[0]
     graph.add_node(1, x=falun_node.x, y=falun_node.y)

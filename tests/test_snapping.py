@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from siting.errors import InputError
-from siting.network import snap_points
+from siting._core.errors import InputError
+from siting.roads.network import snap_points
 
 
 def _grid_graph_sweref() -> nx.MultiDiGraph:

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import siting.coverage
-import siting.optimize
+import siting.locate.coverage
+import siting.locate.solve
 from siting import InfeasibleError, InputError, ODMatrix, solve
-from siting.solution import proven_status
+from siting.locate.solution import proven_status
 
 
 def _shared_instance() -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +64,7 @@ def test_same_objective_as_spopt(
 
 def test_docstring_examples_run() -> None:
     """The Examples blocks of solve and solve_lscp give the printed answers."""
-    for module in (siting.optimize, siting.coverage):
+    for module in (siting.locate.solve, siting.locate.coverage):
         failed, tried = doctest.testmod(module)
         assert tried > 0
         assert failed == 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from siting.errors import InputError
-from siting.osm_filters import directions, parse_duration_s
-from siting.speeds import SpeedModel, parse_maxspeed
+from siting._core.errors import InputError
+from siting.roads.filters import directions, parse_duration_s
+from siting.roads.speeds import SpeedModel, parse_maxspeed
 
 
 @pytest.mark.parametrize(

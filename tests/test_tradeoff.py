@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from siting import InputError, ODMatrix
-from siting.tradeoff import tradeoff_curve
+from siting.locate.tradeoff import tradeoff_curve
 
 
 def test_each_row_holds_the_three_optima() -> None:

@@ -1,0 +1,506 @@
+"""Location problems: least total travel time (p-median, capacitated) and least worst (p-center)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn, Unpack
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from siting._core.errors import InfeasibleError, InputError, SitingError
+from siting.locate.instance import (
+    BoolArray,
+    FloatArray,
+    Instance,
+    IntArray,
+    SiteRules,
+    add_site_columns,
+    check_n_sites,
+    check_some_reachable,
+    make_solution,
+    pairs_within,
+    prepare_instance,
+    unreachable_rows,
+)
+from siting.locate.interchange import AssignmentPairs
+from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
+from siting.locate.mip import MipModel, MipOptions, MipResult
+from siting.locate.solution import Solution
+from siting.travel.odmatrix import ODMatrix
+
+logger = logging.getLogger(__name__)
+
+#: Most demand-site pairs handed to HiGHS after the Lagrangian pass: its assignment model takes
+#: about 1 KB a pair (27.6 million pairs did not fit in 24 GB), so beyond this the Lagrangian
+#: answer is returned with its gap and status "size limit".
+MAX_MIP_PAIRS = 5_000_000
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Demand-site pairs that may be used, row-major: rows, columns, minutes, row pointer."""
+
+    rows: IntArray
+    columns: IntArray
+    minutes: FloatArray
+    indptr: IntArray
+    active: BoolArray
+
+
+def solve_p_median(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    capacities: Any = None,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """Open `n_sites` sites minimising the demand-weighted total travel time.
+
+    Parameters
+    ----------
+    od
+        Travel times; absent pairs (beyond the matrix cut-off) cannot be assigned.
+    n_sites
+        Number of open sites, required ones included.
+    capacities
+        Per site, the most weight it may serve (capacitated p-median; demand may split).
+    options, **rules
+        Solver options; demand `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
+        `budget` and `exclude` as in `siting.locate.instance.SiteRules`.
+
+    Returns
+    -------
+    Solution
+        Objective: sum of weight x minutes. Demand no site reaches in the matrix is
+        excluded and listed in ``unreachable``.
+
+    Raises
+    ------
+    InfeasibleError
+        If `n_sites` sites cannot reach all demand within the matrix cut-off (the message
+        says how many are needed), or capacities cannot hold the demand.
+
+    Notes
+    -----
+    ReVelle and Swain (1970), with :math:`x_{ij}` only for stored pairs:
+
+    .. math:: \\min \\sum_{ij} w_i t_{ij} x_{ij} \\quad \\text{s.t.} \\quad
+              \\sum_j x_{ij} = 1, \\; x_{ij} \\le y_j, \\; \\sum_j y_j = p, \\;
+              \\sum_i w_i x_{ij} \\le Q_j y_j \\text{ (capacitated)}
+
+    Pairs farther than a required site are dropped: the nearest open site is never
+    farther than a required one, so the optimum is unchanged.
+
+    Without capacities, a Lagrangian pass (`siting.locate.lagrangian`) comes first: greedy plus
+    swaps give an answer, subgradient steps a proven bound. When they are within `mip_gap`
+    (options) HiGHS is not called; otherwise the sites and pairs the bound rules out are
+    fixed and HiGHS solves the rest. Excluded sets are kept out of the answer and stay as
+    rows in the MIP; the bound ignores them, which keeps it valid. A budget that no choice of
+    `n_sites` sites can exceed is redundant and goes the same way. A budget that binds, or
+    capacities, go straight to HiGHS: the relaxed problem would no longer be solved by
+    sorting sites (a knapsack for the budget) and the bound without capacities is weak.
+    """
+    start = time.perf_counter()
+    instance = prepare_instance(od, **rules)
+    count = check_n_sites(instance, n_sites)
+    caps = _capacities(instance, capacities)
+    unreachable = unreachable_rows(instance, None)
+    check_some_reachable(instance, unreachable, "in the OD matrix")
+    pairs = _usable_pairs(instance, unreachable, prune=caps is None)
+    result, build_s = _solve_median(instance, pairs, count, caps, options or MipOptions(), start)
+    assignment = _assignment_from_x(instance, pairs, result) if caps is not None else None
+    logger.info("p-median p=%d: %g (%s)", count, result.objective, result.status)
+    return make_solution(
+        instance,
+        "p-median",
+        result,
+        build_s=build_s,
+        unreachable=unreachable,
+        parameters={"n_sites": count, "capacitated": caps is not None},
+        assignment=assignment,
+    )
+
+
+def _solve_median(
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    capacities: FloatArray | None,
+    options: MipOptions,
+    start: float,
+) -> tuple[MipResult, float]:
+    """Lagrangian pass first (uncapacitated, budget not binding); HiGHS on what it leaves."""
+    reduction = None
+    if capacities is None and not _budget_binds(instance, n_sites):
+        started = time.perf_counter()
+        reduction = _reduce(instance, pairs, n_sites, options, start)
+    if reduction is not None:
+        seconds = time.perf_counter() - started
+        status = _lagrangian_status(reduction, options, start)
+        if status is not None:
+            return _lagrangian_result(reduction, seconds, status), started - start
+        # the MIP over the sites and pairs the bound left open
+        reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
+        pairs = _subset(pairs, reduction.kept_pairs)
+    model = _assignment_model(
+        reduced if reduction is not None else instance,
+        pairs,
+        n_sites,
+        cost=instance.weights[pairs.rows] * pairs.minutes,
+    )
+    if capacities is not None:
+        _add_capacity_rows(model, instance, pairs, capacities)
+    build_s = time.perf_counter() - start
+    step = replace(options, time_limit_s=_remaining(options, start))
+    result = _solve_or_explain(model, instance, pairs, n_sites, step, "p-median")
+    if reduction is not None and reduction.lower_bound > result.bound:
+        gap = (result.objective - reduction.lower_bound) / abs(result.objective)
+        result = replace(result, bound=reduction.lower_bound, gap=gap)
+    return result, build_s
+
+
+def _budget_binds(instance: Instance, n_sites: int) -> bool:
+    """Whether some choice of `n_sites` allowed sites (required ones in) costs over budget."""
+    if instance.budget is None:
+        return False
+    free = instance.allowed & ~instance.required
+    dearest = np.sort(instance.costs[free])[::-1][: n_sites - int(instance.required.sum())]
+    return float(instance.costs[instance.required].sum() + dearest.sum()) > instance.budget
+
+
+def _lagrangian_status(reduction: Reduction, options: MipOptions, start: float) -> str | None:
+    """Why the Lagrangian answer stands without HiGHS, or None when HiGHS should run."""
+    gap = _relative_gap(reduction)
+    if gap <= max(options.mip_gap, CLOSED_GAP):
+        return "optimal"
+    remaining = _remaining(options, start)
+    if remaining is not None and remaining <= 0:
+        return "time limit"
+    kept = int(reduction.kept_pairs.sum())
+    if kept > MAX_MIP_PAIRS:
+        logger.warning(
+            "p-median: %d pairs left after fixing, more than a MIP here can hold (%d); "
+            "the answer stands with its Lagrangian gap %.3g%%",
+            kept,
+            MAX_MIP_PAIRS,
+            100 * gap,
+        )
+        return "size limit"
+    return None
+
+
+def _relative_gap(reduction: Reduction) -> float:
+    upper, lower = reduction.upper_bound, reduction.lower_bound
+    return max(upper - lower, 0.0) / max(abs(upper), 1e-12)
+
+
+def _lagrangian_result(reduction: Reduction, seconds: float, status: str) -> MipResult:
+    """The Lagrangian answer and bound as a solver result (site columns only)."""
+    upper, lower = reduction.upper_bound, reduction.lower_bound
+    values = reduction.best_open.astype(np.float64)
+    return MipResult(values, upper, min(lower, upper), _relative_gap(reduction), status, seconds)
+
+
+def solve_p_center(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """Open `n_sites` sites minimising the longest travel time of any demand point.
+
+    Weights only select demand (weight 0: ignored). Other parameters as `solve_p_median`.
+
+    Returns
+    -------
+    Solution
+        Objective: the worst travel time in minutes; `bound` the largest radius proven too
+        short (or the objective itself when optimal).
+
+    Notes
+    -----
+    Hakimi (1964): :math:`\\min W` s.t. every demand point has an open site within
+    :math:`W`. The optimal :math:`W` is one of the stored travel times, so it is found by
+    bisection over them (Minieka 1970), each step a set-covering feasibility MIP:
+
+    .. math:: \\exists y \\in \\{0, 1\\}^m : \\sum_{j : t_{ij} \\le r} y_j \\ge 1 \\;
+              \\forall i, \\; \\sum_j y_j = p
+
+    This is exact, and far faster than the assignment formulation with
+    :math:`\\sum_j t_{ij} x_{ij} \\le W`, whose LP bound is weak.
+    """
+    start = time.perf_counter()
+    instance = prepare_instance(od, **rules)
+    count = check_n_sites(instance, n_sites)
+    unreachable = unreachable_rows(instance, None)
+    check_some_reachable(instance, unreachable, "in the OD matrix")
+    pairs = _usable_pairs(instance, unreachable, prune=True)
+    result = _bisect_radius(instance, pairs, count, options or MipOptions())
+    build_s = time.perf_counter() - start - result.solve_s
+    logger.info("p-center p=%d: %g (%s)", count, result.objective, result.status)
+    return make_solution(
+        instance,
+        "p-center",
+        result,
+        build_s=build_s,
+        unreachable=unreachable,
+        parameters={"n_sites": count},
+    )
+
+
+def _bisect_radius(
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions
+) -> MipResult:
+    """Smallest stored time r such that `n_sites` sites cover every row within r."""
+    nearest = np.full(pairs.indptr.size - 1, np.inf)
+    local = np.repeat(np.arange(nearest.size), np.diff(pairs.indptr))
+    np.minimum.at(nearest, local, pairs.minutes)
+    radii = np.unique(pairs.minutes[pairs.minutes >= nearest.max()])
+    started = time.perf_counter()
+    best = _cover_within(instance, pairs, local, float(radii[-1]), n_sites, options)
+    if best is None:
+        _raise_too_few_sites(instance, pairs, n_sites, options, "p-center")
+    low, high = 0, radii.size - 1  # radii[high] is feasible; every radius below low is not
+    status = "optimal"
+    while low < high:
+        middle = (low + high) // 2
+        remaining = _remaining(options, started)
+        if remaining is not None and remaining <= 0:
+            status = "time limit"
+            break
+        step = MipOptions(options.mip_gap, remaining, options.seed)
+        values = _cover_within(instance, pairs, local, float(radii[middle]), n_sites, step)
+        if values is None:
+            low = middle + 1
+        else:
+            best, high = values, middle
+    objective, bound = float(radii[high]), float(radii[low])
+    gap = (objective - bound) / objective if objective > 0 else 0.0
+    solve_s = time.perf_counter() - started
+    return MipResult(best, objective, bound, gap, status, solve_s)
+
+
+def _remaining(options: MipOptions, started: float) -> float | None:
+    if options.time_limit_s is None:
+        return None
+    return options.time_limit_s - (time.perf_counter() - started)
+
+
+def _cover_within(
+    instance: Instance,
+    pairs: _Pairs,
+    local: IntArray,
+    radius: float,
+    n_sites: int,
+    options: MipOptions,
+) -> FloatArray | None:
+    """Site values of a choice of `n_sites` covering every row within `radius`, or None."""
+    keep = pairs.minutes <= radius
+    n_rows = pairs.indptr.size - 1
+    counts = np.bincount(local[keep], minlength=n_rows)
+    if (counts == 0).any():
+        return None
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    cover = sp.csr_matrix(
+        (np.ones(counts.sum()), pairs.columns[keep], indptr),
+        shape=(n_rows, instance.od.shape[1]),
+    )
+    model = MipModel("min")
+    add_site_columns(model, instance, n_sites=n_sites)
+    model.add_rows(cover, lower=1.0)
+    result = model.solve(options)
+    if result.status == "infeasible":
+        return None
+    if result.status != "optimal":
+        raise SitingError(f"p-center: the covering check at {radius:g} minutes ran out of time")
+    return result.values
+
+
+def _subset(pairs: _Pairs, keep: BoolArray) -> _Pairs:
+    local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))[keep]
+    indptr = np.zeros(pairs.indptr.size, dtype=np.int64)
+    np.cumsum(np.bincount(local, minlength=indptr.size - 1), out=indptr[1:])
+    return _Pairs(
+        rows=pairs.rows[keep],
+        columns=pairs.columns[keep],
+        minutes=pairs.minutes[keep],
+        indptr=indptr,
+        active=pairs.active,
+    )
+
+
+def _reduce(
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions, start: float
+) -> Reduction | None:
+    """Lagrangian bound, answer and exact site fixing; None when it found no answer."""
+    local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))
+    assignment = AssignmentPairs(
+        local_rows=local,
+        columns=pairs.columns,
+        cost=instance.weights[pairs.rows] * pairs.minutes,
+        indptr=pairs.indptr,
+        n_columns=instance.od.shape[1],
+    )
+    deadline = None if options.time_limit_s is None else start + options.time_limit_s
+    return reduce_p_median(
+        assignment,
+        n_sites,
+        instance.required,
+        instance.allowed,
+        excluded=instance.excluded,
+        target_gap=options.mip_gap,
+        deadline=deadline,
+    )
+
+
+def _capacities(instance: Instance, capacities: Any) -> FloatArray | None:
+    if capacities is None:
+        return None
+    caps = np.asarray(capacities, dtype=np.float64).ravel()
+    if caps.size != instance.od.shape[1]:
+        msg = f"capacities: {caps.size} values for {instance.od.shape[1]} sites"
+        raise InputError(msg)
+    if not (np.isfinite(caps) & (caps >= 0)).all():
+        raise InputError("capacities must be finite and >= 0")
+    return caps
+
+
+def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) -> _Pairs:
+    """Stored pairs of demand rows with allowed sites; beyond a required site dropped."""
+    active = instance.demand & ~unreachable
+    matrix = instance.od.minutes
+    cover = pairs_within(instance, None)
+    blocked = active & (np.diff(cover.indptr) == 0)
+    if blocked.any():
+        ids = instance.od.origin_ids[blocked]
+        msg = (
+            f"infeasible: {blocked.sum()} demand points (e.g. {ids[0]!r}) reach only "
+            "forbidden sites in the OD matrix"
+        )
+        raise InfeasibleError(msg)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = active[rows] & instance.allowed[matrix.indices]
+    if prune and instance.required.any():
+        nearest_required = np.full(matrix.shape[0], np.inf)
+        is_required = instance.required[matrix.indices]
+        np.minimum.at(nearest_required, rows[is_required], matrix.data[is_required])
+        keep &= matrix.data <= nearest_required[rows]
+    rows = rows[keep]
+    local = np.searchsorted(np.flatnonzero(active), rows)
+    indptr = np.zeros(int(active.sum()) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(local, minlength=indptr.size - 1), out=indptr[1:])
+    return _Pairs(
+        rows=rows,
+        columns=matrix.indices[keep].astype(np.int64),
+        minutes=matrix.data[keep].astype(np.float64),
+        indptr=indptr,
+        active=active,
+    )
+
+
+def _assignment_model(
+    instance: Instance, pairs: _Pairs, n_sites: int, *, cost: npt.NDArray[np.float64]
+) -> MipModel:
+    """Sites y, assignments x per pair; each active row assigned once; x only to open y."""
+    n_pairs = pairs.rows.size
+    model = MipModel("min")
+    add_site_columns(model, instance, n_sites=n_sites)
+    first = model.add_columns(cost, upper=1.0)
+    x_columns = first + np.arange(n_pairs)
+    assign = sp.csr_matrix(
+        (np.ones(n_pairs), x_columns, pairs.indptr), shape=(pairs.indptr.size - 1, model.n_cols)
+    )
+    model.add_rows(assign, lower=1.0, upper=1.0)
+    link_columns = np.column_stack([x_columns, pairs.columns]).ravel()
+    link_values = np.tile([1.0, -1.0], n_pairs)
+    link = sp.csr_matrix(
+        (link_values, link_columns, np.arange(0, 2 * n_pairs + 1, 2)),
+        shape=(n_pairs, model.n_cols),
+    )
+    model.add_rows(link, upper=0.0)
+    return model
+
+
+def _add_capacity_rows(
+    model: MipModel, instance: Instance, pairs: _Pairs, capacities: FloatArray
+) -> None:
+    """Sum of weight assigned to site j <= Q_j y_j."""
+    n_columns = instance.od.shape[1]
+    first_x = n_columns
+    rows = np.concatenate([pairs.columns, np.arange(n_columns)])
+    columns = np.concatenate([first_x + np.arange(pairs.rows.size), np.arange(n_columns)])
+    values = np.concatenate([instance.weights[pairs.rows], -capacities])
+    matrix = sp.csr_matrix((values, (rows, columns)), shape=(n_columns, model.n_cols))
+    model.add_rows(matrix, upper=0.0)
+
+
+def _solve_or_explain(
+    model: MipModel,
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    options: MipOptions | None,
+    problem: str,
+) -> MipResult:
+    result = model.solve(options or MipOptions())
+    if result.status == "infeasible":
+        _raise_too_few_sites(instance, pairs, n_sites, options, problem)
+    return result
+
+
+def _raise_too_few_sites(
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    options: MipOptions | None,
+    problem: str,
+) -> NoReturn:
+    needed = _fewest_sites_reaching_all(instance, pairs, options)
+    if needed > n_sites:
+        msg = (
+            f"{problem} is infeasible: reaching every demand point within the OD matrix's "
+            f"cut-off takes at least {needed} sites, n_sites={n_sites} is short by "
+            f"{needed - n_sites}"
+        )
+        raise InfeasibleError(msg)
+    msg = f"{problem} is infeasible with n_sites={n_sites} under the capacities and budget"
+    raise InfeasibleError(msg)
+
+
+def _fewest_sites_reaching_all(
+    instance: Instance, pairs: _Pairs, options: MipOptions | None
+) -> int:
+    """Set cover over the usable pairs: how many sites any feasible answer needs."""
+    model = MipModel("min")
+    unbudgeted = replace(instance, budget=None)
+    add_site_columns(model, unbudgeted, cost=1.0)
+    n_rows = pairs.indptr.size - 1
+    reach = sp.csr_matrix(
+        (np.ones(pairs.rows.size), pairs.columns, pairs.indptr),
+        shape=(n_rows, instance.od.shape[1]),
+    )
+    model.add_rows(reach, lower=1.0)
+    return round(model.solve(options or MipOptions()).objective)
+
+
+def _assignment_from_x(
+    instance: Instance, pairs: _Pairs, result: MipResult
+) -> tuple[IntArray, FloatArray]:
+    """The site serving the largest share of each row (capacitated: demand may split)."""
+    n_rows = instance.od.shape[0]
+    share = result.values[instance.od.shape[1] : instance.od.shape[1] + pairs.rows.size]
+    order = np.lexsort((-share, pairs.rows))
+    sorted_rows = pairs.rows[order]
+    first = order[np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]] if order.size else order
+    assignment = np.full(n_rows, -1, dtype=np.int64)
+    minutes = np.full(n_rows, np.inf)
+    assignment[pairs.rows[first]] = pairs.columns[first]
+    minutes[pairs.rows[first]] = pairs.minutes[first]
+    return assignment, minutes

@@ -1,0 +1,6 @@
+"""Road networks from OpenStreetMap: reading ways, the drive filter, speeds, ferries,
+the graph build, snapping points to roads, the network cache.
+
+May import only the layers below it; uses `siting._core` and `siting.download` (Overpass by
+place name).
+"""

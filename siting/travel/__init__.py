@@ -1,0 +1,5 @@
+"""Travel times: the routing engine (customisable contraction hierarchies and
+Dijkstra), OD matrix points, blocks and the `ODMatrix`, the straight-line model.
+
+May import only the layers below it; uses `siting._core` and `siting.roads`.
+"""

@@ -1,0 +1,789 @@
+"""Compute travel-time OD matrices between demand points and sites, sparse and cut off."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from siting._core.atomic import write_bytes_atomic
+from siting._core.errors import InputError
+from siting.roads.snapping import NodeIndex
+from siting.travel import blocks, routing
+from siting.travel.points import Points, as_points
+from siting.travel.straightline import StraightLineModel
+
+logger = logging.getLogger(__name__)
+
+Direction = Literal["to_sites", "from_sites"]
+EngineChoice = Literal["auto", "cch", "dijkstra"]
+ROAD_MODEL = "road network"
+STRAIGHT_MODEL = "straight-line fallback"
+_FORMAT = "siting-odmatrix-1"
+
+
+@dataclass(frozen=True)
+class ODSummary:
+    """Counts a planner checks before trusting a matrix.
+
+    Attributes
+    ----------
+    n_origins, n_destinations
+        Matrix shape.
+    stored_pairs
+        Pairs with a travel time (reachable, within the cut-off if one was given).
+    unreachable_pairs
+        Pairs without one: no route, or none within the cut-off.
+    origins_without_destination
+        Origins with no destination at all (within the cut-off).
+    """
+
+    n_origins: int
+    n_destinations: int
+    stored_pairs: int
+    unreachable_pairs: int
+    origins_without_destination: int
+
+
+@dataclass(frozen=True)
+class NearestDestinations:
+    """The k nearest destinations per origin, nearest first.
+
+    Attributes
+    ----------
+    index
+        (n_origins, k) column positions; -1 where an origin has fewer than k destinations.
+    minutes
+        (n_origins, k) travel times; inf where `index` is -1.
+    """
+
+    index: npt.NDArray[np.int64]
+    minutes: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class ODMatrix:
+    """Travel times in minutes between origins (rows) and destinations (columns).
+
+    A stored entry is a reachable pair, also when its time is exactly zero (an office in the
+    demand cell): use `has_pair`, never ``minutes[i, j] != 0``. Absent entries are unreachable
+    or beyond the cut-off. The arrays are read-only.
+
+    Attributes
+    ----------
+    minutes
+        Sparse CSR matrix, float32 minutes, indices sorted.
+    origin_ids, destination_ids
+        Ids of rows and columns.
+    metadata
+        Model ("road network" or "straight-line fallback"), engine, network hash, direction,
+        cut-off and the other options that produced the matrix.
+    """
+
+    minutes: sp.csr_matrix
+    origin_ids: npt.NDArray[Any]
+    destination_ids: npt.NDArray[Any]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        matrix = _owned_csr(self.minutes)
+        if matrix.shape != (len(self.origin_ids), len(self.destination_ids)):
+            msg = (
+                f"minutes: shape {matrix.shape} does not match {len(self.origin_ids)} origin "
+                f"ids and {len(self.destination_ids)} destination ids"
+            )
+            raise InputError(msg)
+        for array in (matrix.data, matrix.indices, matrix.indptr):
+            array.flags.writeable = False
+        origin_ids = _frozen_ids(self.origin_ids, "origin_ids")
+        destination_ids = _frozen_ids(self.destination_ids, "destination_ids")
+        object.__setattr__(self, "minutes", matrix)
+        object.__setattr__(self, "origin_ids", origin_ids)
+        object.__setattr__(self, "destination_ids", destination_ids)
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(number of origins, number of destinations)."""
+        return (int(self.minutes.shape[0]), int(self.minutes.shape[1]))
+
+    @cached_property
+    def summary(self) -> ODSummary:
+        """Stored and unreachable pair counts, origins with no destination."""
+        n_origins, n_destinations = self.shape
+        stored = int(self.minutes.nnz)
+        return ODSummary(
+            n_origins=n_origins,
+            n_destinations=n_destinations,
+            stored_pairs=stored,
+            unreachable_pairs=n_origins * n_destinations - stored,
+            origins_without_destination=int((np.diff(self.minutes.indptr) == 0).sum()),
+        )
+
+    def has_pair(self, origin: int, destination: int) -> bool:
+        """Whether the pair at row `origin`, column `destination` is reachable (stored)."""
+        start, stop = self.minutes.indptr[origin], self.minutes.indptr[origin + 1]
+        return bool(np.isin(destination, self.minutes.indices[start:stop]))
+
+    def to_dense(self) -> npt.NDArray[np.float32]:
+        """Return a dense (n_origins, n_destinations) array with inf for absent pairs."""
+        dense = np.full(self.shape, np.inf, dtype=np.float32)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.minutes.indptr))
+        dense[rows, self.minutes.indices] = self.minutes.data
+        return dense
+
+    def nearest(self, k: int = 1) -> NearestDestinations:
+        """Return the `k` nearest destinations of every origin (ties: lower column first)."""
+        if not (isinstance(k, int) and k >= 1):
+            msg = f"k must be a positive integer, got {k!r}"
+            raise InputError(msg)
+        counts = np.diff(self.minutes.indptr)
+        rows = np.repeat(np.arange(self.shape[0]), counts)
+        order = np.lexsort((self.minutes.indices, self.minutes.data, rows))
+        rank = np.arange(order.size) - np.repeat(self.minutes.indptr[:-1], counts)
+        keep = order[rank < k]
+        index = np.full((self.shape[0], k), -1, dtype=np.int64)
+        minutes = np.full((self.shape[0], k), np.inf, dtype=np.float32)
+        kept_rank = rank[rank < k]
+        index[rows[keep], kept_rank] = self.minutes.indices[keep]
+        minutes[rows[keep], kept_rank] = self.minutes.data[keep]
+        return NearestDestinations(index=index, minutes=minutes)
+
+    def within(self, max_minutes: float) -> ODMatrix:
+        """Return the matrix cut off at `max_minutes` (a stricter cut-off than computed)."""
+        _check_max_minutes(max_minutes)
+        matrix = self.minutes.copy()
+        keep = matrix.data <= max_minutes
+        matrix = _select_entries(matrix, keep)
+        metadata = {**self.metadata, "max_minutes": float(max_minutes)}
+        return ODMatrix(matrix, self.origin_ids, self.destination_ids, metadata)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the matrix to a compressed ``.npz`` file atomically; return its path."""
+        return save_odmatrix(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ODMatrix:
+        """Read a matrix written by `save`, checking its content hash."""
+        return load_odmatrix(path)
+
+    @classmethod
+    def from_dense(
+        cls,
+        minutes: npt.ArrayLike,
+        *,
+        origin_ids: npt.ArrayLike | None = None,
+        destination_ids: npt.ArrayLike | None = None,
+        max_minutes: float | None = None,
+    ) -> ODMatrix:
+        """Build a matrix from a dense array of minutes (inf or NaN = unreachable)."""
+        return from_dense(
+            minutes,
+            origin_ids=origin_ids,
+            destination_ids=destination_ids,
+            max_minutes=max_minutes,
+        )
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pd.DataFrame | str | os.PathLike[str],
+        *,
+        origin: str = "origin",
+        destination: str = "destination",
+        minutes: str = "minutes",
+    ) -> ODMatrix:
+        """Build a matrix from a long table (or CSV file) of origin, destination, minutes."""
+        return from_table(table, origin=origin, destination=destination, minutes=minutes)
+
+
+def _owned_csr(minutes: Any) -> sp.csr_matrix:
+    """A float32 CSR with sorted indices that nobody else can write to.
+
+    Arrays already read-only (the engine's own output) are shared rather than copied: a
+    copy of a matrix of 50 million pairs would cost another 400 MB at the peak.
+    """
+    if (
+        isinstance(minutes, sp.csr_matrix)
+        and minutes.dtype == np.float32
+        and minutes.has_sorted_indices
+        and not any(a.flags.writeable for a in (minutes.data, minutes.indices, minutes.indptr))
+    ):
+        return sp.csr_matrix(minutes, copy=False)
+    matrix = sp.csr_matrix(minutes, dtype=np.float32, copy=True)
+    matrix.sort_indices()
+    return matrix
+
+
+def _frozen_ids(ids: npt.ArrayLike, argument: str) -> npt.NDArray[Any]:
+    array = np.array(ids)
+    if array.ndim != 1:
+        msg = f"{argument} must be one-dimensional, got shape {array.shape}"
+        raise InputError(msg)
+    if array.dtype.kind == "O":
+        array = array.astype(str)
+    if len(np.unique(array)) != array.size:
+        values, counts = np.unique(array, return_counts=True)
+        msg = f"{argument} must be unique; {values[counts > 1][0]!r} repeats"
+        raise InputError(msg)
+    array.flags.writeable = False
+    return array
+
+
+def _select_entries(matrix: sp.csr_matrix, keep: npt.NDArray[np.bool_]) -> sp.csr_matrix:
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[keep]
+    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=matrix.shape[0]), out=indptr[1:])
+    return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
+
+
+def _check_max_minutes(max_minutes: float | None) -> None:
+    if max_minutes is None:
+        return
+    if isinstance(max_minutes, bool) or not isinstance(max_minutes, int | float):
+        msg = f"max_minutes must be a number > 0, got {max_minutes!r}"
+        raise InputError(msg)
+    if not (max_minutes > 0) or math.isnan(max_minutes):
+        msg = f"max_minutes must be > 0, got {max_minutes!r}"
+        raise InputError(msg)
+
+
+def from_dense(
+    minutes: npt.ArrayLike,
+    *,
+    origin_ids: npt.ArrayLike | None = None,
+    destination_ids: npt.ArrayLike | None = None,
+    max_minutes: float | None = None,
+) -> ODMatrix:
+    """Build an `ODMatrix` from a dense array of minutes, as spopt's ``from_cost_matrix``.
+
+    Parameters
+    ----------
+    minutes
+        (n_origins, n_destinations) travel times; inf or NaN mark unreachable pairs, and zero
+        is a valid (reachable) time.
+    origin_ids, destination_ids
+        Row and column ids; default 0..n-1.
+    max_minutes
+        Optional cut-off: longer times are dropped.
+
+    Raises
+    ------
+    InputError
+        If `minutes` is not 2-D, holds negative times, or ids do not match its shape.
+    """
+    _check_max_minutes(max_minutes)
+    dense = np.asarray(minutes, dtype=np.float64)
+    if dense.ndim != 2:
+        msg = f"minutes must be a 2-D array, got shape {dense.shape}"
+        raise InputError(msg)
+    if (dense < 0).any():
+        msg = f"minutes must be >= 0, got {dense[dense < 0][0]!r}"
+        raise InputError(msg)
+    keep = np.isfinite(dense) & (dense <= (math.inf if max_minutes is None else max_minutes))
+    indptr = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (dense[keep].astype(np.float32), np.nonzero(keep)[1], indptr), shape=dense.shape
+    )
+    rows = np.arange(dense.shape[0]) if origin_ids is None else origin_ids
+    cols = np.arange(dense.shape[1]) if destination_ids is None else destination_ids
+    metadata = {"model": "user matrix", "max_minutes": max_minutes}
+    return ODMatrix(matrix, np.asarray(rows), np.asarray(cols), metadata)
+
+
+def from_table(
+    table: pd.DataFrame | str | os.PathLike[str],
+    *,
+    origin: str = "origin",
+    destination: str = "destination",
+    minutes: str = "minutes",
+) -> ODMatrix:
+    """Build an `ODMatrix` from a long table: one row per reachable pair.
+
+    Parameters
+    ----------
+    table
+        DataFrame or CSV path with columns `origin`, `destination`, `minutes`.
+    origin, destination, minutes
+        Column names.
+
+    Raises
+    ------
+    InputError
+        If a column is missing, a time is missing or negative, or a pair repeats.
+    """
+    name = "table" if isinstance(table, pd.DataFrame) else str(table)
+    frame = table if isinstance(table, pd.DataFrame) else _read_table(table)
+    for column in (origin, destination, minutes):
+        if column not in frame.columns:
+            msg = f"{name}: column {column!r} not found; columns are {list(frame.columns)}"
+            raise InputError(msg)
+    values = pd.to_numeric(frame[minutes], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        msg = f"{name}: {minutes} must be a number >= 0, got {frame[minutes].iloc[row]!r}"
+        raise InputError(msg + f" (row {row})")
+    rows, origin_ids = pd.factorize(frame[origin], sort=False)
+    cols, destination_ids = pd.factorize(frame[destination], sort=False)
+    if pd.Series(rows * len(destination_ids) + cols).duplicated().any():
+        msg = f"{name}: a pair of {origin!r} and {destination!r} appears more than once"
+        raise InputError(msg)
+    shape = (len(origin_ids), len(destination_ids))
+    matrix = sp.coo_matrix((values.astype(np.float32), (rows, cols)), shape=shape).tocsr()
+    metadata = {"model": "user table", "source": name}
+    return ODMatrix(matrix, np.asarray(origin_ids), np.asarray(destination_ids), metadata)
+
+
+def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        msg = f"{path}: cannot read the table ({error})"
+        raise InputError(msg) from error
+
+
+def _content_hash(matrix: sp.csr_matrix, *ids: npt.NDArray[Any]) -> str:
+    digest = hashlib.sha256()
+    for array in (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for array in ids:
+        digest.update(json.dumps(array.tolist()).encode())
+    return digest.hexdigest()
+
+
+def save_odmatrix(od: ODMatrix, path: str | os.PathLike[str]) -> Path:
+    """Write `od` to compressed ``.npz`` atomically (temp file, then rename)."""
+    target = Path(path)
+    buffer = io.BytesIO()
+    header = {
+        "format": _FORMAT,
+        "content_hash": _content_hash(od.minutes, od.origin_ids, od.destination_ids),
+        "metadata": dict(od.metadata),
+    }
+    np.savez_compressed(
+        buffer,
+        indptr=od.minutes.indptr.astype(np.int64),
+        indices=od.minutes.indices.astype(np.int32),
+        data=od.minutes.data,
+        origin_ids=od.origin_ids,
+        destination_ids=od.destination_ids,
+        header=np.array(json.dumps(header, default=str)),
+    )
+    return write_bytes_atomic(target, buffer.getvalue())
+
+
+def load_odmatrix(path: str | os.PathLike[str]) -> ODMatrix:
+    """Read a matrix written by `save_odmatrix`, checking format and content hash."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        header = json.loads(str(arrays["header"]))
+    except (OSError, ValueError, KeyError) as error:
+        msg = f"{path}: not a saved OD matrix ({error})"
+        raise InputError(msg) from error
+    if header.get("format") != _FORMAT:
+        msg = f"{path}: format {header.get('format')!r} is not {_FORMAT!r}"
+        raise InputError(msg)
+    shape = (arrays["origin_ids"].size, arrays["destination_ids"].size)
+    matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+    if (
+        _content_hash(matrix, arrays["origin_ids"], arrays["destination_ids"])
+        != header["content_hash"]
+    ):
+        msg = f"{path}: content hash does not match; the file is damaged"
+        raise InputError(msg)
+    return ODMatrix(matrix, arrays["origin_ids"], arrays["destination_ids"], header["metadata"])
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A drive network prepared for repeated OD searches: its array form is built once.
+
+    Prepare again after changing travel times; the contraction hierarchy's node ordering is
+    reused (only re-customised) as long as the topology is the same. It holds no reference
+    to the networkx graph, which a caller may free: it takes many times the memory of the
+    arrays.
+    """
+
+    arrays: routing.ArrayGraph
+
+    @cached_property
+    def node_index(self) -> NodeIndex:
+        """The nodes' k-d tree for snapping, built on first use and then kept."""
+        arrays = self.arrays
+        return NodeIndex(arrays.node_id, arrays.lon, arrays.lat, nodes_crs="EPSG:4326")
+
+
+def prepare_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoadNetwork:
+    """Flatten `graph` once for `travel_times` (see `routing.array_graph`)."""
+    return RoadNetwork(arrays=routing.array_graph(graph, weight=weight))
+
+
+def travel_times(
+    network: nx.MultiDiGraph | RoadNetwork | None,
+    origins: Any,
+    destinations: Any,
+    *,
+    max_minutes: float | None = None,
+    direction: Direction = "to_sites",
+    engine: EngineChoice = "auto",
+    straight_line: StraightLineModel | None = None,
+    access_speed_kph: float = 20.0,
+    max_snap_m: float = 5_000.0,
+    workers: int = 1,
+    dask: Any = None,
+    chunk_size: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    resolution_s: float = routing.DEFAULT_RESOLUTION_S,
+    origin_id_column: str | None = None,
+    destination_id_column: str | None = None,
+    crs: Any = "EPSG:4326",
+) -> ODMatrix:
+    """Compute travel times between origins (demand) and destinations (sites).
+
+    Parameters
+    ----------
+    network
+        Drive network (osmnx-style, edge ``travel_time`` in seconds), a `RoadNetwork` from
+        `prepare_network`, or None for the straight-line fallback model.
+    origins, destinations
+        GeoDataFrames or GeoSeries of points (any CRS), or ``(ids, x, y)`` in `crs`.
+    max_minutes
+        Cut-off: longer pairs are not stored. None stores every reachable pair.
+    direction
+        ``"to_sites"``: trips from each origin to each destination; ``"from_sites"``: trips
+        from each destination to each origin (a mobile office, home visits). Rows are always
+        origins.
+    engine
+        ``"cch"`` (contraction hierarchy), ``"dijkstra"`` (scipy, stops at the cut-off) or
+        ``"auto"``: the CCH, or with a cut-off whichever a probe on two points measures
+        faster.
+    straight_line
+        Parameters of the fallback model (used when `network` is None).
+    access_speed_kph, max_snap_m
+        Snapping: the straight stretch from a point to its nearest node is driven at
+        `access_speed_kph` and added at both ends; a point farther than `max_snap_m` from the
+        network is an error.
+    workers
+        Parallel workers on this machine: threads for the CCH (each with its own metric),
+        processes for scipy's Dijkstra; or the Dask workers of a local cluster.
+    dask
+        None (no Dask), ``"local"`` (a LocalCluster of `workers` processes), a scheduler
+        address or a ``distributed.Client``.
+    chunk_size
+        Points of the smaller side per block; default keeps a block within 64 MB and gives
+        each worker at least 4 blocks.
+    cache_dir
+        Directory for saved matrices and CCH orderings; a matrix for the same network, points
+        and options is loaded instead of computed.
+    progress
+        Show a progress bar; None shows one only on a terminal.
+    resolution_s
+        Integer unit of CCH weights (seconds).
+    origin_id_column, destination_id_column
+        Id columns of GeoDataFrame inputs (default ``demand_id``/``site_id``/``id``/index).
+    crs
+        CRS of plain ``(ids, x, y)`` inputs.
+
+    Returns
+    -------
+    ODMatrix
+        Minutes (float32, sparse), ids, summary and metadata (model, engine, network hash).
+
+    Raises
+    ------
+    InputError
+        If an option is invalid, a point has no coordinates or snaps farther than
+        `max_snap_m`, or the network lacks travel times.
+    """
+    _check_options(max_minutes, direction, engine, workers, chunk_size)
+    origin_points = as_points(origins, argument="origins", id_column=origin_id_column, crs=crs)
+    site_points = as_points(
+        destinations, argument="destinations", id_column=destination_id_column, crs=crs
+    )
+    road = prepare_network(network) if isinstance(network, nx.MultiDiGraph) else network
+    options: dict[str, Any] = {
+        "max_minutes": max_minutes,
+        "direction": direction,
+        "access_speed_kph": access_speed_kph,
+        "max_snap_m": max_snap_m,
+        "resolution_s": resolution_s,
+        "straight_line": repr(straight_line or StraightLineModel()) if road is None else None,
+    }
+    cache_path = _cache_path(cache_dir, road, origin_points, site_points, options)
+    if cache_path is not None and cache_path.exists():
+        logger.info("OD matrix: reusing %s", cache_path)
+        return load_odmatrix(cache_path)
+    started = time.perf_counter()
+    problem, metadata = _build_problem(
+        road,
+        origin_points,
+        site_points,
+        options,
+        engine=engine,
+        cache_dir=cache_dir,
+        ship_topology=dask is not None,  # threads share it; Dask workers need a copy
+        straight_line=straight_line or StraightLineModel(),
+    )
+    small_is_rows = origin_points.size < site_points.size
+    if chunk_size is None:
+        chunk_size = blocks.chunk_size_for(
+            problem.small.size, problem.large.size, workers=workers, engine=problem.engine
+        )
+    bounds = blocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
+    computed = blocks.run_blocks(problem, bounds, workers=workers, dask=dask, progress=progress)
+    matrix = blocks.assemble(
+        computed,
+        n_small=problem.small.size,
+        n_large=problem.large.size,
+        small_is_rows=small_is_rows,
+    )
+    metadata["seconds"] = round(time.perf_counter() - started, 3)
+    od = ODMatrix(matrix, origin_points.ids, site_points.ids, {**metadata, **options})
+    _log_matrix(od)
+    if cache_path is not None:
+        od.save(cache_path)
+    return od
+
+
+def _check_options(
+    max_minutes: float | None,
+    direction: str,
+    engine: str,
+    workers: int,
+    chunk_size: int | None,
+) -> None:
+    _check_max_minutes(max_minutes)
+    if direction not in ("to_sites", "from_sites"):
+        msg = f"direction must be 'to_sites' or 'from_sites', got {direction!r}"
+        raise InputError(msg)
+    if engine not in ("auto", "cch", "dijkstra"):
+        msg = f"engine must be 'auto', 'cch' or 'dijkstra', got {engine!r}"
+        raise InputError(msg)
+    if not (isinstance(workers, int) and workers >= 1):
+        msg = f"workers must be an integer >= 1, got {workers!r}"
+        raise InputError(msg)
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        msg = f"chunk_size must be an integer >= 1, got {chunk_size!r}"
+        raise InputError(msg)
+
+
+def _cache_path(
+    cache_dir: str | os.PathLike[str] | None,
+    road: RoadNetwork | None,
+    origins: Points,
+    sites: Points,
+    options: Mapping[str, Any],
+) -> Path | None:
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha256()
+    digest.update((road.arrays.weights_hash if road is not None else STRAIGHT_MODEL).encode())
+    digest.update(origins.digest().encode())
+    digest.update(sites.digest().encode())
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return Path(cache_dir) / f"od-{digest.hexdigest()[:32]}.npz"
+
+
+def _build_problem(
+    road: RoadNetwork | None,
+    origins: Points,
+    sites: Points,
+    options: Mapping[str, Any],
+    *,
+    engine: EngineChoice,
+    cache_dir: str | os.PathLike[str] | None,
+    ship_topology: bool,
+    straight_line: StraightLineModel,
+) -> tuple[blocks.Problem, dict[str, Any]]:
+    limit_s = math.inf if options["max_minutes"] is None else 60.0 * options["max_minutes"]
+    if road is None:
+        return _straight_problem(origins, sites, limit_s, straight_line), {
+            "model": STRAIGHT_MODEL,
+            "engine": "straight-line",
+            "network_hash": None,
+        }
+    origin_side, origin_snap_m = _snap(road, origins, "origins", options)
+    site_side, site_snap_m = _snap(road, sites, "destinations", options)
+    small_is_rows = origins.size < sites.size
+    small, large = (origin_side, site_side) if small_is_rows else (site_side, origin_side)
+    # the CCH and scipy search from the small side; which way depends on the trip direction
+    forward = small_is_rows == (options["direction"] == "to_sites")
+    problem = blocks.Problem(
+        engine="cch",
+        small=small,
+        large=large,
+        search_side="forward" if forward else "backward",
+        limit_s=limit_s,
+        graph=road.arrays,
+        resolution_s=options["resolution_s"],
+        topology=None,
+        straight_line=None,
+    )
+    chosen = _choose_engine(problem, engine, cache_dir=cache_dir, ship=ship_topology)
+    return chosen, {
+        "model": ROAD_MODEL,
+        "engine": chosen.engine,
+        "network_hash": road.arrays.weights_hash,
+        "max_snap_distance_m": max(origin_snap_m, site_snap_m),
+    }
+
+
+def _snap(
+    road: RoadNetwork, points: Points, argument: str, options: Mapping[str, Any]
+) -> tuple[blocks.Side, float]:
+    snapped = road.node_index.snap(
+        points.lon,
+        points.lat,
+        crs="EPSG:4326",
+        access_speed_kph=options["access_speed_kph"],
+        max_snap_m=options["max_snap_m"],
+    )
+    if snapped.too_far.any():
+        worst = int(np.argmax(snapped.distance_m))
+        msg = (
+            f"{argument}: {int(snapped.too_far.sum())} point(s) lie farther than max_snap_m="
+            f"{options['max_snap_m']} m from the road network; the farthest, id "
+            f"{points.ids[worst]!r}, is {snapped.distance_m[worst]:.0f} m away"
+        )
+        raise InputError(msg)
+    side = blocks.Side(
+        node=road.arrays.positions(snapped.node, argument=argument),
+        access_s=np.asarray(snapped.access_time_s, dtype=np.float64),
+        lon=points.lon,
+        lat=points.lat,
+    )
+    return side, float(snapped.distance_m.max())
+
+
+def _straight_problem(
+    origins: Points, sites: Points, limit_s: float, model: StraightLineModel
+) -> blocks.Problem:
+    small_is_rows = origins.size < sites.size
+    sides = [
+        blocks.Side(
+            node=np.zeros(p.size, dtype=np.int64),
+            access_s=np.zeros(p.size),
+            lon=p.lon,
+            lat=p.lat,
+        )
+        for p in ((origins, sites) if small_is_rows else (sites, origins))
+    ]
+    return blocks.Problem(
+        engine="straight-line",
+        small=sides[0],
+        large=sides[1],
+        search_side="forward",
+        limit_s=limit_s,
+        graph=None,
+        resolution_s=routing.DEFAULT_RESOLUTION_S,
+        topology=None,
+        straight_line=model,
+    )
+
+
+def _choose_engine(
+    problem: blocks.Problem,
+    engine: EngineChoice,
+    *,
+    cache_dir: str | os.PathLike[str] | None,
+    ship: bool,
+) -> blocks.Problem:
+    if engine == "dijkstra":
+        return replace(problem, engine="dijkstra")
+    assert problem.graph is not None
+    routing.build_cch(problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir)
+    files = routing.topology_files(problem.graph.topology_hash) if ship else None
+    cch = replace(problem, engine="cch", topology=files)
+    if engine == "cch" or math.isinf(problem.limit_s):
+        return cch
+    dijkstra = replace(problem, engine="dijkstra")
+    # seconds per small-side point. A CCH search of many sources shares one pass over the
+    # targets, which dominates a search of 2 sources: probing both engines on 2 points chose
+    # Dijkstra where the CCH was several times faster on real blocks. The CCH is probed on
+    # up to 16 points (real blocks hold more, so this still favours Dijkstra a little).
+    per_point = {}
+    for candidate, n_points in ((cch, 16), (dijkstra, 2)):
+        probe = (0, min(n_points, problem.small.size))
+        started = time.perf_counter()
+        blocks.compute_block(candidate, probe)
+        per_point[candidate.engine] = (time.perf_counter() - started) / probe[1]
+    logger.info("Engine probe (s per small-side point): %s", per_point)
+    return cch if per_point["cch"] <= per_point["dijkstra"] else dijkstra
+
+
+def _log_matrix(od: ODMatrix) -> None:
+    summary = od.summary
+    logger.info(
+        "OD matrix (%s, %s): %d x %d, %d pairs stored, %d unreachable, "
+        "%d origins with no destination, %.2f s",
+        od.metadata.get("model"),
+        od.metadata.get("engine"),
+        summary.n_origins,
+        summary.n_destinations,
+        summary.stored_pairs,
+        summary.unreachable_pairs,
+        summary.origins_without_destination,
+        od.metadata.get("seconds", math.nan),
+    )
+
+
+def nearest_sites(
+    network: nx.MultiDiGraph | RoadNetwork,
+    origins: Any,
+    destinations: Any,
+    *,
+    max_minutes: float | None = None,
+    direction: Direction = "to_sites",
+    access_speed_kph: float = 20.0,
+    max_snap_m: float = 5_000.0,
+    crs: Any = "EPSG:4326",
+) -> NearestDestinations:
+    """Find each origin's nearest destination with one multi-source search (no matrix).
+
+    Cheaper than `travel_times` followed by `ODMatrix.nearest` when only the nearest site
+    matters (nearest-office maps, coverage checks): one Dijkstra over the network whatever
+    the number of sites. Access times are added at both ends, as in `travel_times`.
+
+    Returns
+    -------
+    NearestDestinations
+        (n_origins, 1) column positions (-1: none within the cut-off) and minutes.
+    """
+    _check_options(max_minutes, direction, "auto", 1, None)
+    road = prepare_network(network) if isinstance(network, nx.MultiDiGraph) else network
+    origin_points = as_points(origins, argument="origins", crs=crs)
+    site_points = as_points(destinations, argument="destinations", crs=crs)
+    options = {"access_speed_kph": access_speed_kph, "max_snap_m": max_snap_m}
+    origin_side, _ = _snap(road, origin_points, "origins", options)
+    site_side, _ = _snap(road, site_points, "destinations", options)
+    limit_s = math.inf if max_minutes is None else 60.0 * max_minutes
+    # to the sites: search the reversed network from the sites
+    side: routing.Side = "backward" if direction == "to_sites" else "forward"
+    seconds, which = routing.nearest_source_seconds(
+        road.arrays, site_side.node, site_side.access_s, side=side, limit_s=limit_s
+    )
+    total = seconds[origin_side.node] + origin_side.access_s
+    found = np.isfinite(total) & (total <= limit_s)
+    index = np.where(found, which[origin_side.node], -1)
+    minutes = np.where(found, total / 60.0, np.inf).astype(np.float32)
+    return NearestDestinations(index=index[:, None], minutes=minutes[:, None])
