@@ -37,7 +37,10 @@ LEAFLET = find_leaflet(Path(__file__).resolve().parent.parent)
 _MISSING = [name for name, found in (("chromium", CHROMIUM), ("npm leaflet", LEAFLET)) if not found]
 if _MISSING and os.environ.get("CI"):
     raise RuntimeError(f"CI must install {', '.join(_MISSING)} for the browser tests (.ci/run)")
-pytestmark = pytest.mark.skipif(bool(_MISSING), reason=f"needs {', '.join(_MISSING)}")
+pytestmark = [
+    pytest.mark.skipif(bool(_MISSING), reason=f"needs {', '.join(_MISSING)}"),
+    pytest.mark.slow,  # starts Chromium
+]
 
 # runs first in <head>: catch errors and alerts before any map code
 _CATCH = """<script>

@@ -27,6 +27,7 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.mark.slow
 def test_demo_runs_both_examples_and_compares_offline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -392,6 +393,7 @@ def test_rerun_over_a_network_file_skips_the_network(
         main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")])
 
 
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_is_no_error(tmp_path: Path) -> None:
     """`siting run ... | head -n 0`: the outputs are written and the exit is quiet and 0."""
     path = write_scenario(tmp_path)

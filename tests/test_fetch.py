@@ -305,6 +305,7 @@ def overpass(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> LocalServe
     return server
 
 
+@pytest.mark.slow
 def test_place_roads_are_saved_and_reused_by_load_network(
     overpass: LocalServer, tmp_path: Path
 ) -> None:
@@ -323,6 +324,7 @@ def test_place_roads_are_saved_and_reused_by_load_network(
     assert overpass.paths().count("/api/interpreter") == 1
 
 
+@pytest.mark.slow
 def test_overpass_failure_is_one_error_line_with_exit_1(
     overpass: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -260,6 +260,7 @@ def test_localities_are_drawn_as_circles_sized_by_population() -> None:
     assert len(_layers(figure)["Upptagningsområden"].data["features"]) == 2
 
 
+@pytest.mark.slow
 def test_large_grid_is_an_image_and_stays_small(tmp_path: Path) -> None:
     """A 100,000-cell grid is drawn as two images and the page stays within 3 MB."""
     side = 320  # 320 x 320 = 102,400 cells, the size of a national 1 km grid

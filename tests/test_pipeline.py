@@ -242,6 +242,7 @@ def test_bad_problem_parameter_names_the_problem(tmp_path: Path) -> None:
         run_scenario(write_scenario(tmp_path, scenario_text(problems=problems)), tmp_path / "o")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "model"),
     [("solleftea", "straight-line fallback"), ("huddinge", "straight-line fallback"),
@@ -357,6 +358,7 @@ def test_summary_metrics_and_comparison_csv_agree(tmp_path: Path) -> None:
         assert row[key] == today[key]
 
 
+@pytest.mark.slow
 def test_outputs_are_utf8_in_an_ascii_locale(tmp_path: Path) -> None:
     """Swedish names are written as UTF-8 (and read back by compare) whatever the locale."""
     problem = {"name": '"Ny i Åsele"', "kind": '"p-median"', "n_sites": "2"}

@@ -153,6 +153,7 @@ def test_combine_sites_refuses_repeated_ids() -> None:
         combine_sites(sites, sites.iloc[:1])
 
 
+@pytest.mark.slow
 def test_candidates_from_geonames_dalarna() -> None:
     """GeoNames gives Dalarna's towns with population and their municipality."""
     towns = candidates_from_geonames(region="Dalarna", min_population=5000)
@@ -294,6 +295,7 @@ def test_bundled_office_sites_load() -> None:
     assert dalarna.set_index("municipality").loc["Ludvika", "status"] == "may_close"
 
 
+@pytest.mark.slow
 def test_demo_data_script_reproduces_bundled_files(tmp_path: Path) -> None:
     """Rebuilding data/ from the packages gives exactly the committed files."""
     import importlib.util

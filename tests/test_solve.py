@@ -43,6 +43,7 @@ def spopt_objectives() -> dict[str, float]:
     return {name: float(pulp.value(model.problem.objective)) for name, model in solved.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("problem", "parameters"),
     [

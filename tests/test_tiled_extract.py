@@ -15,6 +15,9 @@ import osmium
 import osmnx as ox
 import pytest
 
+# every test here builds or reads a tiled extract: seconds each
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "tiled_extract.py"
 
 
