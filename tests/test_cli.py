@@ -21,10 +21,8 @@ from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, _problem_line, main
 from siting.roads.network import bundled_osm_extract, load_network
 from siting.travel.odmatrix import ODMatrix
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+# every test here writes through the cache: give each its own
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.mark.slow

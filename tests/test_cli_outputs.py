@@ -21,10 +21,8 @@ from siting.inputs.sites import load_sites
 from siting.travel.odmatrix import ODMatrix, travel_times
 from siting.travel.straightline import StraightLineModel
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+# every test here writes through the cache: give each its own
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture

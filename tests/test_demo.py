@@ -9,10 +9,8 @@ from scenario_files import scenario_text, write_scenario
 
 import siting.scenario.demo
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+# every test here writes through the cache: give each its own
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_demo_summary_of_a_problem_without_metrics(tmp_path: Path) -> None:

@@ -131,8 +131,7 @@ def server() -> Iterator[LocalServer]:
 
 
 @pytest.fixture(autouse=True)
-def _private_cache_and_no_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+def _private_cache_and_no_backoff(private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fetch_http, "BACKOFF_S", 0.0)  # retries at once: tests stay fast
 
 

@@ -25,9 +25,8 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 STEP_KM = 6_371.0088 * math.pi / 1800
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SITING_CACHE_DIR", str(tmp_path / "cache"))
+# every test here writes through the cache: give each its own
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def _rows(out: Path, problem: str) -> pd.DataFrame:
