@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from siting._core.version import __version__
 
 if TYPE_CHECKING:
+    from siting._core.errors import DownloadError as DownloadError
     from siting._core.errors import InfeasibleError as InfeasibleError
     from siting._core.errors import InputError as InputError
     from siting._core.errors import SitingError as SitingError
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 # public name -> the module that defines it
 _HOMES: dict[str, str] = {
+    "DownloadError": "siting._core.errors",
     "InfeasibleError": "siting._core.errors",
     "InputError": "siting._core.errors",
     "SitingError": "siting._core.errors",

@@ -19,10 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from siting._core.errors import InputError, SitingError
+from siting._core.errors import DownloadError, InputError, SitingError
 from siting.cli.main import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
 from siting.download import http as fetch_http
-from siting.download.http import CHUNK_BYTES, DownloadError
+from siting.download.http import CHUNK_BYTES
 from siting.download.osm import extract_url, fetch_osm_extract, fetch_place
 from siting.inputs.population import load_population
 from siting.inputs.scb_grid import fetch_population_grid

@@ -19,5 +19,9 @@ class InfeasibleError(SitingError, RuntimeError):
     """A problem with no solution under its constraints; the message says which and by how much."""
 
 
+class DownloadError(SitingError):
+    """A download failed: network, server error, truncated or corrupted data (exit code 1)."""
+
+
 class SitingWarning(UserWarning):
     """Something the user should know that does not stop the run (dropped roads, far snaps)."""

@@ -13,7 +13,7 @@ from requests.adapters import HTTPAdapter
 from tqdm import tqdm
 from urllib3.util.retry import Retry
 
-from siting._core.errors import InputError, SitingError
+from siting._core.errors import DownloadError, InputError
 from siting._core.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -29,10 +29,6 @@ _RESUME_ATTEMPTS = 3
 _RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRIES = 3
 BACKOFF_S = 2.0  # waits 0, 4, 8 s between tries (urllib3 doubles it from the second)
-
-
-class DownloadError(SitingError):
-    """A download failed: network, server error, truncated or corrupted data (exit code 1)."""
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:

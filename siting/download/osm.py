@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 import requests
 
 from siting._core.atomic import atomic_path, write_text_atomic
-from siting._core.errors import InputError
+from siting._core.errors import DownloadError, InputError
 from siting.download.http import (
-    DownloadError,
     cache_root,
     download_file,
     get_response,

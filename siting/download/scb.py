@@ -17,9 +17,8 @@ import geopandas as gpd
 import requests
 from tqdm import tqdm
 
-from siting._core.errors import InputError
+from siting._core.errors import DownloadError, InputError
 from siting.download.http import (
-    DownloadError,
     check_status,
     get_response,
     send_get,
