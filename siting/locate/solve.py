@@ -82,20 +82,13 @@ def solve(
         raise InputError(msg)
     _check_parameters(problem, solver, parameters)
     options = MipOptions(mip_gap=mip_gap, time_limit_s=time_limit_s, seed=seed)
-    try:
-        return solver(od, options=options, **parameters)
-    except TypeError as error:
-        # a required option left out (`_check_parameters` caught the unknown ones)
-        if "missing" not in str(error):
-            raise
-        msg = f"problem {problem!r}: {error}".replace(f"{solver.__name__}() ", "")
-        raise InputError(msg) from None
+    return solver(od, options=options, **parameters)
 
 
 def _check_parameters(
     problem: str, solver: Callable[..., Solution], parameters: dict[str, Any]
 ) -> None:
-    """Name an option the problem does not take (its own ones or the shared `SiteRules`)."""
+    """Name an option the problem does not take, or a required one left out."""
     own = set(inspect.signature(solver).parameters) - {"od", "options", "rules"}
     known = own | SiteRules.__optional_keys__
     unknown = sorted(set(parameters) - known)
@@ -104,4 +97,11 @@ def _check_parameters(
             f"problem {problem!r}: unexpected keyword argument {unknown[0]!r} "
             f"(it takes {', '.join(sorted(known))})"
         )
+        raise InputError(msg)
+    signature = inspect.signature(solver).parameters.values()
+    required = [p.name for p in signature if p.default is p.empty and p.name in own]
+    missing = [name for name in required if name not in parameters]
+    if missing:
+        names = ", ".join(repr(name) for name in missing)
+        msg = f"problem {problem!r}: missing required option {names}"
         raise InputError(msg)
