@@ -28,7 +28,7 @@ import shapely
 from map_fixtures import XSS, make_cells, make_sites, make_travel
 
 from siting.report.assets import copy_leaflet, find_leaflet
-from siting.report.compare_pages import Scenario
+from siting.report.compare_pages import OfficePlan
 from siting.report.maps import write_map
 from siting.report.publish import publish_site
 
@@ -190,7 +190,7 @@ def test_published_site_loads_without_errors(
     monkeypatch.setenv("SITING_LEAFLET_DIR", str(LEAFLET))
     publish_site(
         root / "site", make_cells(5), make_sites(),
-        [Scenario("I dag", make_travel()), Scenario("Utan b", make_travel(), closed=("b",))],
+        [OfficePlan("I dag", make_travel()), OfficePlan("Utan b", make_travel(), closed=("b",))],
         model="road network", boundaries=(), tiles=None, self_contained=True,
     )  # fmt: skip
     index = _probe(root / "site" / "index.html", f"{base}/site/index.html")
@@ -226,7 +226,7 @@ def test_comparison_maps_follow_each_other(server: tuple[Path, str]) -> None:
     root, base = server
     publish_site(
         root / "compare", make_cells(5), make_sites(),
-        [Scenario("I dag", make_travel()), Scenario("Utan b", make_travel(), closed=("b",))],
+        [OfficePlan("I dag", make_travel()), OfficePlan("Utan b", make_travel(), closed=("b",))],
         model="road network", boundaries=(), tiles=None, self_contained=False,
     )  # fmt: skip
     for page in (root / "compare").glob("*.html"):  # the maps load Leaflet from the server

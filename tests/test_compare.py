@@ -10,7 +10,7 @@ import pytest
 
 import siting
 from siting.report.compare_pages import (
-    Scenario,
+    OfficePlan,
     access_metrics,
     change_metrics,
     compare_scenarios,
@@ -118,7 +118,7 @@ def test_compare_scenarios_totals_and_municipalities() -> None:
     """Metrics come per scenario in total and per kommun; changes against the first."""
     comparison = compare_scenarios(
         _demand(),
-        [Scenario("I dag", _travel(TODAY)), Scenario("Utan kontor", _travel(AFTER))],
+        [OfficePlan("I dag", _travel(TODAY)), OfficePlan("Utan kontor", _travel(AFTER))],
         group_column="kommunkod",
     )
     metrics = comparison.metrics.set_index(["scenario", "group"])
@@ -137,7 +137,7 @@ def test_points_without_a_group_form_their_own() -> None:
     demand = _demand()
     demand["kommunkod"] = ["2080", None, "2062", "2062"]
     comparison = compare_scenarios(
-        demand, [Scenario("I dag", _travel(TODAY))], group_column="kommunkod"
+        demand, [OfficePlan("I dag", _travel(TODAY))], group_column="kommunkod"
     )
     metrics = comparison.metrics.set_index("group")
     assert metrics.loc["?", "population"] == 200
@@ -147,7 +147,7 @@ def test_points_without_a_group_form_their_own() -> None:
 def test_compare_needs_distinct_names_and_a_known_group_column() -> None:
     """Duplicate scenario names and unknown group columns are input errors."""
     with pytest.raises(siting.InputError, match="names must differ"):
-        compare_scenarios(_demand(), [Scenario("A", _travel(TODAY))] * 2)
+        compare_scenarios(_demand(), [OfficePlan("A", _travel(TODAY))] * 2)
     with pytest.raises(siting.InputError, match="group_column"):
-        compare_scenarios(_demand(), [Scenario("A", _travel(TODAY))], group_column="lan")
+        compare_scenarios(_demand(), [OfficePlan("A", _travel(TODAY))], group_column="lan")
     assert math.isnan(access_metrics([0], [1.0])["mean_minutes"])  # nobody to average

@@ -13,7 +13,7 @@ from map_fixtures import XSS, make_cells, make_sites, make_travel
 import siting
 from siting._core.names import slugify
 from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
-from siting.report.compare_pages import Scenario
+from siting.report.compare_pages import OfficePlan
 from siting.report.publish import publish_site, scenarios_from_matrix
 
 SCB_SMALL = Path(__file__).parent / "data" / "inputs" / "scb_1km_small.csv"
@@ -33,8 +33,8 @@ def fake_leaflet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _publish(out: Path, *, self_contained: bool = False) -> siting.report.publish.PublishedSite:
     scenarios = [
-        Scenario("I dag", make_travel(), description="Som i dag."),
-        Scenario(XSS, make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0]), closed=("b",)),
+        OfficePlan("I dag", make_travel(), description="Som i dag."),
+        OfficePlan(XSS, make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0]), closed=("b",)),
     ]
     return publish_site(
         out, make_cells(5), make_sites(), scenarios, model="road network", boundaries=(),
@@ -76,7 +76,7 @@ def test_scenarios_of_one_file_name_are_refused(
     tmp_path: Path, names: tuple[str, str], message: str
 ) -> None:
     """Maps are <slug>.html: a clash would overwrite a map or the site's index, so none is."""
-    scenarios = [Scenario(name, make_travel()) for name in names]
+    scenarios = [OfficePlan(name, make_travel()) for name in names]
     with pytest.raises(siting.InputError, match=re.escape(message)):
         publish_site(tmp_path / "maps", make_cells(5), make_sites(), scenarios,
                      model="road network", boundaries=(), tiles=None)  # fmt: skip
@@ -183,7 +183,7 @@ def test_comparison_breaks_gains_and_losses_down_by_area(tmp_path: Path) -> None
     later = make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0])  # cell 1: +5 min
     publish_site(
         tmp_path / "maps", demand, make_sites(),
-        [Scenario("I dag", make_travel()), Scenario("Sedan", later)],
+        [OfficePlan("I dag", make_travel()), OfficePlan("Sedan", later)],
         model="road network", boundaries=(), tiles=None, group_column="kommunkod",
         group_names={"0001": "Å<by", "0002": "Berg"},
     )  # fmt: skip

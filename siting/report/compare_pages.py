@@ -31,7 +31,7 @@ UNKNOWN_GROUP = "?"
 
 
 @dataclass(frozen=True)
-class Scenario:
+class OfficePlan:
     """One set of offices and who goes where, ready to map and compare.
 
     Attributes
@@ -158,7 +158,7 @@ def change_metrics(
 
 def compare_scenarios(
     demand: gpd.GeoDataFrame,
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[OfficePlan],
     *,
     group_column: str | None = None,
 ) -> Comparison:
@@ -212,7 +212,7 @@ def _groups(groups: npt.NDArray[Any]) -> list[tuple[str, npt.NDArray[np.bool_]]]
     return every + [(str(group), groups == group) for group in sorted(set(groups))]
 
 
-def _check_scenarios(scenarios: Collection[Scenario]) -> None:
+def _check_scenarios(scenarios: Collection[OfficePlan]) -> None:
     if not scenarios:
         msg = "scenarios: need at least one"
         raise InputError(msg)

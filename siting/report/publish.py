@@ -24,7 +24,7 @@ from siting.report.compare_pages import (
     THRESHOLDS_MIN,
     TOTAL,
     Comparison,
-    Scenario,
+    OfficePlan,
     compare_scenarios,
 )
 from siting.report.layers import LEAFLET_CDN
@@ -154,7 +154,7 @@ def publish_site(
     out_dir: str | os.PathLike[str],
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[OfficePlan],
     *,
     model: str,
     group_column: str | None = None,
@@ -226,7 +226,7 @@ def publish_site(
 _SITE_PAGES = ("index", "compare")
 
 
-def _check_file_names(scenarios: Sequence[Scenario]) -> None:
+def _check_file_names(scenarios: Sequence[OfficePlan]) -> None:
     """Refuse scenarios whose maps would overwrite another's, or a page of the site."""
     taken = {page: f"the site's {page}.html" for page in _SITE_PAGES}
     for scenario in scenarios:
@@ -244,7 +244,7 @@ def _publish_scenario(
     folder: Path,
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
-    scenario: Scenario,
+    scenario: OfficePlan,
     *,
     model: str,
     boundaries: Sequence[Level],
@@ -296,7 +296,7 @@ def _total_row(comparison: Comparison, scenario: str) -> pd.Series:
 
 
 def index_page(
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[OfficePlan],
     sites: gpd.GeoDataFrame,
     comparison: Comparison,
     model: str,
@@ -320,7 +320,7 @@ def index_page(
 
 
 def _card(
-    scenario: Scenario, sites: gpd.GeoDataFrame, comparison: Comparison, lang: Language
+    scenario: OfficePlan, sites: gpd.GeoDataFrame, comparison: Comparison, lang: Language
 ) -> str:
     words = WORDS[lang]
     slug = slugify(scenario.name)
@@ -359,7 +359,7 @@ def _p95(minutes: float, lang: Language) -> str:
 
 
 def comparison_page(
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[OfficePlan],
     comparison: Comparison,
     *,
     lang: Language,
@@ -472,7 +472,7 @@ def _changes_table(
 
 
 def _group_table(
-    scenarios: Sequence[Scenario], comparison: Comparison, lang: Language, names: dict[str, str]
+    scenarios: Sequence[OfficePlan], comparison: Comparison, lang: Language, names: dict[str, str]
 ) -> str:
     words = WORDS[lang]
     metrics = comparison.metrics[comparison.metrics["group"] != TOTAL]
@@ -504,7 +504,7 @@ def scenarios_from_matrix(
     open_: Sequence[str] = (),
     close_announced: bool = False,
     language: str = "sv",
-) -> list[Scenario]:
+) -> list[OfficePlan]:
     """Today's offices, and variants closing or opening sites, from one matrix to all sites.
 
     Today: every site with status ``existing`` or ``may_close``. With `close_announced`, a
@@ -518,12 +518,14 @@ def scenarios_from_matrix(
         raise InputError(msg)
     today = [site for site, value in status.items() if value in ("existing", "may_close")]
     names = _SCENARIO_NAMES[lang]
-    scenarios = [Scenario(names["today"], _nearest_among(od, today), description=names["today_d"])]
+    scenarios = [
+        OfficePlan(names["today"], _nearest_among(od, today), description=names["today_d"])
+    ]
     if close_announced:
         announced = [site for site in today if status[site] == "may_close"]
         kept = [site for site in today if site not in announced]
         scenarios.append(
-            Scenario(names["announced"], _nearest_among(od, kept), closed=tuple(announced),
+            OfficePlan(names["announced"], _nearest_among(od, kept), closed=tuple(announced),
                      description=names["announced_d"].format(n=len(announced)))
         )  # fmt: skip
     if close or open_:
@@ -531,7 +533,7 @@ def scenarios_from_matrix(
             s for s in open_ if s not in today
         ]
         scenarios.append(
-            Scenario(names["changed"], _nearest_among(od, chosen), closed=tuple(close),
+            OfficePlan(names["changed"], _nearest_among(od, chosen), closed=tuple(close),
                      opened=tuple(open_),
                      description=names["changed_d"].format(closed=len(close), opened=len(open_)))
         )  # fmt: skip

@@ -18,7 +18,7 @@ from siting._core.atomic import atomic_directory
 from siting._core.errors import InputError
 from siting._core.outfolders import SITE_KIND, check_out_dir
 from siting.inputs.regions import kommun_names
-from siting.report.compare_pages import Scenario, compare_scenarios
+from siting.report.compare_pages import OfficePlan, compare_scenarios
 from siting.report.publish import PublishedSite, publish_site
 from siting.scenario.pipeline import GROUP, SUMMARY
 
@@ -64,14 +64,14 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
     return Run(path, summary, assignments, sites)
 
 
-def run_scenarios(run: Run, *, label: str) -> list[Scenario]:
+def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
     """Every problem of a run that has a travel table, as a comparison scenario."""
     roles = {str(p["name"]): p for p in run.summary.get("problems", [])}
     scenarios = []
     for problem, table in run.assignments.groupby("problem", sort=False):
         record = roles.get(str(problem), {})
         scenarios.append(
-            Scenario(
+            OfficePlan(
                 name=f"{label}: {problem}",
                 travel=table[["demand_id", "site_id", "minutes"]].reset_index(drop=True),
                 opened=tuple(str(s) for s in record.get("opened", [])),

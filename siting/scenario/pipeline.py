@@ -30,8 +30,7 @@ from siting._core.version import __version__
 from siting.inputs.population import load_population
 from siting.inputs.regions import KOMMUN_CODE_COLUMNS, assign_regions, kommun_names
 from siting.inputs.sites import combine_sites, load_sites
-from siting.report.compare_pages import UNKNOWN_GROUP, Comparison, compare_scenarios
-from siting.report.compare_pages import Scenario as MapScenario
+from siting.report.compare_pages import UNKNOWN_GROUP, Comparison, OfficePlan, compare_scenarios
 from siting.report.maps import write_map
 from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_sites
@@ -518,7 +517,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
 
 
 def _compare(demand: gpd.GeoDataFrame, results: Sequence[ProblemResult]) -> Comparison | None:
-    scenarios = [MapScenario(r.name, r.travel) for r in results if r.travel is not None]
+    scenarios = [OfficePlan(r.name, r.travel) for r in results if r.travel is not None]
     if not scenarios:
         return None
     return compare_scenarios(demand, scenarios, group_column=GROUP)

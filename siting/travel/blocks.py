@@ -49,7 +49,7 @@ class Side:
 
 
 @dataclass(frozen=True, eq=False)
-class Problem:
+class BlockProblem:
     """Everything a worker needs to compute blocks; shipped once per worker."""
 
     engine: Engine
@@ -80,7 +80,7 @@ def chunk_bounds(n_small: int, n_large: int, *, chunk_size: int | None) -> list[
     return [(start, min(start + chunk_size, n_small)) for start in range(0, n_small, chunk_size)]
 
 
-def compute_block(problem: Problem, bounds: tuple[int, int]) -> Block:
+def compute_block(problem: BlockProblem, bounds: tuple[int, int]) -> Block:
     """Compute one block: times from small-side points ``bounds`` to every large-side point."""
     start, stop = bounds
     seconds = _block_seconds(problem, start, stop)
@@ -99,7 +99,7 @@ def compute_block(problem: Problem, bounds: tuple[int, int]) -> Block:
     )
 
 
-def _block_seconds(problem: Problem, start: int, stop: int) -> FloatArray:
+def _block_seconds(problem: BlockProblem, start: int, stop: int) -> FloatArray:
     small, large = problem.small, problem.large
     if problem.engine == "straight-line":
         assert problem.straight_line is not None
@@ -126,7 +126,7 @@ def _block_seconds(problem: Problem, start: int, stop: int) -> FloatArray:
     return distinct[source_of[:, None], target_of[None, :]]
 
 
-def _engine(problem: Problem) -> routing.CCHEngine:
+def _engine(problem: BlockProblem) -> routing.CCHEngine:
     assert problem.graph is not None
     if problem.topology is not None:
         routing.install_topology(problem.graph.topology_hash, problem.topology)
@@ -172,7 +172,7 @@ def assemble(
 
 
 def run_blocks(
-    problem: Problem,
+    problem: BlockProblem,
     bounds: list[tuple[int, int]],
     *,
     workers: int,
@@ -229,7 +229,7 @@ _THREAD_METRIC = threading.local()
 
 
 def _in_threads(
-    problem: Problem,
+    problem: BlockProblem,
     bounds: list[tuple[int, int]],
     *,
     workers: int,
@@ -246,10 +246,10 @@ def _in_threads(
             yield block
 
 
-_WORKER_PROBLEM: list[Problem] = []
+_WORKER_PROBLEM: list[BlockProblem] = []
 
 
-def _set_worker_problem(problem: Problem) -> None:
+def _set_worker_problem(problem: BlockProblem) -> None:
     _WORKER_PROBLEM[:] = [problem]
 
 
@@ -258,7 +258,7 @@ def _worker_block(bounds: tuple[int, int]) -> Block:
 
 
 def _in_processes(
-    problem: Problem,
+    problem: BlockProblem,
     bounds: list[tuple[int, int]],
     *,
     workers: int,
@@ -280,7 +280,7 @@ def _in_processes(
 
 
 def _on_dask(
-    problem: Problem,
+    problem: BlockProblem,
     bounds: list[tuple[int, int]],
     *,
     dask: Any,

@@ -614,7 +614,7 @@ def _build_problem(
     cache_dir: str | os.PathLike[str] | None,
     ship_topology: bool,
     straight_line: StraightLineModel,
-) -> tuple[blocks.Problem, dict[str, Any]]:
+) -> tuple[blocks.BlockProblem, dict[str, Any]]:
     limit_s = math.inf if options["max_minutes"] is None else 60.0 * options["max_minutes"]
     if road is None:
         return _straight_problem(origins, sites, limit_s, straight_line), {
@@ -628,7 +628,7 @@ def _build_problem(
     small, large = (origin_side, site_side) if small_is_rows else (site_side, origin_side)
     # the CCH and scipy search from the small side; which way depends on the trip direction
     forward = small_is_rows == (options["direction"] == "to_sites")
-    problem = blocks.Problem(
+    problem = blocks.BlockProblem(
         engine="cch",
         small=small,
         large=large,
@@ -677,7 +677,7 @@ def _snap(
 
 def _straight_problem(
     origins: Points, sites: Points, limit_s: float, model: StraightLineModel
-) -> blocks.Problem:
+) -> blocks.BlockProblem:
     small_is_rows = origins.size < sites.size
     sides = [
         blocks.Side(
@@ -688,7 +688,7 @@ def _straight_problem(
         )
         for p in ((origins, sites) if small_is_rows else (sites, origins))
     ]
-    return blocks.Problem(
+    return blocks.BlockProblem(
         engine="straight-line",
         small=sides[0],
         large=sides[1],
@@ -702,12 +702,12 @@ def _straight_problem(
 
 
 def _choose_engine(
-    problem: blocks.Problem,
+    problem: blocks.BlockProblem,
     engine: EngineChoice,
     *,
     cache_dir: str | os.PathLike[str] | None,
     ship: bool,
-) -> blocks.Problem:
+) -> blocks.BlockProblem:
     if engine == "dijkstra":
         return replace(problem, engine="dijkstra")
     assert problem.graph is not None
