@@ -31,7 +31,7 @@ def test_base_scenario_loads_with_defaults_and_paths_beside_the_file(
     assert scenario.travel.straight_line.speed_bands == ((math.inf, 60.0),)
     assert scenario.travel.speeds.speed_factor == 1.0
     assert scenario.travel.ferries is True
-    assert scenario.travel.tracks is False
+    assert scenario.travel.include_tracks is False
     [problem] = scenario.problems
     assert (problem.name, problem.kind, dict(problem.parameters)) == (
         "one more",
@@ -62,7 +62,12 @@ def test_every_travel_key_is_read(tmp_path: Path) -> None:
     assert speeds.overrides_kph == {"track": 30.0}
     assert speeds.speed_factor == 0.9
     t = scenario.travel
-    assert (t.ferries, t.ferry_speed_kph, t.ferry_wait_minutes, t.tracks) == (False, 20, 0, True)
+    assert (t.ferries, t.ferry_speed_kph, t.ferry_wait_minutes, t.include_tracks) == (
+        False,
+        20,
+        0,
+        True,
+    )
     assert (t.access_speed_kph, t.max_snap_m, t.workers) == (15, 800, 2)
 
 

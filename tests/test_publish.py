@@ -150,7 +150,7 @@ def test_scenarios_from_one_matrix() -> None:
     sites = make_sites()
     sites.loc[1, "status"] = "may_close"
     today, announced, changed = scenarios_from_matrix(
-        od, sites, close=["a"], open_=["c"], close_announced=True
+        od, sites, close=["a"], opened=["c"], close_announced=True
     )
     assert today.travel["site_id"].tolist() == ["a", "b"]
     assert announced.closed == ("b",)

@@ -203,7 +203,7 @@ def _run_publish(args: argparse.Namespace) -> int:
         network=args.network,
         max_minutes=_number("--max-minutes", args.max_minutes),
         close=[s for s in args.close.split(",") if s],
-        open_=[s for s in args.open.split(",") if s],
+        opened=[s for s in args.open.split(",") if s],
         close_announced=args.close_announced,
         self_contained=args.self_contained,
         language=args.language,

@@ -501,18 +501,18 @@ def scenarios_from_matrix(
     sites: gpd.GeoDataFrame,
     *,
     close: Sequence[str] = (),
-    open_: Sequence[str] = (),
+    opened: Sequence[str] = (),
     close_announced: bool = False,
     language: str = "sv",
 ) -> list[OfficePlan]:
     """Today's offices, and variants closing or opening sites, from one matrix to all sites.
 
     Today: every site with status ``existing`` or ``may_close``. With `close_announced`, a
-    scenario without the ``may_close`` sites; with `close` / `open_`, one with those changes.
+    scenario without the ``may_close`` sites; with `close` / `opened`, one with those changes.
     """
     lang = check_language(language)
     status = sites.set_index(sites["site_id"].astype(str))["status"].astype(str)
-    unknown = sorted((set(close) | set(open_)) - set(status.index))
+    unknown = sorted((set(close) | set(opened)) - set(status.index))
     if unknown:
         msg = f"--close/--open: unknown site id(s) {', '.join(unknown[:5])}"
         raise InputError(msg)
@@ -528,14 +528,14 @@ def scenarios_from_matrix(
             OfficePlan(names["announced"], _nearest_among(od, kept), closed=tuple(announced),
                      description=names["announced_d"].format(n=len(announced)))
         )  # fmt: skip
-    if close or open_:
+    if close or opened:
         chosen = [site for site in today if site not in close] + [
-            s for s in open_ if s not in today
+            s for s in opened if s not in today
         ]
         scenarios.append(
             OfficePlan(names["changed"], _nearest_among(od, chosen), closed=tuple(close),
-                     opened=tuple(open_),
-                     description=names["changed_d"].format(closed=len(close), opened=len(open_)))
+                     opened=tuple(opened),
+                     description=names["changed_d"].format(closed=len(close), opened=len(opened)))
         )  # fmt: skip
     return scenarios
 
@@ -575,7 +575,7 @@ def publish_from_files(
     network: str | None = None,
     max_minutes: float = 120.0,
     close: Sequence[str] = (),
-    open_: Sequence[str] = (),
+    opened: Sequence[str] = (),
     close_announced: bool = False,
     self_contained: bool = False,
     language: str = "sv",
@@ -602,7 +602,7 @@ def publish_from_files(
     graph = None if straight else prepare_network(load_network(network))
     od = travel_times(graph, demand, sites, max_minutes=max_minutes, progress=False)
     scenarios = scenarios_from_matrix(
-        od, sites, close=close, open_=open_, close_announced=close_announced, language=language
+        od, sites, close=close, opened=opened, close_announced=close_announced, language=language
     )
     group_column = next((c for c in ("kommunkod", "kommun_kod") if c in demand.columns), None)
     with atomic_directory(final) as work:

@@ -72,7 +72,7 @@ class Travel:
     ferries: bool
     ferry_speed_kph: float
     ferry_wait_minutes: float
-    tracks: bool
+    include_tracks: bool
     access_speed_kph: float
     max_snap_m: float
     max_minutes: float
@@ -593,7 +593,7 @@ class _Reader:
             ferries=values["ferries"],
             ferry_speed_kph=values["ferry_speed_kph"],
             ferry_wait_minutes=values["ferry_wait_minutes"],
-            tracks=values["tracks"],
+            include_tracks=values["tracks"],
             access_speed_kph=values["access_speed_kph"],
             max_snap_m=values["max_snap_m"],
             max_minutes=values["max_minutes"],

@@ -204,7 +204,7 @@ class _Roads:
         with _named(self.scenario, "network"):
             graph = load_network(
                 source,
-                include_tracks=travel.tracks,
+                include_tracks=travel.include_tracks,
                 ferries=travel.ferries,
                 ferry_speed_kph=travel.ferry_speed_kph,
                 ferry_wait_minutes=travel.ferry_wait_minutes,
@@ -285,7 +285,7 @@ def _run_cache_file(
     key = {
         "network_sha256": file_record(Path(source))["sha256"],
         "speeds": travel.speeds.key(),
-        "options": [travel.tracks, travel.ferries, travel.ferry_speed_kph,
+        "options": [travel.include_tracks, travel.ferries, travel.ferry_speed_kph,
                     travel.ferry_wait_minutes, travel.access_speed_kph, travel.max_snap_m,
                     travel.max_minutes],
         "origins": as_points(demand, argument="origins").digest(),
@@ -507,7 +507,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
         "max_minutes": travel.max_minutes,
         "speeds": travel.speeds.key() if source is not None else None,
         "ferries": travel.ferries if source is not None else None,
-        "tracks": travel.tracks if source is not None else None,
+        "tracks": travel.include_tracks if source is not None else None,
         "access_speed_kph": travel.access_speed_kph,
         "straight_line": repr(travel.straight_line) if source is None else None,
         "od_pairs": od.summary.stored_pairs,
