@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siting._core.errors import InfeasibleError
+from siting._core.errors import InfeasibleError, SitingWarning
 from siting.locate.coverage import solve_lscp, solve_mclp
 from siting.locate.instance import merge_identical_rows
 from siting.travel.odmatrix import ODMatrix
@@ -121,3 +121,12 @@ def test_identical_coverage_rows_merge_with_summed_weights() -> None:
         tuple(row): weight for row, weight in zip(merged.toarray().tolist(), weights, strict=True)
     }
     assert rows == {(1, 0, 1): 4.0, (0, 1, 0): 2.0, (0, 0, 0): 9.0}
+
+
+def test_unreachable_demand_is_a_siting_warning() -> None:
+    """Demand no site reaches is excluded with a SitingWarning that counts it and its weight."""
+    minutes = np.array([[10.0, 40.0], [50.0, 60.0], [20.0, 5.0]])
+    weights = np.array([1.0, 7.0, 2.0])
+    with pytest.warns(SitingWarning, match=r"^lscp: 1 demand points \(weight 7\) no site reaches"):
+        solution = solve_lscp(_od(minutes), max_minutes=30, weights=weights)
+    assert solution.unreachable.tolist() == [1]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from siting._core.errors import InputError
+from siting._core.errors import InputError, SitingWarning
 from siting.inputs.population import load_population
 from siting.inputs.sites import (
     candidates_from_clusters,
@@ -273,7 +273,10 @@ def test_clusters_too_far_from_network_stay_and_are_logged(
     graph = nx.MultiDiGraph(crs="EPSG:4326")
     falun_node = _node_points().iloc[0]
     graph.add_node(1, x=falun_node.x, y=falun_node.y)
-    with caplog.at_level(logging.WARNING, logger="siting"):
+    with (
+        caplog.at_level(logging.WARNING, logger="siting"),
+        pytest.warns(SitingWarning, match="no road within reach"),
+    ):
         centres = candidates_from_clusters(
             _clustered_population(), n_sites=2, random_state=1, network=graph, max_snap_m=5000
         )

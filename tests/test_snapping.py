@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from siting._core.errors import InputError
+from siting._core.errors import InputError, SitingWarning
 from siting.roads.network import snap_points
 
 
@@ -32,11 +32,18 @@ def test_snap_distance_and_access_time_match_hand_values() -> None:
     assert not snapped.too_far[0]
 
 
+SWEREF = "EPSG:3006"
+
+
 def test_far_points_are_flagged_not_hidden() -> None:
-    """A point 8 km from every node is flagged too far under a 5 km limit."""
-    snapped = snap_points(
-        _grid_graph_sweref(), [532_000.0, 530_100.0], [6_728_000.0, 6_720_000.0], crs="EPSG:3006"
-    )
+    """A point 8 km from every node is flagged too far under a 5 km limit, with a warning."""
+    with pytest.warns(SitingWarning, match=r"1 point\(s\) lie farther than 5000 m .* 8000 m away"):
+        snapped = snap_points(
+            _grid_graph_sweref(),
+            [532_000.0, 530_100.0],
+            [6_728_000.0, 6_720_000.0],
+            crs="EPSG:3006",
+        )
     assert snapped.too_far.tolist() == [True, False]
     assert snapped.node.tolist() == [30, 10]
     assert snapped.distance_m[0] == pytest.approx(8_000.0, abs=0.01)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 
 class SitingError(Exception):
     """Base class of every error siting raises on purpose."""
@@ -25,3 +28,13 @@ class DownloadError(SitingError):
 
 class SitingWarning(UserWarning):
     """Something the user should know that does not stop the run (dropped roads, far snaps)."""
+
+
+def warn(logger: logging.Logger, message: str) -> None:
+    """Tell the user something that does not stop the run: a `SitingWarning` and a log line.
+
+    Library callers can catch or filter the warning; the command line shows the log line only.
+    """
+    logger.warning(message)
+    # stacklevel 3: the warning points at the caller of the function that warns
+    warnings.warn(message, SitingWarning, stacklevel=3)

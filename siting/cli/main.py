@@ -9,11 +9,12 @@ import logging
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from siting._core.errors import InfeasibleError, InputError, SitingError
+from siting._core.errors import InfeasibleError, InputError, SitingError, SitingWarning
 from siting._core.version import __version__
 from siting.cli.fetch import add_fetch_command
 
@@ -333,7 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(verbose=args.verbose, quiet=args.quiet)
     try:
-        code: int = args.run(args)
+        with warnings.catch_warnings():
+            # each SitingWarning is also a log line, the form the command shows it in
+            warnings.simplefilter("ignore", SitingWarning)
+            code: int = args.run(args)
     except (InputError, InfeasibleError) as error:
         print(f"siting: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

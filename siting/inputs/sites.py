@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS, Transformer
 
-from siting._core.errors import InputError
+from siting._core.errors import InputError, warn
 from siting.inputs.population import (
     SWEREF99_TM,
     Kind,
@@ -502,5 +502,5 @@ def _snap_centres(
     out = out.set_geometry(gpd.GeoSeries(placed, crs=SWEREF99_TM))
     if snapped.too_far.any():
         far = out.loc[out["too_far"], "site_id"].tolist()
-        logger.warning("Cluster centres with no road within reach, left in place: %s", far)
+        warn(logger, f"Cluster centres with no road within reach, left in place: {far}")
     return out

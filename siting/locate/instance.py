@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from siting._core.errors import InfeasibleError, InputError
+from siting._core.errors import InfeasibleError, InputError, warn
 from siting.locate.mip import MipModel, MipResult
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix
@@ -305,12 +305,11 @@ def make_solution(
         assignment = nearest_open(od, opened)
     site_index = np.flatnonzero(opened).astype(np.int64)
     if unreachable.any():
-        logger.warning(
-            "%s: %d demand points (weight %g) no site reaches are excluded; "
+        warn(
+            logger,
+            f"{problem}: {int(unreachable.sum())} demand points (weight "
+            f"{float(instance.weights[unreachable].sum()):g}) no site reaches are excluded; "
             "Solution.unreachable lists them",
-            problem,
-            int(unreachable.sum()),
-            float(instance.weights[unreachable].sum()),
         )
     rules = {
         "required_sites": od.destination_ids[instance.required].tolist(),

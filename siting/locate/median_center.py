@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from siting._core.errors import InfeasibleError, InputError, SitingError
+from siting._core.errors import InfeasibleError, InputError, SitingError, warn
 from siting.locate.instance import (
     BoolArray,
     FloatArray,
@@ -183,12 +183,10 @@ def _lagrangian_status(reduction: Reduction, options: MipOptions, start: float) 
         return "time limit"
     kept = int(reduction.kept_pairs.sum())
     if kept > MAX_MIP_PAIRS:
-        logger.warning(
-            "p-median: %d pairs left after fixing, more than a MIP here can hold (%d); "
-            "the answer stands with its Lagrangian gap %.3g%%",
-            kept,
-            MAX_MIP_PAIRS,
-            100 * gap,
+        warn(
+            logger,
+            f"p-median: {kept} pairs left after fixing, more than a MIP here can hold "
+            f"({MAX_MIP_PAIRS}); the answer stands with its Lagrangian gap {100 * gap:.3g}%",
         )
         return "size limit"
     return None

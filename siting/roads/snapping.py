@@ -12,7 +12,7 @@ import numpy.typing as npt
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
-from siting._core.errors import InputError
+from siting._core.errors import InputError, warn
 
 logger = logging.getLogger(__name__)
 
@@ -248,11 +248,8 @@ def _report_far(
     count = int(too_far.sum())
     if count:
         worst = int(np.argmax(distance_m))
-        logger.warning(
-            "%d point(s) lie farther than %.0f m from the road network; "
-            "the farthest (position %d) is %.0f m away",
-            count,
-            max_snap_m,
-            worst,
-            distance_m[worst],
+        warn(
+            logger,
+            f"{count} point(s) lie farther than {max_snap_m:.0f} m from the road network; "
+            f"the farthest (position {worst}) is {distance_m[worst]:.0f} m away",
         )
