@@ -33,7 +33,7 @@ def _kind_parser(kinds: Any, name: str, *, help: str, description: str) -> Any:
 
 
 def _add_osm(kinds: Any) -> None:
-    from siting.download.osm import GEOFABRIK_REGIONS, GEOFABRIK_URL
+    from siting.download.geofabrik import GEOFABRIK_REGIONS, GEOFABRIK_URL
 
     osm = _kind_parser(
         kinds,

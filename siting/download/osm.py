@@ -19,6 +19,7 @@ import requests
 
 from siting._core.atomic import atomic_path, write_text_atomic
 from siting._core.errors import DownloadError, InputError
+from siting.download.geofabrik import GEOFABRIK_REGIONS, GEOFABRIK_URL, REGION_ALIASES
 from siting.download.http import (
     cache_root,
     download_file,
@@ -29,24 +30,6 @@ from siting.download.http import (
 
 logger = logging.getLogger(__name__)
 
-GEOFABRIK_URL = "https://download.geofabrik.de"
-# Geofabrik's extracts for Sweden and its neighbours (Sweden has no smaller extracts there)
-GEOFABRIK_REGIONS = {
-    "sweden": "europe/sweden",
-    "norway": "europe/norway",
-    "denmark": "europe/denmark",
-    "finland": "europe/finland",
-    "iceland": "europe/iceland",
-    "faroe-islands": "europe/faroe-islands",
-}
-_REGION_ALIASES = {
-    "sverige": "sweden",
-    "norge": "norway",
-    "danmark": "denmark",
-    "suomi": "finland",
-    "island": "iceland",
-    "färöarna": "faroe-islands",
-}
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
@@ -65,9 +48,9 @@ def extract_url(region_or_url: str, *, base_url: str = GEOFABRIK_URL) -> str:
             raise InputError(msg)
         return text
     key = "-".join(text.casefold().split())
-    key = _REGION_ALIASES.get(key, key)
+    key = REGION_ALIASES.get(key, key)
     if key not in GEOFABRIK_REGIONS:
-        names = sorted({*GEOFABRIK_REGIONS, *_REGION_ALIASES})
+        names = sorted({*GEOFABRIK_REGIONS, *REGION_ALIASES})
         close = difflib.get_close_matches(key, names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         msg = (
