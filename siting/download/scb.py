@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 SCB_WFS_URL = "https://geodata.scb.se/geoserver/stat/wfs"
 GRID_SIZES = ("1km", "250m")
-OUTPUT_SUFFIXES = (".gpkg", ".csv")
 SWEREF99_TM = "EPSG:3006"
 _ID_PROPERTY = "rutid_scb"
 _POPULATION_PROPERTY = "beftotalt"

@@ -22,7 +22,6 @@ from siting._core.errors import InputError
 from siting.download.http import cache_root, http_session
 from siting.download.scb import (
     GRID_SIZES,
-    OUTPUT_SUFFIXES,
     PAGE_SIZE,
     SCB_WFS_URL,
     download_cells,
@@ -34,6 +33,7 @@ from siting.inputs.regions import DEFAULT_GAP_TOLERANCE_M, Region, clip_to_regio
 logger = logging.getLogger(__name__)
 
 _POPULATION_COLUMN = "beftotalt"
+OUTPUT_SUFFIXES = (".gpkg", ".csv")
 
 
 def fetch_population_grid(
