@@ -262,8 +262,16 @@ def load_population(
 
     Examples
     --------
-    >>> demand = load_population("cells.csv", region="Dalarna")  # doctest: +SKIP
-    >>> demand["population"].sum()  # doctest: +SKIP
+    Two 1 km SCB cells, named by ``rutid`` (the south-west corner), become points at their
+    centres:
+
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"rutid": ["3500006680000", "3510006680000"], "beftotalt": [120, 35]})
+    >>> demand = load_population(cells)
+    >>> demand["population"].tolist(), demand.crs.to_epsg()
+    ([120.0, 35.0], 3006)
+    >>> demand.geometry.iloc[0].coords[0]
+    (350500.0, 6680500.0)
     """
     name = _source_name(source)
     region_found = None if region is None else find_region(region)

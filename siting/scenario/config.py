@@ -134,8 +134,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
     Examples
     --------
-    >>> scenario = load_scenario("data/scenarios/solleftea.toml")  # doctest: +SKIP
-    >>> [problem.kind for problem in scenario.problems]  # doctest: +SKIP
+    Run from the repository root:
+
+    >>> scenario = load_scenario("data/scenarios/solleftea.toml")
+    >>> [problem.kind for problem in scenario.problems]
     ['p-median', 'mclp', 'alternatives', 'tradeoff']
     """
     file = Path(path)
