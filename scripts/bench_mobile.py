@@ -92,15 +92,16 @@ def run_siting(case: dict[str, Any], args: argparse.Namespace, seed: int) -> mob
         case["weights"],
         case["stops"],
         case["depots"],
-        serve_minutes=args.serve_minutes,
-        fixed_offices=case["fixed_offices"],
-        fixed_minutes=args.fixed_minutes,
-        vehicles=args.vehicles,
-        days_per_week=args.days,
-        day_minutes=args.day_minutes,
-        stop_minutes=args.stop_minutes,
-        seed=seed,
-        time_limit_s=args.time_limit,
+        siting.MobileOptions(
+            serve_minutes=args.serve_minutes,
+            vehicles=args.vehicles,
+            days_per_week=args.days,
+            day_minutes=args.day_minutes,
+            stop_minutes=args.stop_minutes,
+            seed=seed,
+            time_limit_s=args.time_limit,
+        ),
+        already_served=siting.FixedOffices(case["fixed_offices"], args.fixed_minutes),
     )
 
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from siting.locate.solution import Solution as Solution
     from siting.locate.solve import solve as solve
     from siting.locate.tradeoff import tradeoff_curve as tradeoff_curve
+    from siting.mobile.options import FixedOffices as FixedOffices
+    from siting.mobile.options import MobileOptions as MobileOptions
     from siting.mobile.plan import MobilePlan as MobilePlan
     from siting.mobile.planner import plan_mobile as plan_mobile
     from siting.report.compare_pages import compare_scenarios as compare_scenarios
@@ -84,6 +86,8 @@ _HOMES: dict[str, str] = {
     "Solution": "siting.locate.solution",
     "solve": "siting.locate.solve",
     "tradeoff_curve": "siting.locate.tradeoff",
+    "FixedOffices": "siting.mobile.options",
+    "MobileOptions": "siting.mobile.options",
     "MobilePlan": "siting.mobile.plan",
     "plan_mobile": "siting.mobile.planner",
     "compare_scenarios": "siting.report.compare_pages",

@@ -11,7 +11,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from siting import InfeasibleError, InputError, ODMatrix, load_network, plan_mobile, write_map
+from siting import (
+    FixedOffices,
+    InfeasibleError,
+    InputError,
+    MobileOptions,
+    ODMatrix,
+    load_network,
+    plan_mobile,
+    write_map,
+)
 from siting.mobile.planner import MobilePlan
 from siting.scenario.demo import bundled_osm_extract
 
@@ -22,6 +31,7 @@ Dense = npt.NDArray[np.float64]
 STOP_IDS = ["a", "b", "c", "d", "e"]
 STOPS = (STOP_IDS, [15.0 + 0.1 * i for i in range(1, 6)], [60.0] * 5)
 DEPOT = (["home"], [15.0], [60.0])
+TEN = MobileOptions(serve_minutes=10.0)
 
 
 def _line_travel() -> ODMatrix:
@@ -55,7 +65,10 @@ def _plan(**options: object) -> MobilePlan:
         "time_limit_s": 5.0,
     }
     settings.update(options)
-    return plan_mobile(od, weights, STOPS, DEPOT, **settings)  # type: ignore[arg-type]
+    travel = settings.pop("travel")
+    served = settings.pop("already_served", None)
+    chosen = MobileOptions(**settings)  # type: ignore[arg-type]
+    return plan_mobile(od, weights, STOPS, DEPOT, chosen, travel=travel, already_served=served)  # type: ignore[arg-type]
 
 
 def test_line_by_hand() -> None:
@@ -157,14 +170,16 @@ def test_tiny_plans_equal_brute_force(seed: int, n_depots: int, tours: int) -> N
         weight,
         STOPS,
         (depot_ids, [15.0] * n_depots, [60.0] * n_depots),
-        serve_minutes=serve,
+        MobileOptions(
+            serve_minutes=serve,
+            vehicles=tours,
+            days_per_week=1,
+            day_minutes=day,
+            stop_minutes=stop,
+            seed=seed,
+            time_limit_s=5.0,
+        ),
         travel=ODMatrix.from_dense(travel, origin_ids=ids, destination_ids=ids),
-        vehicles=tours,
-        days_per_week=1,
-        day_minutes=day,
-        stop_minutes=stop,
-        seed=seed,
-        time_limit_s=5.0,
     )
     reach = minutes <= serve
     feasible = (travel[:n_depots, n_depots:] + travel[n_depots:, :n_depots].T).min(axis=0)
@@ -208,15 +223,16 @@ def test_served_people_recomputed_from_the_matrix() -> None:
         weight,
         STOPS,
         (["depot0"], [15.0], [60.0]),
-        serve_minutes=15.0,
+        MobileOptions(
+            serve_minutes=15.0,
+            vehicles=2,
+            days_per_week=2,
+            day_minutes=90.0,
+            stop_minutes=10.0,
+            time_limit_s=5.0,
+        ),
         travel=ODMatrix.from_dense(case["travel"], origin_ids=ids, destination_ids=ids),
-        fixed_offices=ODMatrix.from_dense(fixed_minutes),
-        fixed_minutes=20.0,
-        vehicles=2,
-        days_per_week=2,
-        day_minutes=90.0,
-        stop_minutes=10.0,
-        time_limit_s=5.0,
+        already_served=FixedOffices(ODMatrix.from_dense(fixed_minutes), 20.0),
     )
     visited = [STOP_IDS.index(v.stop_id) for r in plan.routes for v in r.visits]
     served = (minutes[:, visited] <= 15.0).any(axis=1)
@@ -232,7 +248,7 @@ def test_served_people_recomputed_from_the_matrix() -> None:
 
 
 def test_fixed_offices_equal_a_served_mask() -> None:
-    """fixed_offices within fixed_minutes serve the same people as the equivalent mask.
+    """Fixed offices within their reach serve the same people as the equivalent mask.
 
     a and c are served already; of b, d, e the day fits d and b (80 min driving + 20 at the
     stops): 60 people.
@@ -240,7 +256,7 @@ def test_fixed_offices_equal_a_served_mask() -> None:
     fixed = ODMatrix.from_dense(
         np.array([[5.0], [25.0], [5.0], [40.0], [60.0]]), origin_ids=[f"p{i}" for i in range(5)]
     )
-    by_matrix = _plan(fixed_offices=fixed, fixed_minutes=20.0)
+    by_matrix = _plan(already_served=FixedOffices(fixed, 20.0))
     by_mask = _plan(already_served=np.array([True, False, True, False, False]))
     assert by_matrix.summary()["routes"] == by_mask.summary()["routes"]
     assert by_matrix.served_by_fixed == by_mask.served_by_fixed == 40.0
@@ -294,25 +310,29 @@ def test_bad_input_is_named() -> None:
     with pytest.raises(InputError, match="days_per_week must be an integer from 1 to 7, got True"):
         _plan(days_per_week=True)
     with pytest.raises(InputError, match="'zz' is not a column of demand_to_stops"):
-        plan_mobile(od, weights, (["zz"], [15.0], [60.0]), DEPOT, serve_minutes=10.0, travel=line)
+        plan_mobile(od, weights, (["zz"], [15.0], [60.0]), DEPOT, TEN, travel=line)
     with pytest.raises(InputError, match="depot id 'away' is not among"):
-        plan_mobile(od, weights, STOPS, (["away"], [15.0], [60.0]), serve_minutes=10, travel=line)
+        plan_mobile(od, weights, STOPS, (["away"], [15.0], [60.0]), TEN, travel=line)
     with pytest.raises(InputError, match="weights: 3 values for 5"):
-        plan_mobile(od, np.ones(3), STOPS, DEPOT, serve_minutes=10.0, travel=line)
+        plan_mobile(od, np.ones(3), STOPS, DEPOT, TEN, travel=line)
     with pytest.raises(InputError, match="cut off at 8 min"):
-        plan_mobile(od.within(8.0), weights, STOPS, DEPOT, serve_minutes=10.0, travel=line)
-    with pytest.raises(InputError, match="fixed_offices needs fixed_minutes"):
-        _plan(fixed_offices=od)
-    with pytest.raises(InputError, match="fixed_minutes needs fixed_offices"):
-        _plan(already_served=np.zeros(5, dtype=bool), fixed_minutes=20.0)
+        plan_mobile(od.within(8.0), weights, STOPS, DEPOT, TEN, travel=line)
+    with pytest.raises(InputError, match="within_minutes must be a number > 0, got 0"):
+        FixedOffices(od, 0)
+    with pytest.raises(InputError, match=r"already_served\.travel is cut off at 8 min"):
+        _plan(already_served=FixedOffices(od.within(8.0), 20.0))
+    with pytest.raises(InputError, match="already_served must be 5 booleans"):
+        _plan(already_served=np.zeros(4, dtype=bool))
+    with pytest.raises(InputError, match="serve_minutes must be a number > 0, got inf"):
+        _plan(serve_minutes=math.inf)
     with pytest.raises(InputError, match="seed must be an integer"):
         _plan(seed=-1)
     with pytest.raises(InputError, match="stops: id 'a' repeats"):
-        plan_mobile(od, weights, (["a", "a"], [15.1, 25.0], [60.0, 60.0]), DEPOT, serve_minutes=10)
+        plan_mobile(od, weights, (["a", "a"], [15.1, 25.0], [60.0, 60.0]), DEPOT, TEN)
     with pytest.raises(InputError, match=r"travel must be a drive graph .* got DiGraph"):
-        plan_mobile(od, weights, STOPS, DEPOT, serve_minutes=10.0, travel=nx.DiGraph())
+        plan_mobile(od, weights, STOPS, DEPOT, TEN, travel=nx.DiGraph())
     with pytest.raises(InputError, match="depots: no points given"):
-        plan_mobile(od, weights, STOPS, ([], [], []), serve_minutes=10.0, travel=line)
+        plan_mobile(od, weights, STOPS, ([], [], []), TEN, travel=line)
 
 
 def test_stop_without_road_to_depot_is_named() -> None:
@@ -323,7 +343,7 @@ def test_stop_without_road_to_depot_is_named() -> None:
     od, weights = _demand_near_stops([1] * 5)
     travel = ODMatrix.from_dense(dense, origin_ids=ids, destination_ids=ids)
     with pytest.raises(InputError, match="stop 'e' has no road connection"):
-        plan_mobile(od, weights, STOPS, DEPOT, serve_minutes=10.0, travel=travel)
+        plan_mobile(od, weights, STOPS, DEPOT, TEN, travel=travel)
 
 
 def test_cut_off_travel_matrix_leaves_far_stops_out() -> None:
@@ -364,12 +384,10 @@ def test_road_plan_follows_networkx_shortest_paths(kotka: nx.MultiDiGraph) -> No
         np.full(8, 10.0),
         stops,
         (["depot"], lon[:1], lat[:1]),
-        serve_minutes=1.0,
+        MobileOptions(
+            serve_minutes=1.0, day_minutes=60.0, stop_minutes=2.0, days_per_week=1, time_limit_s=5.0
+        ),
         travel=kotka,
-        day_minutes=60.0,
-        stop_minutes=2.0,
-        days_per_week=1,
-        time_limit_s=5.0,
     )
     assert plan.routes
     node_of = {

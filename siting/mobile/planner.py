@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +18,7 @@ from siting._core.errors import InfeasibleError, InputError
 from siting.locate.instance import merge_identical_rows, row_weights
 from siting.locate.solution import _plain
 from siting.mobile import search
+from siting.mobile.options import FixedOffices, MobileOptions
 from siting.mobile.paths import LegDrawer
 from siting.mobile.plan import DayRoute as DayRoute
 from siting.mobile.plan import Leg as Leg
@@ -39,20 +39,10 @@ def plan_mobile(
     weights: Any,
     stops: Any,
     depots: Any,
+    options: MobileOptions,
     *,
-    serve_minutes: float,
     travel: ODMatrix | nx.MultiDiGraph | StraightLineModel | None = None,
-    already_served: npt.ArrayLike | None = None,
-    fixed_offices: ODMatrix | None = None,
-    fixed_minutes: float | None = None,
-    vehicles: int | Sequence[int] = 1,
-    days_per_week: int = 5,
-    day_minutes: float = 480.0,
-    stop_minutes: float = 120.0,
-    cover_all: bool = False,
-    seed: int = 0,
-    time_limit_s: float = 60.0,
-    max_iterations: int | None = None,
+    already_served: npt.ArrayLike | FixedOffices | None = None,
     stop_id_column: str | None = None,
     depot_id_column: str | None = None,
 ) -> MobilePlan:
@@ -62,7 +52,7 @@ def plan_mobile(
     ----------
     demand_to_stops
         Travel minutes from demand points (rows) to candidate stops (columns), as from
-        ``travel_times(network, demand, stops, max_minutes=serve_minutes)``.
+        ``travel_times(network, demand, stops, max_minutes=options.serve_minutes)``.
     weights
         People per demand row: array-like in row order, a Series indexed by demand id, or
         None (one each).
@@ -72,32 +62,15 @@ def plan_mobile(
         be a column of `demand_to_stops`.
     depots
         Where vehicles start and end each day, as points (same forms as `stops`).
-    serve_minutes
-        A stop serves the people within this travel time of it.
+    options
+        Reach, vehicles, the working week and the search (`MobileOptions`).
     travel
         Travel times between depots and stops: a drive graph (``load_network``; road paths
         are drawn on it), a square `ODMatrix` whose ids include every depot and stop, a
         `StraightLineModel`, or None for the default straight-line model.
     already_served
-        Boolean per demand row: people a fixed office already serves. Or give
-        `fixed_offices` (demand to fixed offices) with `fixed_minutes`.
-    fixed_offices, fixed_minutes
-        People within `fixed_minutes` of a fixed office are already served.
-    vehicles
-        Vehicles at each depot: one number for all, or one per depot.
-    days_per_week
-        Working days (1-7); each vehicle runs one tour a day.
-    day_minutes
-        Longest working day: driving plus time at the stops.
-    stop_minutes
-        Time the office stays open at each stop.
-    cover_all
-        Require every person within reach of some stop to be served (at least driving);
-        raise `InfeasibleError` when the search finds no such plan.
-    seed, time_limit_s, max_iterations
-        PyVRP's seed, the time limit of the whole search, and an optional cap on PyVRP
-        iterations per solve. The plan is reproducible for a seed when the time limit is not
-        what stops a solve (small cases, or `max_iterations` set low enough).
+        People a fixed office already serves: a boolean per demand row, or `FixedOffices`
+        (demand to fixed offices and their reach).
     stop_id_column, depot_id_column
         Id columns of GeoDataFrame inputs.
 
@@ -136,16 +109,16 @@ def plan_mobile(
     ... )
     >>> near = [[5.0, 15.0], [15.0, 5.0]]  # people near a, near b -> stops a, b
     >>> to_stops = siting.ODMatrix.from_dense(near, destination_ids=["a", "b"])
+    >>> day = siting.MobileOptions(
+    ...     serve_minutes=10, days_per_week=1, day_minutes=60, stop_minutes=15
+    ... )
     >>> plan = siting.plan_mobile(
     ...     to_stops, [30, 50], (["a", "b"], [15.1, 15.2], [60, 60]), (["depot"], [15.0], [60]),
-    ...     serve_minutes=10, travel=travel, days_per_week=1, day_minutes=60, stop_minutes=15,
+    ...     day, travel=travel,
     ... )
     >>> [visit.stop_id for visit in plan.routes[0].visits], plan.newly_served
     (['b'], 50.0)
     """
-    options = _check_options(
-        serve_minutes, days_per_week, day_minutes, stop_minutes, time_limit_s, max_iterations, seed
-    )
     inputs = _read_inputs(
         demand_to_stops,
         weights,
@@ -153,30 +126,29 @@ def plan_mobile(
         depots,
         travel=travel,
         options=options,
-        fixed=_fixed_served(demand_to_stops, already_served, fixed_offices, fixed_minutes),
-        vehicles=vehicles,
+        fixed=_fixed_served(demand_to_stops, already_served),
         id_columns=(stop_id_column, depot_id_column),
     )
     found = search.search_tours(
-        inputs.problem, seed=seed, time_limit_s=time_limit_s, max_iterations=max_iterations
+        inputs.problem,
+        seed=options.seed,
+        time_limit_s=options.time_limit_s,
+        max_iterations=options.max_iterations,
     )
-    if cover_all and found.people < inputs.reachable - 1e-9 * max(inputs.reachable, 1.0):
+    if options.cover_all and found.people < inputs.reachable - 1e-9 * max(inputs.reachable, 1.0):
         msg = (
             f"cover_all: the plan found serves {found.people:g} of the {inputs.reachable:g} "
             f"people within reach of a stop; add vehicles or days, or lengthen day_minutes"
         )
         raise InfeasibleError(msg)
-    routes = _day_routes(inputs, found.tours, days_per_week, travel)
+    routes = _day_routes(inputs, found.tours, options.days_per_week, travel)
     routes = _attribute_people(routes, demand_to_stops, inputs)
     parameters = {
-        **options,
+        **options.summary(),
         "vehicles": inputs.vehicles.tolist(),
-        "cover_all": cover_all,
-        "time_limit_s": time_limit_s,
-        "max_iterations": max_iterations,
         "model": _model_name(travel),
     }
-    return _make_plan(inputs, routes, found, seed=seed, parameters=parameters)
+    return _make_plan(inputs, routes, found, seed=options.seed, parameters=parameters)
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,9 +174,8 @@ def _read_inputs(
     depots: Any,
     *,
     travel: ODMatrix | nx.MultiDiGraph | StraightLineModel | None,
-    options: Mapping[str, Any],
+    options: MobileOptions,
     fixed: BoolArray,
-    vehicles: int | Sequence[int],
     id_columns: tuple[str | None, str | None],
 ) -> _Inputs:
     weight = row_weights(demand_to_stops, weights)
@@ -212,14 +183,14 @@ def _read_inputs(
     depot_points = as_points(depots, argument="depots", id_column=id_columns[1])
     _check_unique_ids(stop_points, "stops")
     _check_unique_ids(depot_points, "depots")
-    columns = _stop_columns(demand_to_stops, stop_points, options["serve_minutes"])
-    counts = _vehicle_counts(vehicles, depot_points.size)
+    columns = _stop_columns(demand_to_stops, stop_points, options.serve_minutes)
+    counts = _vehicle_counts(options.vehicles, depot_points.size)
     locations = _locations(depot_points, stop_points)
     minutes = _travel_minutes(travel, depot_points, stop_points, locations, options)
     cut_off = travel.metadata.get("max_minutes") if isinstance(travel, ODMatrix) else None
     feasible = _feasible_stops(minutes, depot_points, stop_points, options, cut_off=cut_off)
-    covered = _cover(demand_to_stops, columns, options["serve_minutes"], ~fixed, feasible)
-    tours = counts * options["days_per_week"]
+    covered = _cover(demand_to_stops, columns, options.serve_minutes, ~fixed, feasible)
+    tours = counts * options.days_per_week
     return _Inputs(
         weight=weight,
         fixed=fixed,
@@ -264,82 +235,30 @@ def _make_plan(
     )
 
 
-def _check_number(name: str, value: Any, *, low: float, strict: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        msg = f"{name} must be a number, got {value!r}"
-        raise InputError(msg)
-    if (value <= low) if strict else (value < low):
-        msg = f"{name} must be {'>' if strict else '>='} {low:g}, got {value!r}"
-        raise InputError(msg)
-    if math.isinf(value):
-        msg = f"{name} must be finite, got {value!r}"
-        raise InputError(msg)
-    return float(value)
-
-
-def _check_options(
-    serve_minutes: float,
-    days_per_week: int,
-    day_minutes: float,
-    stop_minutes: float,
-    time_limit_s: float,
-    max_iterations: int | None,
-    seed: int,
-) -> dict[str, Any]:
-    if not (_is_int(days_per_week) and 1 <= days_per_week <= 7):
-        msg = f"days_per_week must be an integer from 1 to 7, got {days_per_week!r}"
-        raise InputError(msg)
-    if max_iterations is not None and not (_is_int(max_iterations) and max_iterations >= 1):
-        msg = f"max_iterations must be a positive integer, got {max_iterations!r}"
-        raise InputError(msg)
-    _check_number("time_limit_s", time_limit_s, low=0, strict=True)
-    if not (_is_int(seed) and 0 <= seed < 2**31):
-        msg = f"seed must be an integer from 0 to 2**31 - 1, got {seed!r}"
-        raise InputError(msg)
-    return {
-        "days_per_week": days_per_week,
-        "serve_minutes": _check_number("serve_minutes", serve_minutes, low=0, strict=True),
-        "day_minutes": _check_number("day_minutes", day_minutes, low=0, strict=True),
-        "stop_minutes": _check_number("stop_minutes", stop_minutes, low=0, strict=False),
-    }
-
-
-def _is_int(value: Any) -> bool:
-    """A Python int that is not a bool (True would pass as 1 day or iteration)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _fixed_served(
-    od: ODMatrix,
-    already_served: npt.ArrayLike | None,
-    fixed_offices: ODMatrix | None,
-    fixed_minutes: float | None,
-) -> BoolArray:
-    if already_served is not None and fixed_offices is not None:
-        raise InputError("give already_served or fixed_offices, not both")
-    if fixed_minutes is not None and fixed_offices is None:
-        raise InputError("fixed_minutes needs fixed_offices (demand to fixed offices)")
-    if already_served is not None:
-        mask = np.asarray(already_served)
-        if mask.dtype != np.bool_ or mask.shape != (od.shape[0],):
-            msg = (
-                f"already_served must be {od.shape[0]} booleans (one per demand row), got "
-                f"dtype {mask.dtype} and shape {mask.shape}"
-            )
-            raise InputError(msg)
-        return mask
-    if fixed_offices is None:
+def _fixed_served(od: ODMatrix, already_served: npt.ArrayLike | FixedOffices | None) -> BoolArray:
+    if already_served is None:
         return np.zeros(od.shape[0], dtype=np.bool_)
-    if fixed_minutes is None:
-        raise InputError("fixed_offices needs fixed_minutes (the fixed offices' threshold)")
-    limit = _check_number("fixed_minutes", fixed_minutes, low=0, strict=True)
-    _check_cut_off(fixed_offices, limit, "fixed_offices", "fixed_minutes")
-    rows = pd.Index(fixed_offices.origin_ids).get_indexer(od.origin_ids)
+    if isinstance(already_served, FixedOffices):
+        return _served_by(already_served, od)
+    mask = np.asarray(already_served)
+    if mask.dtype != np.bool_ or mask.shape != (od.shape[0],):
+        msg = (
+            f"already_served must be {od.shape[0]} booleans (one per demand row), got "
+            f"dtype {mask.dtype} and shape {mask.shape}"
+        )
+        raise InputError(msg)
+    return mask
+
+
+def _served_by(fixed: FixedOffices, od: ODMatrix) -> BoolArray:
+    """Demand rows of `od` within reach of a fixed office."""
+    _check_cut_off(fixed.travel, fixed.within_minutes, "already_served.travel", "within_minutes")
+    rows = pd.Index(fixed.travel.origin_ids).get_indexer(od.origin_ids)
     if (rows < 0).any():
         missing = _plain(od.origin_ids[rows < 0][0])
-        msg = f"fixed_offices: demand id {missing!r} is not one of its rows"
+        msg = f"already_served.travel: demand id {missing!r} is not one of its rows"
         raise InputError(msg)
-    served: BoolArray = fixed_offices.within(limit).minutes.getnnz(axis=1)[rows] > 0
+    served: BoolArray = fixed.travel.within(fixed.within_minutes).minutes.getnnz(axis=1)[rows] > 0
     return served
 
 
@@ -371,15 +290,8 @@ def _stop_columns(od: ODMatrix, stops: Points, serve_minutes: float) -> npt.NDAr
     return np.asarray(columns, dtype=np.int64)
 
 
-def _vehicle_counts(vehicles: int | Sequence[int], n_depots: int) -> npt.NDArray[np.int64]:
-    if isinstance(vehicles, int | np.integer):
-        values = [vehicles] * n_depots
-    else:
-        try:
-            values = list(vehicles)
-        except TypeError:
-            msg = f"vehicles must be a whole number or one per depot, got {vehicles!r}"
-            raise InputError(msg) from None
+def _vehicle_counts(vehicles: int | tuple[int, ...], n_depots: int) -> npt.NDArray[np.int64]:
+    values = [vehicles] * n_depots if isinstance(vehicles, int) else list(vehicles)
     if len(values) != n_depots:
         msg = f"vehicles: {len(values)} numbers for {n_depots} depots"
         raise InputError(msg)
@@ -419,7 +331,7 @@ def _travel_minutes(
     depots: Points,
     stops: Points,
     locations: Points,
-    options: Mapping[str, Any],
+    options: MobileOptions,
 ) -> FloatArray:
     """Square matrix of minutes between locations (depots first), inf where none is known."""
     if isinstance(travel, ODMatrix):
@@ -442,10 +354,10 @@ def _travel_minutes(
     return od.to_dense().astype(np.float64)
 
 
-def _check_travel_cut_off(travel: ODMatrix, options: Mapping[str, Any]) -> None:
+def _check_travel_cut_off(travel: ODMatrix, options: MobileOptions) -> None:
     """A cut-off is harmless only if no leg of a tour can be longer than it."""
     cut_off = travel.metadata.get("max_minutes")
-    longest_leg = options["day_minutes"] - options["stop_minutes"]
+    longest_leg = options.day_minutes - options.stop_minutes
     if cut_off is not None and cut_off < longest_leg:
         msg = (
             f"travel is cut off at {cut_off:g} min, below the longest possible leg "
@@ -471,7 +383,7 @@ def _feasible_stops(
     minutes: FloatArray,
     depots: Points,
     stops: Points,
-    options: Mapping[str, Any],
+    options: MobileOptions,
     *,
     cut_off: float | None,
 ) -> BoolArray:
@@ -480,7 +392,7 @@ def _feasible_stops(
     A stop with no time to or from any depot is an error, unless the matrix was cut off:
     then it is merely beyond a day's reach.
     """
-    day_minutes, stop_minutes = options["day_minutes"], options["stop_minutes"]
+    day_minutes, stop_minutes = options.day_minutes, options.stop_minutes
     n_depots = depots.size
     out = minutes[:n_depots, n_depots:]
     back = minutes[n_depots:, :n_depots].T
@@ -537,7 +449,7 @@ def _cover(
 def _tour_problem(
     minutes: FloatArray,
     tours_per_depot: npt.NDArray[np.int64],
-    options: Mapping[str, float],
+    options: MobileOptions,
     covered: sp.csr_matrix,
     weight: FloatArray,
 ) -> TourProblem:
@@ -551,8 +463,8 @@ def _tour_problem(
         travel_minutes=minutes,
         n_depots=int(tours_per_depot.size),
         tours_per_depot=tours_per_depot,
-        stop_minutes=options["stop_minutes"],
-        day_minutes=options["day_minutes"],
+        stop_minutes=options.stop_minutes,
+        day_minutes=options.day_minutes,
         cover=merged,
         row_weight=merged_weight,
     )

@@ -15,6 +15,7 @@ import pandas as pd
 from siting._core.errors import InputError
 from siting.inputs.sites import load_sites
 from siting.scenario.config import Problem, Scenario, TableInput
+from siting.scenario.parameters import ClosuresParameters, ProblemParameters
 
 #: problem keys that list site ids
 ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops")
@@ -57,12 +58,12 @@ def check_problem_sites(problem: Problem, sites: pd.DataFrame) -> None:
     parameters = problem.parameters
     status = dict(zip(sites["site_id"].astype(str), sites["status"].astype(str), strict=True))
     for key in ID_KEYS:
-        for site in parameters.get(key, ()):
+        for site in getattr(parameters, key, ()):
             if site not in status:
                 raise UnknownSiteError(key, site)
     if problem.kind == "closure-impact":
-        _check_open_today(parameters.get("close", ()), status, "close")
-    elif problem.kind == "closures":
+        _check_open_today(getattr(parameters, "close", ()), status, "close")
+    elif isinstance(parameters, ClosuresParameters):
         _check_closures(parameters, status)
     elif problem.kind in _LOCATION_KINDS:
         _check_location(parameters, status)
@@ -75,20 +76,22 @@ def _check_open_today(site_ids: Any, status: Mapping[str, str], key: str) -> Non
             raise InputError(msg)
 
 
-def _check_closures(parameters: Mapping[str, Any], status: Mapping[str, str]) -> None:
-    _check_open_today(parameters.get("may_close", ()), status, "may_close")
-    may_close = parameters.get("may_close") or [s for s, v in status.items() if v == "may_close"]
+def _check_closures(parameters: ClosuresParameters, status: Mapping[str, str]) -> None:
+    _check_open_today(parameters.may_close, status, "may_close")
+    may_close = parameters.may_close or [s for s, v in status.items() if v == "may_close"]
     closable = len(may_close) or sum(v in _OPEN_TODAY for v in status.values())
-    if parameters["n_close"] > closable:
-        msg = f"n_close = {parameters['n_close']}: only {closable} offices may close"
+    if parameters.n_close > closable:
+        msg = f"n_close = {parameters.n_close}: only {closable} offices may close"
         raise InputError(msg)
 
 
-def _check_location(parameters: Mapping[str, Any], status: Mapping[str, str]) -> None:
+def _check_location(parameters: ProblemParameters, status: Mapping[str, str]) -> None:
+    """Counts of a location problem or trade-off (fields a kind lacks do not apply to it)."""
     kept = [s for s, v in status.items() if v == "existing"]
-    kept = kept if parameters.get("existing_fixed", True) else []
-    forbidden = set(parameters.get("forbidden", ()))
-    for site in parameters.get("required", ()):
+    kept = kept if getattr(parameters, "existing_fixed", True) else []
+    forbidden = set(getattr(parameters, "forbidden", ()))
+    required = getattr(parameters, "required", ())
+    for site in required:
         if site in forbidden:
             msg = f"required and forbidden both list {site!r}"
             raise InputError(msg)
@@ -99,23 +102,25 @@ def _check_location(parameters: Mapping[str, Any], status: Mapping[str, str]) ->
                 "set existing_fixed = false to let it close"
             )
             raise InputError(msg)
-    n_required = len({*kept, *parameters.get("required", ())})
+    n_required = len({*kept, *required})
     n_allowed = len(status) - len(forbidden)
     sites_told = f"{len(status)} sites, {len(forbidden)} of them forbidden"
-    if "n_new" in parameters and parameters["n_new"] > n_allowed - n_required:
+    n_new = getattr(parameters, "n_new", None)
+    if n_new is not None and n_new > n_allowed - n_required:
         msg = (
-            f"n_new = {parameters['n_new']}: only {n_allowed - n_required} sites can open "
+            f"n_new = {n_new}: only {n_allowed - n_required} sites can open "
             f"besides the {n_required} kept open ({sites_told})"
         )
         raise InputError(msg)
     least = max(1, n_required)
-    if parameters.get("max_n_sites", least) < least:
+    max_n_sites = getattr(parameters, "max_n_sites", least)
+    if max_n_sites < least:
         msg = (
-            f"max_n_sites = {parameters['max_n_sites']} is fewer than the {n_required} "
+            f"max_n_sites = {max_n_sites} is fewer than the {n_required} "
             "offices that must stay open"
         )
         raise InputError(msg)
-    count = parameters.get("n_sites")
+    count = getattr(parameters, "n_sites", None)
     if count is not None and count > n_allowed:
         msg = f"n_sites = {count}: only {n_allowed} sites may open ({sites_told})"
         raise InputError(msg)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from siting._core import validators as check
 from siting._core.errors import InputError
 from siting._core.names import slugify
 from siting.roads.network import (
@@ -21,6 +20,8 @@ from siting.roads.network import (
     is_straight_line_typo,
 )
 from siting.roads.speeds import SpeedModel
+from siting.scenario import parameters
+from siting.scenario.parameters import ProblemParameters
 from siting.travel.straightline import StraightLineModel
 
 #: the problem name reserved for today's offices in the outputs
@@ -29,7 +30,7 @@ EXISTING = "existing"
 NETWORK_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".graphml", ".graphml.gz")
 LANGUAGES = ("sv", "en")
 
-Checker = Callable[[Any, str], Any]
+Checker = check.Checker
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Problem:
 
     name: str
     kind: str
-    parameters: Mapping[str, Any]
+    parameters: ProblemParameters
 
 
 @dataclass(frozen=True)
@@ -166,103 +167,10 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _did_you_mean(key: str, allowed: Mapping[str, Any] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(allowed)}"
+    return check.did_you_mean(key, allowed) or f"; known keys: {', '.join(allowed)}"
 
 
-# --- value checkers: each takes (value, where) and returns the checked value ---------------
-
-
-def _fail(where: str, wanted: str, value: Any) -> InputError:
-    return InputError(f"{where} must be {wanted}, got {value!r}")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _positive(value: Any, where: str) -> float:
-    if not (_is_number(value) and math.isfinite(value) and value > 0):
-        raise _fail(where, "a number > 0", value)
-    return float(value)
-
-
-def _non_negative(value: Any, where: str) -> float:
-    if not (_is_number(value) and math.isfinite(value) and value >= 0):
-        raise _fail(where, "a number >= 0", value)
-    return float(value)
-
-
-def _fraction(value: Any, where: str) -> float:
-    """A share such as a MIP gap: 0.01 is 1%, so 5 (meant as 5%) is refused, not read as 500%."""
-    if not (_is_number(value) and 0 <= value <= 1):
-        raise _fail(where, "a fraction from 0 to 1 (0.05 is 5%)", value)
-    return float(value)
-
-
-def _positive_int(value: Any, where: str) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-        raise _fail(where, "an integer >= 1", value)
-    return value
-
-
-def _seed(value: Any, where: str) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31):
-        raise _fail(where, "an integer from 0 to 2147483647", value)
-    return value
-
-
-def _boolean(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(where, "true or false", value)
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if not (isinstance(value, str) and value.strip()):
-        raise _fail(where, "a non-empty string", value)
-    return value.strip()
-
-
-def _codes(what: str) -> Checker:
-    """A list of ids or codes; whole numbers are accepted and read as text (GeoNames ids)."""
-
-    def check(value: Any, where: str) -> tuple[str, ...]:
-        ok = isinstance(value, list) and all(
-            (isinstance(v, str) and v.strip()) or (isinstance(v, int) and not isinstance(v, bool))
-            for v in value
-        )
-        if not ok:
-            raise _fail(where, f"a list of {what} (strings)", value)
-        return tuple(str(v).strip() for v in value)
-
-    return check
-
-
-_site_ids = _codes("site ids")
-
-
-def _choice(*options: str) -> Checker:
-    def check(value: Any, where: str) -> str:
-        if value not in options:
-            error = _fail(where, f"one of {', '.join(map(repr, options))}", value)
-            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
-            raise InputError(f"{error}; did you mean {close[0]!r}?") if close else error
-        return str(value)
-
-    return check
-
-
-def _days_per_week(value: Any, where: str) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7):
-        raise _fail(where, "an integer from 1 to 7", value)
-    return value
-
-
-def _circuity(value: Any, where: str) -> float:
-    if not (_is_number(value) and math.isfinite(value) and value >= 1):
-        raise _fail(where, "a number >= 1", value)
-    return float(value)
+# --- value checkers beyond siting._core.validators: each takes (value, where) -------------
 
 
 def _speed_bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
@@ -270,11 +178,14 @@ def _speed_bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
         isinstance(value, list)
         and value
         and all(
-            isinstance(p, list) and len(p) == 2 and all(_is_number(x) for x in p) for p in value
+            isinstance(p, list) and len(p) == 2 and all(check.is_number(x) for x in p)
+            for p in value
         )
     )
     if not pairs:
-        raise _fail(where, "a list of [upper_km, speed_kph] pairs ending with [inf, speed]", value)
+        raise check.fail(
+            where, "a list of [upper_km, speed_kph] pairs ending with [inf, speed]", value
+        )
     bands = tuple((float(upper), float(speed)) for upper, speed in value)
     try:
         StraightLineModel(speed_bands=bands)
@@ -285,22 +196,24 @@ def _speed_bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
 
 def _default_speeds(value: Any, where: str) -> dict[str, tuple[float, float]]:
     if not isinstance(value, dict):
-        raise _fail(where, "a table of road class = [urban_kph, rural_kph]", value)
+        raise check.fail(where, "a table of road class = [urban_kph, rural_kph]", value)
     speeds = {}
     for highway, pair in value.items():
         if not (isinstance(pair, list) and len(pair) == 2):
-            raise _fail(f"{where}.{highway}", "[urban_kph, rural_kph]", pair)
+            raise check.fail(f"{where}.{highway}", "[urban_kph, rural_kph]", pair)
         speeds[highway] = (
-            _positive(pair[0], f"{where}.{highway}"),
-            _positive(pair[1], f"{where}.{highway}"),
+            check.positive(pair[0], f"{where}.{highway}"),
+            check.positive(pair[1], f"{where}.{highway}"),
         )
     return speeds
 
 
 def _override_speeds(value: Any, where: str) -> dict[str, float]:
     if not isinstance(value, dict):
-        raise _fail(where, "a table of road class = speed_kph", value)
-    return {highway: _positive(speed, f"{where}.{highway}") for highway, speed in value.items()}
+        raise check.fail(where, "a table of road class = speed_kph", value)
+    return {
+        highway: check.positive(speed, f"{where}.{highway}") for highway, speed in value.items()
+    }
 
 
 # --- sections: key -> (checker, default); a default of _REQUIRED must be given --------------
@@ -308,9 +221,9 @@ def _override_speeds(value: Any, where: str) -> dict[str, float]:
 _REQUIRED = object()
 
 _TOP: dict[str, tuple[Checker | None, Any]] = {
-    "name": (_text, None),
-    "description": (_text, ""),
-    "seed": (_seed, 0),
+    "name": (check.text, None),
+    "description": (check.text, ""),
+    "seed": (check.seed, 0),
     "inputs": (None, _REQUIRED),
     "travel": (None, {}),
     "problems": (None, _REQUIRED),
@@ -320,126 +233,48 @@ _TOP: dict[str, tuple[Checker | None, Any]] = {
 _TRAVEL: dict[str, tuple[Checker, Any]] = {
     "default_speeds_kph": (_default_speeds, {}),
     "overrides_kph": (_override_speeds, {}),
-    "speed_factor": (_positive, 1.0),
-    "ferries": (_boolean, True),
-    "ferry_speed_kph": (_positive, 15.0),
-    "ferry_wait_minutes": (_non_negative, 10.0),
-    "tracks": (_boolean, False),
-    "access_speed_kph": (_positive, 20.0),
-    "max_snap_m": (_positive, 5_000.0),
-    "max_minutes": (_positive, 120.0),
-    "circuity": (_circuity, StraightLineModel().circuity),
+    "speed_factor": (check.positive, 1.0),
+    "ferries": (check.boolean, True),
+    "ferry_speed_kph": (check.positive, 15.0),
+    "ferry_wait_minutes": (check.non_negative, 10.0),
+    "tracks": (check.boolean, False),
+    "access_speed_kph": (check.positive, 20.0),
+    "max_snap_m": (check.positive, 5_000.0),
+    "max_minutes": (check.positive, 120.0),
+    "circuity": (check.at_least_one, StraightLineModel().circuity),
     "speed_bands": (_speed_bands, StraightLineModel().speed_bands),
-    "workers": (_positive_int, 1),
+    "workers": (check.positive_int, 1),
 }
 
 _OUTPUTS: dict[str, tuple[Checker, Any]] = {
-    "map": (_boolean, True),
-    "language": (_choice(*LANGUAGES), "sv"),
-    "title": (_text, None),
+    "map": (check.boolean, True),
+    "language": (check.choice(*LANGUAGES), "sv"),
+    "title": (check.text, None),
 }
 
 _POPULATION_OPTIONS: dict[str, Checker] = {
-    "path": _text,
-    "id_column": _text,
-    "population_column": _text,
-    "x_column": _text,
-    "y_column": _text,
-    "crs": _text,
-    "layer": _text,
-    "cell_size_m": _positive,
+    "path": check.text,
+    "id_column": check.text,
+    "population_column": check.text,
+    "x_column": check.text,
+    "y_column": check.text,
+    "crs": check.text,
+    "layer": check.text,
+    "cell_size_m": check.positive,
 }
 _SITE_OPTIONS: dict[str, Checker] = {
-    "path": _text,
-    "id_column": _text,
-    "name_column": _text,
-    "status_column": _text,
-    "default_status": _choice("existing", "candidate", "may_close"),
-    "x_column": _text,
-    "y_column": _text,
-    "crs": _text,
-    "layer": _text,
+    "path": check.text,
+    "id_column": check.text,
+    "name_column": check.text,
+    "status_column": check.text,
+    "default_status": check.choice("existing", "candidate", "may_close"),
+    "x_column": check.text,
+    "y_column": check.text,
+    "crs": check.text,
+    "layer": check.text,
 }
 
 
-def _priority(value: Any, where: str) -> dict[str, Any]:
-    """Demand rows whose `column` value is in `values` weigh `factor` times (vulnerable areas)."""
-    if not isinstance(value, dict):
-        raise _fail(where, "a table {column, values, factor}", value)
-    allowed = {"column": _text, "values": _codes("the column's values"), "factor": _positive}
-    for key in value:
-        if key not in allowed:
-            raise InputError(f"{where}: unknown key {key!r}{_did_you_mean(key, tuple(allowed))}")
-    for key in allowed:
-        if key not in value:
-            raise InputError(f"{where}.{key} is required")
-    return {key: check(value[key], f"{where}.{key}") for key, check in allowed.items()}
-
-
-# the problems: which keys each kind takes, and which it needs
-_SOLVER: dict[str, Checker] = {"mip_gap": _fraction, "time_limit_s": _positive}
-_DEMAND: dict[str, Checker] = {"weights": _text, "priority": _priority}
-_SITE_RULES: dict[str, Checker] = {
-    "required": _site_ids,
-    "forbidden": _site_ids,
-    "existing_fixed": _boolean,
-    "costs": _text,
-    "budget": _positive,
-}
-_COUNT: dict[str, Checker] = {"n_sites": _positive_int, "n_new": _positive_int}
-_LOCATION = {**_SOLVER, **_DEMAND, **_SITE_RULES, **_COUNT}
-PROBLEM_KEYS: dict[str, dict[str, Checker]] = {
-    "lscp": {**_SOLVER, **_DEMAND, **_SITE_RULES, "max_minutes": _positive},
-    "mclp": {**_LOCATION, "max_minutes": _positive},
-    "p-median": _LOCATION,
-    "p-center": _LOCATION,
-    "closure-impact": {**_DEMAND, "close": _site_ids, "max_minutes": _positive},
-    "closures": {
-        **_SOLVER,
-        **_DEMAND,
-        "n_close": _positive_int,
-        "may_close": _site_ids,
-        "max_minutes": _positive,
-    },
-    "alternatives": {
-        **_LOCATION,
-        "of": _choice("lscp", "mclp", "p-median", "p-center"),
-        "n_alternatives": _positive_int,
-        "within": _fraction,
-        "max_minutes": _positive,
-    },
-    "tradeoff": {
-        **_SOLVER,
-        **_DEMAND,
-        "required": _site_ids,
-        "forbidden": _site_ids,
-        "existing_fixed": _boolean,
-        "max_n_sites": _positive_int,
-        "max_minutes": _positive,
-    },
-    "mobile": {
-        **_DEMAND,
-        "depots": _site_ids,
-        "stops": _site_ids,
-        "serve_minutes": _positive,
-        "fixed_minutes": _positive,
-        "vehicles": _positive_int,
-        "days_per_week": _days_per_week,
-        "day_minutes": _positive,
-        "stop_minutes": _non_negative,
-        "cover_all": _boolean,
-        "time_limit_s": _positive,
-        "max_iterations": _positive_int,
-    },
-}
-_NEEDED: dict[str, tuple[str, ...]] = {
-    "lscp": ("max_minutes",),
-    "mclp": ("max_minutes",),
-    "closures": ("n_close",),
-    "alternatives": ("of", "n_alternatives"),
-    "tradeoff": ("max_n_sites", "max_minutes"),
-    "mobile": ("depots", "serve_minutes"),
-}
 _NEEDS_EXISTING = ("closure-impact", "closures")
 
 
@@ -469,18 +304,18 @@ class _Reader:
         """Checked values of a section, defaults filled in."""
         self.keys(table, spec, where)
         values = {}
-        for key, (check, default) in spec.items():
+        for key, (checker, default) in spec.items():
             if key in table:
-                values[key] = self.check(check, table[key], f"[{where}] {key}")
+                values[key] = self.check(checker, table[key], f"[{where}] {key}")
             elif default is _REQUIRED:
                 raise self.error(f"[{where}] {key} is required")
             else:
                 values[key] = default
         return values
 
-    def check(self, check: Checker, value: Any, where: str) -> Any:
+    def check(self, checker: Checker, value: Any, where: str) -> Any:
         try:
-            return check(value, where)
+            return checker(value, where)
         except InputError as error:
             raise self.error(str(error)) from None
 
@@ -490,9 +325,9 @@ class _Reader:
             if key not in data:
                 raise self.error(f"[{key}] is required")
         top = {
-            key: self.check(check, data[key], key) if key in data else default
-            for key, (check, default) in _TOP.items()
-            if check is not None
+            key: self.check(checker, data[key], key) if key in data else default
+            for key, (checker, default) in _TOP.items()
+            if checker is not None
         }
         inputs = self.inputs(data["inputs"])
         travel = self.travel(data.get("travel", {}))
@@ -518,7 +353,7 @@ class _Reader:
         if "candidates" not in table and "existing" not in table:
             raise self.error("[inputs] needs candidates, existing offices, or both")
         optional = {
-            key: self.check(_text, table[key], f"[inputs] {key}") if key in table else None
+            key: self.check(check.text, table[key], f"[inputs] {key}") if key in table else None
             for key in ("region", "group_column")
         }
         if optional["region"] is not None:
@@ -542,7 +377,7 @@ class _Reader:
             raise self.error(f"[inputs] region: {error}") from None
 
     def network(self, value: Any) -> str | None:
-        text = str(self.check(_text, value, "[inputs] network"))
+        text = str(self.check(check.text, value, "[inputs] network"))
         if text == STRAIGHT_LINE:
             return None
         if text.startswith(BUNDLED_PREFIX):
@@ -627,9 +462,9 @@ class _Reader:
     def problem(self, table: dict[str, Any], index: int, inputs: Inputs, travel: Travel) -> Problem:
         where = f"problems[{index}]"
         if "kind" not in table:
-            raise self.error(f"{where}.kind is required: one of {', '.join(PROBLEM_KEYS)}")
-        kind = self.check(_choice(*PROBLEM_KEYS), table["kind"], f"{where}.kind")
-        checkers = {"name": _text, "kind": _choice(kind), **PROBLEM_KEYS[kind]}
+            raise self.error(f"{where}.kind is required: one of {', '.join(parameters.KINDS)}")
+        kind = self.check(check.choice(*parameters.KINDS), table["kind"], f"{where}.kind")
+        checkers = {"name": check.text, "kind": check.choice(kind), **parameters.checkers(kind)}
         self.keys(table, checkers, where)
         values = {k: self.check(checkers[k], v, f"{where}.{k}") for k, v in table.items()}
         name = values.pop("name", f"{kind}-{index + 1}")
@@ -637,15 +472,15 @@ class _Reader:
             raise self.error(f"{where}.name {EXISTING!r} is reserved for today's offices")
         values.pop("kind")
         self.problem_rules(values, kind, where, inputs, travel)
-        return Problem(name=name, kind=kind, parameters=MappingProxyType(values))
+        return Problem(name=name, kind=kind, parameters=parameters.KINDS[kind](**values))
 
     def problem_rules(
         self, values: dict[str, Any], kind: str, where: str, inputs: Inputs, travel: Travel
     ) -> None:
         """Rules between keys: what each kind needs, the cut-off, existing offices."""
-        needed = _NEEDED.get(kind, ())
-        if kind == "alternatives":
-            needed += _NEEDED.get(values.get("of", ""), ())
+        needed = parameters.needed(kind)
+        if kind == "alternatives" and "of" in values:
+            needed += parameters.needed(values["of"])
         for key in needed:
             if key not in values:
                 raise self.error(f"{where}.{key} is required for kind {kind!r}")

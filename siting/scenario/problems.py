@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import geopandas as gpd
@@ -19,9 +19,23 @@ from siting.locate.closure import closure_impact, solve_closures
 from siting.locate.solution import Solution
 from siting.locate.solve import solve
 from siting.locate.tradeoff import tradeoff_curve
+from siting.mobile.options import FixedOffices, MobileOptions
 from siting.mobile.planner import plan_mobile
 from siting.report.maps import nearest_office
 from siting.scenario.config import EXISTING, Problem
+from siting.scenario.parameters import (
+    AlternativesParameters,
+    ClosureImpactParameters,
+    ClosuresParameters,
+    LocationParameters,
+    LscpParameters,
+    MclpParameters,
+    MobileParameters,
+    ProblemParameters,
+    SiteChoice,
+    SolverLimits,
+    TradeoffParameters,
+)
 from siting.travel.odmatrix import ODMatrix
 from siting.travel.straightline import StraightLineModel
 
@@ -131,9 +145,9 @@ def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
 # --- parameters shared by the solvers -------------------------------------------------------
 
 
-def demand_weights(parameters: Mapping[str, Any], demand: pd.DataFrame) -> npt.NDArray[np.float64]:
+def demand_weights(parameters: ProblemParameters, demand: pd.DataFrame) -> npt.NDArray[np.float64]:
     """The `weights` column (default population), times the priority factor where it applies."""
-    column = parameters.get("weights", "population")
+    column = parameters.weights
     if column not in demand.columns:
         msg = f"weights: the demand has no column {column!r}"
         raise InputError(msg)
@@ -142,7 +156,7 @@ def demand_weights(parameters: Mapping[str, Any], demand: pd.DataFrame) -> npt.N
         row = int(np.argmax(np.isnan(values)))
         msg = f"weights: column {column!r} is not a number at {demand['demand_id'].iloc[row]!r}"
         raise InputError(msg)
-    priority = parameters.get("priority")
+    priority = parameters.priority
     if priority is None:
         return np.asarray(values, dtype=np.float64)
     if priority["column"] not in demand.columns:
@@ -172,28 +186,23 @@ def _site_costs(column: str, sites: pd.DataFrame) -> npt.NDArray[np.float64]:
     return np.where(np.isnan(costs), 0.0, costs)
 
 
-def _solver_options(parameters: Mapping[str, Any], context: ProblemContext) -> dict[str, Any]:
-    options = {key: parameters[key] for key in ("mip_gap", "time_limit_s") if key in parameters}
-    return {**options, "seed": context.seed}
+def _solver_options(parameters: SolverLimits, context: ProblemContext) -> dict[str, Any]:
+    limits = {"mip_gap": parameters.mip_gap, "time_limit_s": parameters.time_limit_s}
+    given = {key: value for key, value in limits.items() if value is not None}
+    return {**given, "seed": context.seed}
 
 
-def _site_rules(parameters: Mapping[str, Any], context: ProblemContext) -> dict[str, Any]:
+def _site_rules(parameters: SiteChoice, context: ProblemContext) -> dict[str, Any]:
     # offices that may close are free to stay open or not; forbid them to model the closure
-    kept = context.kept_ids if parameters.get("existing_fixed", True) else []
-    required = list(dict.fromkeys([*kept, *parameters.get("required", ())]))
-    rules: dict[str, Any] = {
-        "required_sites": required,
-        "forbidden_sites": list(parameters.get("forbidden", ())),
+    kept = context.kept_ids if parameters.existing_fixed else []
+    return {
+        "required_sites": list(dict.fromkeys([*kept, *parameters.required])),
+        "forbidden_sites": list(parameters.forbidden),
     }
-    if "costs" in parameters:
-        rules["site_costs"] = _site_costs(parameters["costs"], context.sites)
-    if "budget" in parameters:
-        rules["budget"] = parameters["budget"]
-    return rules
 
 
 def _location_parameters(
-    parameters: Mapping[str, Any], kind: str, context: ProblemContext
+    parameters: LscpParameters | LocationParameters, kind: str, context: ProblemContext
 ) -> dict[str, Any]:
     """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median or p-center."""
     arguments = {
@@ -201,13 +210,22 @@ def _location_parameters(
         **_site_rules(parameters, context),
         **_solver_options(parameters, context),
     }
-    if "n_sites" in parameters:
-        arguments["n_sites"] = parameters["n_sites"]
-    elif "n_new" in parameters:
-        arguments["n_sites"] = len(context.kept_ids) + parameters["n_new"]
-    if kind in ("lscp", "mclp"):
-        arguments["max_minutes"] = parameters["max_minutes"]
+    if parameters.costs is not None:
+        arguments["site_costs"] = _site_costs(parameters.costs, context.sites)
+    if parameters.budget is not None:
+        arguments["budget"] = parameters.budget
+    if isinstance(parameters, LocationParameters):
+        if parameters.n_sites is not None:
+            arguments["n_sites"] = parameters.n_sites
+        elif parameters.n_new is not None:
+            arguments["n_sites"] = len(context.kept_ids) + parameters.n_new
+    if kind in ("lscp", "mclp") and isinstance(parameters, _WITH_MAX_MINUTES):
+        arguments["max_minutes"] = parameters.max_minutes
     return arguments
+
+
+#: the location parameters that may carry a cut-off (lscp and mclp need it, checked on reading)
+_WITH_MAX_MINUTES = (LscpParameters, MclpParameters, AlternativesParameters)
 
 
 def _from_solution(
@@ -220,7 +238,7 @@ def _from_solution(
         "kind": problem.kind,
         **solution.summary(),
         "closed_sites": list(closed),
-        "scenario_parameters": dict(problem.parameters),
+        "scenario_parameters": problem.parameters.summary(),
         **extra,
     }
     return ProblemResult(
@@ -238,14 +256,17 @@ def _from_solution(
 
 
 def _run_location(problem: Problem, context: ProblemContext) -> ProblemResult:
-    arguments = _location_parameters(problem.parameters, problem.kind, context)
+    parameters = problem.parameters
+    assert isinstance(parameters, LscpParameters | LocationParameters)
+    arguments = _location_parameters(parameters, problem.kind, context)
     solution = solve(context.od, problem=problem.kind, **arguments)
     return _from_solution(problem, solution, context, {})
 
 
 def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemResult:
     parameters = problem.parameters
-    close = list(parameters.get("close", ())) or context.may_close_ids
+    assert isinstance(parameters, ClosureImpactParameters)
+    close = list(parameters.close) or context.may_close_ids
     if not close:
         msg = "close: no sites given, and no existing office has status may_close"
         raise InputError(msg)
@@ -254,7 +275,7 @@ def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemRes
         open_sites=context.existing_ids,
         closed_sites=close,
         weights=demand_weights(parameters, context.demand),
-        max_minutes=parameters.get("max_minutes"),
+        max_minutes=parameters.max_minutes,
         groups=context.demand["group"].to_numpy(),
     )
     table = impact.table
@@ -271,7 +292,7 @@ def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemRes
         "kind": problem.kind,
         "closed_sites": list(closed),
         "totals": impact.totals,
-        "scenario_parameters": dict(parameters),
+        "scenario_parameters": parameters.summary(),
     }
     return ProblemResult(
         name=problem.name,
@@ -286,14 +307,15 @@ def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemRes
 
 def _run_closures(problem: Problem, context: ProblemContext) -> ProblemResult:
     parameters = problem.parameters
+    assert isinstance(parameters, ClosuresParameters)
     existing = context.existing_ids
-    may_close = list(parameters.get("may_close", ())) or context.may_close_ids or existing
+    may_close = list(parameters.may_close) or context.may_close_ids or existing
     solution = solve_closures(
         context.od,
         open_sites=existing,
-        n_close=parameters["n_close"],
+        n_close=parameters.n_close,
         weights=demand_weights(parameters, context.demand),
-        max_minutes=parameters.get("max_minutes"),
+        max_minutes=parameters.max_minutes,
         keep_sites=[site for site in existing if site not in may_close],
         **_solver_options(parameters, context),
     )
@@ -302,42 +324,45 @@ def _run_closures(problem: Problem, context: ProblemContext) -> ProblemResult:
 
 def _run_alternatives(problem: Problem, context: ProblemContext) -> ProblemResult:
     parameters = problem.parameters
-    kind = parameters["of"]
+    assert isinstance(parameters, AlternativesParameters)
     answers = solve_alternatives(
         context.od,
-        problem=kind,
-        n_alternatives=parameters["n_alternatives"],
-        within=parameters.get("within", 0.05),
-        **_location_parameters(parameters, kind, context),
+        problem=parameters.of,
+        n_alternatives=parameters.n_alternatives,
+        within=parameters.within,
+        **_location_parameters(parameters, parameters.of, context),
     )
     listed = [
         {"sites": a.summary()["sites"], "objective": a.objective, "gap": a.gap, "status": a.status}
         for a in answers
     ]
-    extra = {"alternatives": listed, **_alternatives_found(problem, len(answers))}
+    extra = {"alternatives": listed, **_alternatives_found(problem.name, parameters, len(answers))}
     return _from_solution(problem, answers[0], context, extra)
 
 
-def _alternatives_found(problem: Problem, found: int) -> dict[str, Any]:
+def _alternatives_found(
+    name: str, parameters: AlternativesParameters, found: int
+) -> dict[str, Any]:
     """How many answers were asked for and found; a note (and a warning) when fewer."""
-    asked, within = problem.parameters["n_alternatives"], problem.parameters.get("within", 0.05)
+    asked, within = parameters.n_alternatives, parameters.within
     record: dict[str, Any] = {"alternatives_asked": asked, "alternatives_found": found}
     if found < asked:
         record["alternatives_note"] = (
             f"only {found} of the {asked} answers asked for lie within {within:.1%} of the "
             "optimum (the optimum included)"
         )
-        logger.warning("problem %r: %s", problem.name, record["alternatives_note"])
+        logger.warning("problem %r: %s", name, record["alternatives_note"])
     return record
 
 
 def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
     parameters = problem.parameters
+    assert isinstance(parameters, TradeoffParameters)
     rules = _site_rules(parameters, context)
     curve = tradeoff_curve(
         context.od,
-        max_n_sites=parameters["max_n_sites"],
-        max_minutes=parameters["max_minutes"],
+        max_n_sites=parameters.max_n_sites,
+        max_minutes=parameters.max_minutes,
         weights=demand_weights(parameters, context.demand),
         required_sites=rules["required_sites"],
         forbidden_sites=rules["forbidden_sites"],
@@ -345,7 +370,7 @@ def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
     )
     table = curve.reset_index()
     records = json_records(table)
-    summary = {"kind": problem.kind, "curve": records, "scenario_parameters": dict(parameters)}
+    summary = {"kind": problem.kind, "curve": records, "scenario_parameters": parameters.summary()}
     tables = {"curve": _lists_joined(table)}
     return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
 
@@ -364,25 +389,23 @@ def _lists_joined(table: pd.DataFrame) -> pd.DataFrame:
 def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     """Weekly tours of mobile offices for people no office open today serves."""
     parameters = problem.parameters
+    assert isinstance(parameters, MobileParameters)
     if context.legs is None:
         raise InputError("mobile: no travel model between sites was given")
     # ids known: depots and stops were checked against the sites before the OD matrix
-    stop_ids = list(parameters.get("stops", ())) or context.candidate_ids
-    depot_ids = list(parameters["depots"])
+    stop_ids = list(parameters.stops) or context.candidate_ids
+    depot_ids = list(parameters.depots)
     places = context.sites[context.sites["site_id"].isin({*depot_ids, *stop_ids})]
     by_id = context.sites.set_index("site_id")
     # every office open today, those that may close included: the same offices the travel,
     # the metrics and open_sites below count, so nobody is both "served" and "newly served"
     fixed = context.existing_ids
-    serve = parameters["serve_minutes"]
     plan = plan_mobile(
         _columns(context.od, stop_ids), demand_weights(parameters, context.demand),
         _site_points(by_id, stop_ids), _site_points(by_id, depot_ids),
-        serve_minutes=serve, travel=context.legs(places, parameters.get("day_minutes", 480.0)),
-        fixed_offices=_columns(context.od, fixed) if fixed else None,
-        fixed_minutes=parameters.get("fixed_minutes", serve) if fixed else None,
-        **{key: parameters[key] for key in _MOBILE_OPTIONS if key in parameters},
-        seed=context.seed,
+        _mobile_options(parameters, context.seed),
+        travel=context.legs(places, parameters.day_minutes),
+        already_served=_fixed_offices(parameters, context.od, fixed),
     )  # fmt: skip
     visits = plan.visits_table()
     visited = list(dict.fromkeys(str(v) for v in visits["stop_id"]))
@@ -390,7 +413,7 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     # offices'; who the stops serve is told apart (served_by_mobile, mobile_stops)
     summary = {
         "kind": problem.kind, **plan.summary(), "served_by_mobile": plan.newly_served,
-        "mobile_stops": visited, "scenario_parameters": dict(parameters),
+        "mobile_stops": visited, "scenario_parameters": parameters.summary(),
     }  # fmt: skip
     return ProblemResult(
         name=problem.name, kind=problem.kind,
@@ -400,10 +423,21 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     )  # fmt: skip
 
 
-_MOBILE_OPTIONS = (
-    "vehicles", "days_per_week", "day_minutes", "stop_minutes", "cover_all", "time_limit_s",
-    "max_iterations",
-)  # fmt: skip
+def _mobile_options(parameters: MobileParameters, seed: int) -> MobileOptions:
+    """The scenario's keys that are `MobileOptions`, and the scenario's seed."""
+    taken = {f.name for f in fields(MobileOptions)} - {"seed"}
+    given = {name: getattr(parameters, name) for name in taken}
+    return MobileOptions(**given, seed=seed)
+
+
+def _fixed_offices(
+    parameters: MobileParameters, od: ODMatrix, fixed: Sequence[str]
+) -> FixedOffices | None:
+    """Today's offices serve the people within fixed_minutes (default serve_minutes)."""
+    if not fixed:
+        return None
+    reach = parameters.fixed_minutes or parameters.serve_minutes
+    return FixedOffices(_columns(od, fixed), reach)
 
 
 def _site_points(by_id: pd.DataFrame, site_ids: Sequence[str]) -> gpd.GeoDataFrame:
@@ -425,7 +459,7 @@ def _plain(value: Any) -> Any:
 
 
 Runner = Callable[[Problem, ProblemContext], ProblemResult]
-#: one runner per problem kind of `siting.scenario.config.PROBLEM_KEYS`
+#: one runner per problem kind of `siting.scenario.parameters.KINDS`
 RUNNERS: dict[str, Runner] = {
     "lscp": _run_location,
     "mclp": _run_location,
