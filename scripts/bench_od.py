@@ -175,6 +175,7 @@ def _measure_siting(
     pbf: Path, shapes: list[dict[str, Any]], runs: int, workers: int, dask: str | None
 ) -> Any:
     from siting.travel import odmatrix, routing
+    from siting.travel.options import ComputeOptions
 
     graph, load_s = _load_graph(pbf)
     load_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -201,9 +202,7 @@ def _measure_siting(
                     origins,
                     sites,
                     max_minutes=cutoff,
-                    workers=workers,
-                    dask=client,
-                    progress=False,
+                    compute=ComputeOptions(workers=workers, dask=client, progress=False),
                 )
                 out[:] = [od.summary.stored_pairs, od.metadata["engine"]]
 

@@ -78,7 +78,7 @@ def _run_setup(
     runs: int,
     engine: str,
 ) -> dict[str, Any]:
-    from siting import travel_times
+    from siting import ComputeOptions, travel_times
 
     times, memory, stored = [], {"peak_mb": 0.0}, 0
     client, cluster_start_s = bench_od._dask_client(dask, workers)
@@ -90,10 +90,7 @@ def _run_setup(
                 origins,
                 sites,
                 max_minutes=MAX_MINUTES,
-                workers=workers,
-                dask=client,
-                engine=engine,  # type: ignore[arg-type]
-                progress=False,
+                compute=ComputeOptions(workers=workers, dask=client, engine=engine, progress=False),
             )
             times.append(round(time.perf_counter() - started, 2))
         stored, chosen = od.summary.stored_pairs, od.metadata["engine"]

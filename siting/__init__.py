@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from siting.travel.odmatrix import nearest_sites as nearest_sites
     from siting.travel.odmatrix import prepare_network as prepare_network
     from siting.travel.odmatrix import travel_times as travel_times
+    from siting.travel.options import ComputeOptions as ComputeOptions
+    from siting.travel.options import SnapRule as SnapRule
     from siting.travel.straightline import StraightLineModel as StraightLineModel
 
 # public name -> the module that defines it
@@ -106,6 +108,8 @@ _HOMES: dict[str, str] = {
     "RunResult": "siting.scenario.pipeline",
     "run_scenario": "siting.scenario.pipeline",
     "ODMatrix": "siting.travel.odmatrix",
+    "ComputeOptions": "siting.travel.options",
+    "SnapRule": "siting.travel.options",
     "ODSummary": "siting.travel.odmatrix",
     "nearest_sites": "siting.travel.odmatrix",
     "prepare_network": "siting.travel.odmatrix",

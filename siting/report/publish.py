@@ -593,6 +593,7 @@ def publish_from_files(
     from siting.inputs.sites import load_sites
     from siting.roads.network import STRAIGHT_LINE, load_network
     from siting.travel.odmatrix import prepare_network, travel_times
+    from siting.travel.options import ComputeOptions
 
     final = Path(out_dir)
     check_out_dir(final, kind=SITE_KIND)
@@ -600,7 +601,8 @@ def publish_from_files(
     sites = load_sites(sites_source)
     straight = not network or network == STRAIGHT_LINE
     graph = None if straight else prepare_network(load_network(network))
-    od = travel_times(graph, demand, sites, max_minutes=max_minutes, progress=False)
+    quiet = ComputeOptions(progress=False)
+    od = travel_times(graph, demand, sites, max_minutes=max_minutes, compute=quiet)
     scenarios = scenarios_from_matrix(
         od, sites, close=close, opened=opened, close_announced=close_announced, language=language
     )

@@ -22,6 +22,7 @@ from siting.roads.network import (
 from siting.roads.speeds import SpeedModel
 from siting.scenario import parameters
 from siting.scenario.parameters import ProblemParameters
+from siting.travel.options import SnapRule
 from siting.travel.straightline import StraightLineModel
 
 #: the problem name reserved for today's offices in the outputs
@@ -74,8 +75,7 @@ class Travel:
     ferry_speed_kph: float
     ferry_wait_minutes: float
     include_tracks: bool
-    access_speed_kph: float
-    max_snap_m: float
+    snap: SnapRule
     max_minutes: float
     straight_line: StraightLineModel
     workers: int
@@ -238,8 +238,8 @@ _TRAVEL: dict[str, tuple[Checker, Any]] = {
     "ferry_speed_kph": (check.positive, 15.0),
     "ferry_wait_minutes": (check.non_negative, 10.0),
     "tracks": (check.boolean, False),
-    "access_speed_kph": (check.positive, 20.0),
-    "max_snap_m": (check.positive, 5_000.0),
+    "access_speed_kph": (check.positive, SnapRule().access_speed_kph),
+    "max_snap_m": (check.positive, SnapRule().max_snap_m),
     "max_minutes": (check.positive, 120.0),
     "circuity": (check.at_least_one, StraightLineModel().circuity),
     "speed_bands": (_speed_bands, StraightLineModel().speed_bands),
@@ -431,8 +431,7 @@ class _Reader:
             ferry_speed_kph=values["ferry_speed_kph"],
             ferry_wait_minutes=values["ferry_wait_minutes"],
             include_tracks=values["tracks"],
-            access_speed_kph=values["access_speed_kph"],
-            max_snap_m=values["max_snap_m"],
+            snap=SnapRule(values["access_speed_kph"], values["max_snap_m"]),
             max_minutes=values["max_minutes"],
             straight_line=straight,
             workers=values["workers"],

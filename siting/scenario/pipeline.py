@@ -43,6 +43,7 @@ from siting.scenario.problems import (
     run_problem,
 )
 from siting.travel.odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
+from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
 from siting.travel.straightline import StraightLineModel
 
@@ -219,9 +220,8 @@ class _Roads:
             return self.scenario.travel.straight_line
         travel = self.scenario.travel
         return travel_times(
-            self.network, places, places, max_minutes=max_minutes,
-            access_speed_kph=travel.access_speed_kph, max_snap_m=travel.max_snap_m,
-            workers=travel.workers, progress=False,
+            self.network, places, places, max_minutes=max_minutes, snap=travel.snap,
+            compute=ComputeOptions(workers=travel.workers, progress=False),
         )  # fmt: skip
 
 
@@ -260,9 +260,8 @@ def _travel_matrix(
     with _timed(timings, "od_matrix"):
         od = travel_times(
             road, demand, sites, max_minutes=travel.max_minutes,
-            straight_line=travel.straight_line, access_speed_kph=travel.access_speed_kph,
-            max_snap_m=travel.max_snap_m, workers=travel.workers, cache_dir=folder,
-            progress=progress,
+            straight_line=travel.straight_line, snap=travel.snap,
+            compute=ComputeOptions(workers=travel.workers, cache_dir=folder, progress=progress),
         )  # fmt: skip
     if cached is not None:
         od.save(cached)
@@ -286,7 +285,7 @@ def _run_cache_file(
         "network_sha256": file_record(Path(source))["sha256"],
         "speeds": travel.speeds.key(),
         "options": [travel.include_tracks, travel.ferries, travel.ferry_speed_kph,
-                    travel.ferry_wait_minutes, travel.access_speed_kph, travel.max_snap_m,
+                    travel.ferry_wait_minutes, travel.snap.access_speed_kph, travel.snap.max_snap_m,
                     travel.max_minutes],
         "origins": as_points(demand, argument="origins").digest(),
         "sites": as_points(sites, argument="destinations").digest(),
@@ -508,7 +507,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
         "speeds": travel.speeds.key() if source is not None else None,
         "ferries": travel.ferries if source is not None else None,
         "tracks": travel.include_tracks if source is not None else None,
-        "access_speed_kph": travel.access_speed_kph,
+        "access_speed_kph": travel.snap.access_speed_kph,
         "straight_line": repr(travel.straight_line) if source is None else None,
         "od_pairs": od.summary.stored_pairs,
         "engine": metadata.get("engine"),

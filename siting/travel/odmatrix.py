@@ -26,13 +26,13 @@ from siting._core.atomic import write_bytes_atomic
 from siting._core.errors import InputError
 from siting.roads.snapping import NodeIndex
 from siting.travel import blocks, routing
+from siting.travel.options import ComputeOptions, EngineChoice, SnapRule
 from siting.travel.points import Points, as_points
 from siting.travel.straightline import StraightLineModel
 
 logger = logging.getLogger(__name__)
 
 Direction = Literal["to_sites", "from_sites"]
-EngineChoice = Literal["auto", "cch", "dijkstra"]
 ROAD_MODEL = "road network"
 STRAIGHT_MODEL = "straight-line fallback"
 _FORMAT = "siting-odmatrix-1"
@@ -432,6 +432,10 @@ class RoadNetwork:
         return NodeIndex(arrays.node_id, arrays.lon, arrays.lat, nodes_crs="EPSG:4326")
 
 
+_SNAP = SnapRule()
+_COMPUTE = ComputeOptions()
+
+
 def prepare_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoadNetwork:
     """Flatten `graph` once for `travel_times` (see `routing.array_graph`)."""
     return RoadNetwork(arrays=routing.array_graph(graph, weight=weight))
@@ -444,18 +448,10 @@ def travel_times(
     *,
     max_minutes: float | None = None,
     direction: Direction = "to_sites",
-    engine: EngineChoice = "auto",
     straight_line: StraightLineModel | None = None,
-    access_speed_kph: float = 20.0,
-    max_snap_m: float = 5_000.0,
-    workers: int = 1,
-    dask: Any = None,
-    chunk_size: int | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    resolution_s: float = routing.DEFAULT_RESOLUTION_S,
-    origin_id_column: str | None = None,
-    destination_id_column: str | None = None,
+    snap: SnapRule = _SNAP,
+    compute: ComputeOptions = _COMPUTE,
+    id_columns: tuple[str | None, str | None] = (None, None),
     crs: Any = "EPSG:4326",
 ) -> ODMatrix:
     """Compute travel times between origins (demand) and destinations (sites).
@@ -473,34 +469,15 @@ def travel_times(
         ``"to_sites"``: trips from each origin to each destination; ``"from_sites"``: trips
         from each destination to each origin (a mobile office, home visits). Rows are always
         origins.
-    engine
-        ``"cch"`` (contraction hierarchy), ``"dijkstra"`` (scipy, stops at the cut-off) or
-        ``"auto"``: the CCH, or with a cut-off whichever a probe on two points measures
-        faster.
     straight_line
         Parameters of the fallback model (used when `network` is None).
-    access_speed_kph, max_snap_m
-        Snapping: the straight stretch from a point to its nearest node is driven at
-        `access_speed_kph` and added at both ends; a point farther than `max_snap_m` from the
-        network is an error.
-    workers
-        Parallel workers on this machine: threads for the CCH (each with its own metric),
-        processes for scipy's Dijkstra; or the Dask workers of a local cluster.
-    dask
-        None (no Dask), ``"local"`` (a LocalCluster of `workers` processes), a scheduler
-        address or a ``distributed.Client``.
-    chunk_size
-        Points of the smaller side per block; default keeps a block within 64 MB and gives
-        each worker at least 4 blocks.
-    cache_dir
-        Directory for saved matrices and CCH orderings; a matrix for the same network, points
-        and options is loaded instead of computed.
-    progress
-        Show a progress bar; None shows one only on a terminal.
-    resolution_s
-        Integer unit of CCH weights (seconds).
-    origin_id_column, destination_id_column
-        Id columns of GeoDataFrame inputs (default ``demand_id``/``site_id``/``id``/index).
+    snap
+        How points join the roads (`SnapRule`: access speed, farthest snap).
+    compute
+        Engine, workers, Dask, blocks, cache and progress (`ComputeOptions`).
+    id_columns
+        Id columns of GeoDataFrame origins and destinations (default
+        ``demand_id``/``site_id``/``id``/index).
     crs
         CRS of plain ``(ids, x, y)`` inputs.
 
@@ -515,21 +492,19 @@ def travel_times(
         If an option is invalid, a point has no coordinates or snaps farther than
         `max_snap_m`, or the network lacks travel times.
     """
-    _check_options(max_minutes, direction, engine, workers, chunk_size)
-    origin_points = as_points(origins, argument="origins", id_column=origin_id_column, crs=crs)
-    site_points = as_points(
-        destinations, argument="destinations", id_column=destination_id_column, crs=crs
-    )
+    _check_options(max_minutes, direction)
+    origin_points = as_points(origins, argument="origins", id_column=id_columns[0], crs=crs)
+    site_points = as_points(destinations, argument="destinations", id_column=id_columns[1], crs=crs)
     road = prepare_network(network) if isinstance(network, nx.MultiDiGraph) else network
     options: dict[str, Any] = {
         "max_minutes": max_minutes,
         "direction": direction,
-        "access_speed_kph": access_speed_kph,
-        "max_snap_m": max_snap_m,
-        "resolution_s": resolution_s,
+        "access_speed_kph": snap.access_speed_kph,
+        "max_snap_m": snap.max_snap_m,
+        "resolution_s": compute.resolution_s,
         "straight_line": repr(straight_line or StraightLineModel()) if road is None else None,
     }
-    cache_path = _cache_path(cache_dir, road, origin_points, site_points, options)
+    cache_path = _cache_path(compute.cache_dir, road, origin_points, site_points, options)
     if cache_path is not None and cache_path.exists():
         logger.info("OD matrix: reusing %s", cache_path)
         return load_odmatrix(cache_path)
@@ -539,18 +514,17 @@ def travel_times(
         origin_points,
         site_points,
         options,
-        engine=engine,
-        cache_dir=cache_dir,
-        ship_topology=dask is not None,  # threads share it; Dask workers need a copy
+        compute=compute,
         straight_line=straight_line or StraightLineModel(),
     )
     small_is_rows = origin_points.size < site_points.size
-    if chunk_size is None:
-        chunk_size = blocks.chunk_size_for(
-            problem.small.size, problem.large.size, workers=workers, engine=problem.engine
-        )
+    chunk_size = compute.chunk_size or blocks.chunk_size_for(
+        problem.small.size, problem.large.size, workers=compute.workers, engine=problem.engine
+    )
     bounds = blocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
-    computed = blocks.run_blocks(problem, bounds, workers=workers, dask=dask, progress=progress)
+    computed = blocks.run_blocks(
+        problem, bounds, workers=compute.workers, dask=compute.dask, progress=compute.progress
+    )
     matrix = blocks.assemble(
         computed,
         n_small=problem.small.size,
@@ -565,25 +539,10 @@ def travel_times(
     return od
 
 
-def _check_options(
-    max_minutes: float | None,
-    direction: str,
-    engine: str,
-    workers: int,
-    chunk_size: int | None,
-) -> None:
+def _check_options(max_minutes: float | None, direction: str) -> None:
     _check_max_minutes(max_minutes)
     if direction not in ("to_sites", "from_sites"):
         msg = f"direction must be 'to_sites' or 'from_sites', got {direction!r}"
-        raise InputError(msg)
-    if engine not in ("auto", "cch", "dijkstra"):
-        msg = f"engine must be 'auto', 'cch' or 'dijkstra', got {engine!r}"
-        raise InputError(msg)
-    if not (isinstance(workers, int) and workers >= 1):
-        msg = f"workers must be an integer >= 1, got {workers!r}"
-        raise InputError(msg)
-    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
-        msg = f"chunk_size must be an integer >= 1, got {chunk_size!r}"
         raise InputError(msg)
 
 
@@ -610,9 +569,7 @@ def _build_problem(
     sites: Points,
     options: Mapping[str, Any],
     *,
-    engine: EngineChoice,
-    cache_dir: str | os.PathLike[str] | None,
-    ship_topology: bool,
+    compute: ComputeOptions,
     straight_line: StraightLineModel,
 ) -> tuple[blocks.BlockProblem, dict[str, Any]]:
     limit_s = math.inf if options["max_minutes"] is None else 60.0 * options["max_minutes"]
@@ -639,7 +596,9 @@ def _build_problem(
         topology=None,
         straight_line=None,
     )
-    chosen = _choose_engine(problem, engine, cache_dir=cache_dir, ship=ship_topology)
+    # threads share the topology; Dask workers need a copy
+    ship = compute.dask is not None
+    chosen = _choose_engine(problem, compute.engine, cache_dir=compute.cache_dir, ship=ship)
     return chosen, {
         "model": ROAD_MODEL,
         "engine": chosen.engine,
@@ -754,8 +713,7 @@ def nearest_sites(
     *,
     max_minutes: float | None = None,
     direction: Direction = "to_sites",
-    access_speed_kph: float = 20.0,
-    max_snap_m: float = 5_000.0,
+    snap: SnapRule = _SNAP,
     crs: Any = "EPSG:4326",
 ) -> NearestDestinations:
     """Find each origin's nearest destination with one multi-source search (no matrix).
@@ -769,11 +727,11 @@ def nearest_sites(
     NearestDestinations
         (n_origins, 1) column positions (-1: none within the cut-off) and minutes.
     """
-    _check_options(max_minutes, direction, "auto", 1, None)
+    _check_options(max_minutes, direction)
     road = prepare_network(network) if isinstance(network, nx.MultiDiGraph) else network
     origin_points = as_points(origins, argument="origins", crs=crs)
     site_points = as_points(destinations, argument="destinations", crs=crs)
-    options = {"access_speed_kph": access_speed_kph, "max_snap_m": max_snap_m}
+    options = {"access_speed_kph": snap.access_speed_kph, "max_snap_m": snap.max_snap_m}
     origin_side, _ = _snap(road, origin_points, "origins", options)
     site_side, _ = _snap(road, site_points, "destinations", options)
     limit_s = math.inf if max_minutes is None else 60.0 * max_minutes
