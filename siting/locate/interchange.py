@@ -6,6 +6,25 @@ for location problems": per row the nearest and second-nearest open site give wh
 site gains, what closing one loses, and a p x m correction table for rows that lose their
 nearest site. Written here with numpy because no maintained Python package offers it for
 sparse (cut-off) matrices; spopt and PuLP solve the MIP only.
+
+Notes
+-----
+Teitz and Bart (1968), "Heuristic methods for estimating the generalized vertex median of a
+weighted graph" (Operations Research 16): move to a neighbouring set of open sites (one
+closed, one opened) while that lowers the cost. Evaluating every swap from the nearest and
+second-nearest open site of each row goes back to Whitaker (1983, INFOR 21); the p x m
+``extra`` table that makes all p x m swaps one pass is Resende and Werneck's (2007, Annals
+of Operations Research 150). For a swap that closes i and opens j:
+``saving = gain[j] - loss[i] + extra[i, j]``.
+
+How this differs from Resende and Werneck:
+
+- gain, loss and extra are rebuilt from all pairs after each swap, not updated for the
+  rows the swap affected only (their main speed-up); a swap costs one pass over the pairs;
+- ``extra`` is dense (p x m), which stays small for the p and m of siting questions;
+- each step takes the best swap (best improvement), not the first one found;
+- a row with no open site among its stored pairs costs `unserved_penalty`, so on a cut-off
+  matrix swaps first serve every row, then shorten trips.
 """
 
 from __future__ import annotations
@@ -113,6 +132,7 @@ def _two_nearest(
     rows, first_hit = np.unique(pairs.local_rows[at_nearest], return_index=True)
     first = np.full(pairs.n_rows, -1, dtype=np.int64)
     first[rows] = pairs.columns[at_nearest[first_hit]]
+    # mask only the first nearest pair: with a tie, the second nearest costs as much
     masked[at_nearest[first_hit]] = np.inf
     second = pairs.row_min(masked)
     nearest = np.minimum(nearest, penalty)
@@ -124,7 +144,12 @@ def _swap_savings(
     open_sites: BoolArray,
     nearest_first_second: tuple[FloatArray, IntArray, FloatArray],
 ) -> tuple[FloatArray, IntArray]:
-    """Saving of every (close open_index[k], open column) swap: gain - loss + extra."""
+    """Saving of every (close open_index[k], open column) swap: gain - loss + extra.
+
+    ``gain[j]``: what opening j saves rows that move to it; ``loss[i]``: what closing i costs
+    its rows if they fall back to their second site; ``extra[i, j]``: the correction for
+    those rows when j serves them better than their second (Resende and Werneck 2007).
+    """
     nearest, first, second = nearest_first_second
     rows, columns, cost = pairs.local_rows, pairs.columns, pairs.cost
     n_columns = pairs.n_columns

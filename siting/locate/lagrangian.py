@@ -9,6 +9,30 @@ bound above that answer is fixed, which is exact, and the MIP that remains is sm
 At scale (100,000 rows x 2,000 sites) the pass works on each row's nearest sites only, with
 the row's multiplier capped so that the bound stays that of the full matrix, and stops as
 soon as answer and bound are within the gap asked for: then no MIP is needed at all.
+
+Notes
+-----
+Relaxation (Beasley 1993, EJOR 65, 383-399): with costs :math:`c_{ij} = w_i t_{ij}`, the
+assignment rows :math:`\\sum_j x_{ij} = 1` move into the objective with free multipliers
+:math:`\\lambda_i`, giving :math:`L(\\lambda) = \\sum_i \\lambda_i + \\min \\sum_j \\rho_j y_j`
+over :math:`\\sum_j y_j = p`, where :math:`\\rho_j = \\sum_i \\min(0, c_{ij} - \\lambda_i)`: the
+p sites of least :math:`\\rho_j`. That subproblem has the integrality property, so the best
+:math:`L` equals the bound of the strong LP (Geoffrion 1974, "Lagrangean relaxation for
+integer programming", Math. Programming Study 2), the LP HiGHS's root would solve before
+its cuts (excluded sets aside: their no-good rows are not relaxed into L).
+
+Multipliers move by subgradient optimisation with the step of Held, Wolfe and Crowder
+(1974), "Validation of subgradient optimization": :math:`\\pi (UB - L) / \\|g\\|^2` along
+:math:`g_i = 1 - \\sum_j x_{ij}`, with :math:`\\pi` starting at 2 and halved when the bound
+stalls; the patience (30 steps), the floor (0.01) and the starting multipliers (each row's
+cost in the heuristic answer) are set here. Where this differs from Beasley's framework:
+
+- upper bounds come from a greedy add (Kuehn and Hamburger 1963) and Teitz-Bart swaps
+  (`siting.locate.interchange`), and from the relaxation's own sites every other step;
+- multipliers are capped per row so that the pass can work on each row's nearest pairs
+  only (see `reduce_p_median`);
+- sites and pairs are then fixed by the usual Lagrangian penalty tests (`_fix`), to shrink
+  the MIP that HiGHS solves, not to finish a branch and bound here.
 """
 
 from __future__ import annotations
@@ -173,6 +197,7 @@ def _subgradient(
     answer, estimate = answer_cost  # the estimate steers the step even when it is excluded
     upper_open, upper = answer, _feasible_cost(near, answer, rules.excluded)
     start = near.row_min(np.where(answer[near.columns], near.cost, np.inf))
+    # inf where the answer's site is not among the kept pairs: fall back to the dearest kept
     multipliers = np.minimum(np.minimum(start, near.row_min(-near.cost) * -1.0), cap)
     best_lower, best_multipliers, relaxed_open = -np.inf, multipliers, answer
     step, stall = 2.0, 0
@@ -191,6 +216,7 @@ def _subgradient(
             estimate = min(estimate, near.cost_of(chosen))
         if _done(min(upper, estimate), best_lower, target_gap, step < min_step, deadline):
             break
+        # x_ij of the relaxed optimum; a tie (reduced == 0) may go either way, both subgradients
         assigned = np.bincount(
             near.local_rows, weights=(reduced < 0) & chosen[near.columns], minlength=near.n_rows
         )
@@ -198,6 +224,7 @@ def _subgradient(
         norm = float(gradient @ gradient)
         if norm == 0:
             break
+        # Held-Wolfe-Crowder step, then the cap: above it a left-out pair would count in L
         multipliers = np.minimum(multipliers + step * (estimate - lower) / norm * gradient, cap)
     return _Search(best_lower, best_multipliers, upper_open, relaxed_open)
 
@@ -259,7 +286,12 @@ def _best_sites(rho: FloatArray, rules: _Rules) -> BoolArray:
 def _greedy(
     pairs: AssignmentPairs, n_sites: int, required: BoolArray, allowed: BoolArray
 ) -> BoolArray:
-    """Add the site that saves most until `n_sites` are open (serving every row first)."""
+    """Add the site that saves most until `n_sites` are open (serving every row first).
+
+    The greedy add of Kuehn and Hamburger (1963), "A heuristic program for locating
+    warehouses" (Management Science 9); unserved rows cost `unserved_penalty` each, so sites
+    that serve new rows win before sites that only shorten trips.
+    """
     big = pairs.unserved_penalty()
     chosen = required.copy()
     current = pairs.row_min(np.where(chosen[pairs.columns], pairs.cost, big))
@@ -297,6 +329,15 @@ def _fix(
 
     Valid with excluded sets too: L ignores them, so it bounds every answer that keeps them
     out, and `upper` is the cost of an answer that does.
+
+    Notes
+    -----
+    Penalty tests at fixed multipliers: the relaxation with :math:`y_j` forced to the other
+    value is solved by one exchange in the sorted :math:`\\rho` (swap j with the worst chosen
+    free site, or with the best unchosen one), so its value is :math:`L \\pm \\rho_j \\mp \\rho_k`.
+    A pair is dropped when forcing :math:`x_{ij} = 1` (its positive reduced cost, plus opening
+    j if needed) lifts the relaxation above `upper`. These are exact only for answers costing
+    at most `upper`, which is all the MIP still has to search.
     """
     lower, upper, upper_open = bounds
     required, allowed = rules.required, rules.allowed
@@ -314,7 +355,8 @@ def _fix(
         fixed_closed = free_other & (value + rho - worst_in > upper + margin)
         fixed_open |= free_chosen & (value - rho + best_out > upper + margin)
     fixed_closed |= ~allowed
-    # forcing x_ij = 1 adds its positive reduced cost, and opening j if L left it shut
+    # forcing x_ij = 1 adds its positive reduced cost, and opening j if L left it shut;
+    # with no free site chosen, p sites are required and no other j can open (inf)
     opening = np.where(chosen, 0.0, rho - worst_in if free_chosen.any() else np.inf)
     forced = value + np.maximum(reduced, 0.0) + opening[pairs.columns]
     kept_pairs = (forced <= upper + margin) & ~fixed_closed[pairs.columns]

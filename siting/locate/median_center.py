@@ -104,6 +104,10 @@ def solve_p_median(
     `n_sites` sites can exceed is redundant and goes the same way. A budget that binds, or
     capacities, go straight to HiGHS: the relaxed problem would no longer be solved by
     sorting sites (a knapsack for the budget) and the bound without capacities is weak.
+
+    The relaxation is Beasley's (1993), "Lagrangean heuristics for location problems"
+    (EJOR 65), with Lagrangian penalty tests for the fixing; `siting.locate.lagrangian` says
+    where the code departs from it.
     """
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
@@ -144,7 +148,8 @@ def _solve_median(
         status = _lagrangian_status(reduction, options, start)
         if status is not None:
             return _lagrangian_result(reduction, seconds, status), started - start
-        # the MIP over the sites and pairs the bound left open
+        # the MIP over the sites and pairs the bound left open; exact, since every answer
+        # costing at most the Lagrangian answer survives the fixing
         reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
         pairs = _subset(pairs, reduction.kept_pairs)
     model = _assignment_model(
@@ -158,6 +163,7 @@ def _solve_median(
     build_s = time.perf_counter() - start
     step = replace(options, time_limit_s=_remaining(options, start))
     result = _solve_or_explain(model, instance, pairs, n_sites, step, "p-median")
+    # both bound the same optimum; the Lagrangian one is higher when HiGHS stops early
     if reduction is not None and reduction.lower_bound > result.bound:
         gap = (result.objective - reduction.lower_bound) / abs(result.objective)
         result = replace(result, bound=reduction.lower_bound, gap=gap)
