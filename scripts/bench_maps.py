@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import siting
 from siting.inputs.regions import load_boundaries
 from siting.report.assets import copy_leaflet, find_leaflet
-from siting.report.maps import TIME_COLORS, time_class, write_map
+from siting.report.maps import TIME_COLORS, MapOptions, time_class, write_map
 
 ROOT = Path(__file__).resolve().parent.parent
 DALARNA = ROOT.parent / "shared" / "data" / "scb_befolkning_1km_2025_dalarna.csv"
@@ -173,8 +173,14 @@ def run_case(
     travel = siting.nearest_office(od)
     rows = []
     started = time.perf_counter()
-    ours = write_map(out / f"{name}_siting.html", demand, sites, travel, model=od.metadata["model"],
-                     tiles=None, leaflet_url="leaflet")  # fmt: skip
+    ours = write_map(
+        out / f"{name}_siting.html",
+        demand,
+        sites,
+        travel,
+        model=od.metadata["model"],
+        options=MapOptions(tiles=None, leaflet_url="leaflet"),
+    )
     rows.append(measure(name, "siting.write_map", ours, time.perf_counter() - started, len(demand)))
     started = time.perf_counter()
     minutes = travel["minutes"].fillna(np.inf).to_numpy()

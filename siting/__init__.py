@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from siting.mobile.plan import MobilePlan as MobilePlan
     from siting.mobile.planner import plan_mobile as plan_mobile
     from siting.report.compare_pages import compare_scenarios as compare_scenarios
+    from siting.report.maps import MapOptions as MapOptions
     from siting.report.maps import nearest_office as nearest_office
     from siting.report.maps import write_map as write_map
     from siting.report.publish import publish_site as publish_site
@@ -93,6 +94,7 @@ _HOMES: dict[str, str] = {
     "MobilePlan": "siting.mobile.plan",
     "plan_mobile": "siting.mobile.planner",
     "compare_scenarios": "siting.report.compare_pages",
+    "MapOptions": "siting.report.maps",
     "nearest_office": "siting.report.maps",
     "write_map": "siting.report.maps",
     "publish_site": "siting.report.publish",

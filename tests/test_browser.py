@@ -29,7 +29,7 @@ from map_fixtures import XSS, make_cells, make_sites, make_travel
 
 from siting.report.assets import copy_leaflet, find_leaflet
 from siting.report.compare_pages import OfficePlan
-from siting.report.maps import write_map
+from siting.report.maps import MapOptions, write_map
 from siting.report.publish import publish_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -136,8 +136,14 @@ def _unescape(text: str) -> str:
 def test_map_renders_layers_and_escaped_popups(server: tuple[Path, str]) -> None:
     """Layers listed and drawn, each office popup opens, the XSS name is text, no errors."""
     root, base = server
-    write_map(root / "map.html", make_cells(5), make_sites(), make_travel(), model="road network",
-              tiles=None, boundaries=("lan",), leaflet_url="leaflet")  # fmt: skip
+    write_map(
+        root / "map.html",
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        options=MapOptions(tiles=None, boundaries=("lan",), leaflet_url="leaflet"),
+    )
     report = _probe(root / "map.html", f"{base}/map.html")
     assert report["errors"] == []
     assert report["alerts"] == []
@@ -174,8 +180,14 @@ def test_large_grid_renders_as_images(server: tuple[Path, str]) -> None:
         geometry=gpd.points_from_xy(east, north), crs="EPSG:3006",
     )  # fmt: skip
     travel = pd.DataFrame({"demand_id": demand["demand_id"], "minutes": east % 70})
-    write_map(root / "big.html", demand, make_sites(), travel, model="straight-line fallback",
-              tiles=None, boundaries=("kommun",), leaflet_url="leaflet")  # fmt: skip
+    write_map(
+        root / "big.html",
+        demand,
+        make_sites(),
+        travel,
+        model="straight-line fallback",
+        options=MapOptions(tiles=None, boundaries=("kommun",), leaflet_url="leaflet"),
+    )
     report = _probe(root / "big.html", f"{base}/big.html")
     assert report["errors"] == []
     assert report["images"] == 1  # travel time shown; population starts hidden
@@ -189,10 +201,14 @@ def test_published_site_loads_without_errors(
     root, base = server
     monkeypatch.setenv("SITING_LEAFLET_DIR", str(LEAFLET))
     publish_site(
-        root / "site", make_cells(5), make_sites(),
+        root / "site",
+        make_cells(5),
+        make_sites(),
         [OfficePlan("I dag", make_travel()), OfficePlan("Utan b", make_travel(), closed=("b",))],
-        model="road network", boundaries=(), tiles=None, self_contained=True,
-    )  # fmt: skip
+        model="road network",
+        self_contained=True,
+        options=MapOptions(boundaries=(), tiles=None),
+    )
     index = _probe(root / "site" / "index.html", f"{base}/site/index.html")
     assert index["errors"] == []
     scenario = _probe(root / "site" / "utan-b.html", f"{base}/site/utan-b.html")
@@ -225,10 +241,14 @@ def test_comparison_maps_follow_each_other(server: tuple[Path, str]) -> None:
     """Moving the first map of the comparison moves the second to the same view."""
     root, base = server
     publish_site(
-        root / "compare", make_cells(5), make_sites(),
+        root / "compare",
+        make_cells(5),
+        make_sites(),
         [OfficePlan("I dag", make_travel()), OfficePlan("Utan b", make_travel(), closed=("b",))],
-        model="road network", boundaries=(), tiles=None, self_contained=False,
-    )  # fmt: skip
+        model="road network",
+        self_contained=False,
+        options=MapOptions(boundaries=(), tiles=None),
+    )
     for page in (root / "compare").glob("*.html"):  # the maps load Leaflet from the server
         text = page.read_text(encoding="utf-8")
         page.write_text(re.sub(r"https://cdn[^\"']*/dist", "../leaflet", text), encoding="utf-8")

@@ -22,6 +22,7 @@ from siting.report.layers import HtmlControl
 from siting.report.maps import (
     MAX_VECTOR_CELLS,
     TIME_COLORS,
+    MapOptions,
     build_map,
     nearest_office,
     population_class,
@@ -29,6 +30,9 @@ from siting.report.maps import (
     time_class_labels,
     write_map,
 )
+
+BARE = MapOptions(tiles=None, boundaries=())  # offline and without region boundaries
+NO_TILES = MapOptions(tiles=None)
 
 
 def _layers(figure: folium.Map) -> dict[str, Any]:
@@ -61,7 +65,9 @@ def test_population_classes_by_hand() -> None:
 
 def test_map_has_the_layers_a_planner_switches() -> None:
     """Population, travel time, catchments, offices, candidates and boundaries are layers."""
-    figure = build_map(make_cells(5), make_sites(), make_travel(), model="road network", tiles=None)
+    figure = build_map(
+        make_cells(5), make_sites(), make_travel(), model="road network", options=NO_TILES
+    )
     names = set(_layers(figure))
     assert names == {
         "Befolkning",
@@ -83,7 +89,7 @@ def test_map_has_the_layers_a_planner_switches() -> None:
 def test_cells_carry_their_time_class() -> None:
     """Each cell's class follows its hand-given travel time, unreached cells get class 5."""
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", options=BARE
     )
     features = _shared_features(figure)
     assert [feature["properties"]["c"] for feature in features] == CELL_CLASSES
@@ -106,9 +112,12 @@ def test_legend_lists_the_time_classes_in_swedish_and_english() -> None:
     ]  # fmt: skip
     for language, word in (("sv", "Teckenförklaring"), ("en", "Legend")):
         figure = build_map(
-            make_cells(5), make_sites(), make_travel(), model="road network", tiles=None,
-            boundaries=(), language=language,
-        )  # fmt: skip
+            make_cells(5),
+            make_sites(),
+            make_travel(),
+            model="road network",
+            options=MapOptions(tiles=None, boundaries=(), language=language),
+        )
         legend = [c for c in figure._children.values() if isinstance(c, HtmlControl)]
         html = next(c.html for c in legend if "siting-legend" in c.css_class)
         assert word in html
@@ -117,9 +126,12 @@ def test_legend_lists_the_time_classes_in_swedish_and_english() -> None:
         for color in TIME_COLORS:
             assert color in html
     english = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", language="en", tiles=None,
-        boundaries=(),
-    )  # fmt: skip
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        options=MapOptions(language="en", tiles=None, boundaries=()),
+    )
     assert "Travel time to nearest office" in _layers(english)
 
 
@@ -131,13 +143,13 @@ def test_names_are_escaped_everywhere(tmp_path: Path) -> None:
         make_sites(),
         make_travel(),
         model="road network",
-        tiles=None,
+        options=NO_TILES,
     )
     page = page_path.read_text(encoding="utf-8")
     assert "<img" not in page
     assert "${alert" not in page
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", options=BARE
     )
     offices = _layers(figure)["Kontor"].data["features"]
     popup_b = offices[1]["properties"]["p"]
@@ -152,7 +164,7 @@ def test_names_are_escaped_everywhere(tmp_path: Path) -> None:
 def test_office_popup_shows_people_served_mean_and_worst_time() -> None:
     """Office a serves cells 0-1 (10 + 20 people at 5 and 15 min): mean 11.7, worst 15."""
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", options=BARE
     )
     popup = _layers(figure)["Kontor"].data["features"][0]["properties"]["p"]
     assert "Kontor Å" in popup
@@ -164,7 +176,7 @@ def test_office_popup_shows_people_served_mean_and_worst_time() -> None:
 def test_catchments_merge_the_cells_of_each_office() -> None:
     """Two offices serve two cells each: two catchment polygons of 2 km² each."""
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=()
+        make_cells(5), make_sites(), make_travel(), model="road network", options=BARE
     )
     features = _layers(figure)["Upptagningsområden"].data["features"]
     assert len(features) == 2
@@ -179,9 +191,14 @@ def test_catchments_merge_the_cells_of_each_office() -> None:
 def test_closed_and_new_offices_get_their_own_symbols() -> None:
     """Marking a closed and an opened site changes their class and popup status."""
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None, boundaries=(),
-        closed=["b"], opened=["c"],
-    )  # fmt: skip
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        closed=["b"],
+        opened=["c"],
+        options=BARE,
+    )
     offices = _layers(figure)["Kontor"].data["features"]
     statuses = [feature["properties"]["t"].rsplit("(", 1)[1] for feature in offices]
     assert statuses == ["befintligt kontor)", "stängt kontor)", "nytt kontor)"]
@@ -193,7 +210,7 @@ def test_straight_line_model_is_named_as_an_estimate() -> None:
     demand, sites = make_cells(5), make_sites()
     od = siting.travel_times(None, demand, sites.iloc[:2], max_minutes=90)
     assert od.metadata["model"] == "straight-line fallback"
-    figure = build_map(demand, sites, od, tiles=None, boundaries=())
+    figure = build_map(demand, sites, od, options=BARE)
     banner = next(
         c.html for c in figure._children.values() if isinstance(c, HtmlControl) and
         "siting-model" in c.css_class
@@ -205,7 +222,7 @@ def test_straight_line_model_is_named_as_an_estimate() -> None:
         "siting-legend" in c.css_class
     )  # fmt: skip
     assert "ej nådd inom gränsen (90 min)" in legend  # the matrix's cut-off
-    road = build_map(demand, sites, make_travel(), model="road network", tiles=None, boundaries=())
+    road = build_map(demand, sites, make_travel(), model="road network", options=BARE)
     road_banner = next(
         c.html for c in road._children.values() if isinstance(c, HtmlControl) and
         "siting-model" in c.css_class
@@ -239,9 +256,13 @@ def test_a_solution_feeds_the_map() -> None:
     )
     solution = siting.solve(od, problem="p-median", n_sites=2)
     figure = build_map(
-        demand, sites, solution.assignment_table(), model="road network", tiles=None,
-        boundaries=(), opened=[s for s in solution.site_ids if s == "c"],
-    )  # fmt: skip
+        demand,
+        sites,
+        solution.assignment_table(),
+        model="road network",
+        opened=[s for s in solution.site_ids if s == "c"],
+        options=BARE,
+    )
     assert len(_layers(figure)["Upptagningsområden"].data["features"]) == 2
 
 
@@ -250,8 +271,7 @@ def test_localities_are_drawn_as_circles_sized_by_population() -> None:
     demand = make_cells(5)
     demand["cell"] = None  # as load_population gives for points
     demand["name"] = ["By", "Ort", XSS, "Stad", "Fjäll"]
-    figure = build_map(demand, make_sites(), make_travel(), model="road network", tiles=None,
-                       boundaries=())  # fmt: skip
+    figure = build_map(demand, make_sites(), make_travel(), model="road network", options=BARE)
     features = _shared_features(figure)
     assert features[0]["geometry"]["type"] == "Point"
     radii = [feature["properties"]["r"] for feature in features]
@@ -282,8 +302,9 @@ def test_large_grid_is_an_image_and_stays_small(tmp_path: Path) -> None:
     travel = pd.DataFrame(
         {"demand_id": demand["demand_id"], "minutes": rng.uniform(0, 90, east.size)}
     )
-    path = write_map(tmp_path / "big.html", demand, make_sites(), travel, model="road network",
-                     tiles=None, boundaries=())  # fmt: skip
+    path = write_map(
+        tmp_path / "big.html", demand, make_sites(), travel, model="road network", options=BARE
+    )
     page = path.read_text(encoding="utf-8")
     assert len(page.encode("utf-8")) < 3_000_000
     assert page.count("L.imageOverlay(") == 2
@@ -314,7 +335,6 @@ def test_render_cells_puts_each_cell_in_its_colour() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"language": "fi"}, "language"),
         ({"model": None}, "model"),
         ({"opened": ["zz"]}, "opened"),
         ({"travel": pd.DataFrame({"demand_id": ["d0"], "minutes": [1.0]})}, "demand_id 'd1'"),
@@ -322,19 +342,29 @@ def test_render_cells_puts_each_cell_in_its_colour() -> None:
     ],
 )
 def test_bad_input_names_the_argument(change: dict[str, Any], message: str) -> None:
-    """Wrong language, no model, unknown sites or missing travel times raise InputError."""
+    """No model, unknown sites or missing travel times raise InputError."""
     arguments: dict[str, Any] = {"travel": make_travel(), "model": "road network", **change}
     travel = arguments.pop("travel")
     with pytest.raises(siting.InputError, match=re.escape(message)):
-        build_map(make_cells(5), make_sites(), travel, tiles=None, boundaries=(), **arguments)
+        build_map(make_cells(5), make_sites(), travel, **arguments, options=BARE)
+
+
+def test_map_options_refuse_an_unknown_language() -> None:
+    """A language the labels are not written in is refused when the options are made."""
+    with pytest.raises(siting.InputError, match="language"):
+        MapOptions(language="fi")  # type: ignore[arg-type]
 
 
 def test_page_uses_only_leaflet_from_the_given_folder(tmp_path: Path) -> None:
     """The page loads Leaflet from `leaflet_url` and no jQuery, Bootstrap or icon fonts."""
     path = write_map(
-        tmp_path / "m.html", make_cells(5), make_sites(), make_travel(), model="road network",
-        tiles=None, boundaries=(), leaflet_url="assets/leaflet",
-    )  # fmt: skip
+        tmp_path / "m.html",
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        options=MapOptions(tiles=None, boundaries=(), leaflet_url="assets/leaflet"),
+    )
     page = path.read_text(encoding="utf-8")
     assert '<html lang="sv">' in page
     sources = re.findall(r'<script src="([^"]+)"', page)
@@ -359,9 +389,14 @@ def test_mobile_tours_and_stops_form_one_layer() -> None:
         crs="EPSG:3006",
     )  # fmt: skip
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None,
-        boundaries=(), routes=routes, stops=stops,
-    )  # fmt: skip
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        routes=routes,
+        stops=stops,
+        options=BARE,
+    )
     features = _layers(figure)["Mobila kontor"].data["features"]
     assert [f["geometry"]["type"] for f in features] == ["LineString", "Point", "Point"]
     assert {f["properties"]["c"] for f in features} == {0}
@@ -372,9 +407,12 @@ def test_mobile_tours_and_stops_form_one_layer() -> None:
 def test_image_maps_show_access_per_municipality_on_hover() -> None:
     """Cells drawn as images: the kommun under them tells its 150 people, 20 % within 30 min."""
     figure = build_map(
-        make_cells(5), make_sites(), make_travel(), model="road network", tiles=None,
-        boundaries=("kommun", "lan"), max_vector_cells=2,
-    )  # fmt: skip
+        make_cells(5),
+        make_sites(),
+        make_travel(),
+        model="road network",
+        options=MapOptions(tiles=None, boundaries=("kommun", "lan"), max_vector_cells=2),
+    )
     kommuner = _layers(figure)["Kommungränser"]
     assert kommuner.tooltips
     assert kommuner.path_style["fill"] is True

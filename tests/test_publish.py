@@ -14,6 +14,7 @@ import siting
 from siting._core.names import slugify
 from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 from siting.report.compare_pages import OfficePlan
+from siting.report.maps import MapOptions
 from siting.report.publish import publish_site, scenarios_from_matrix
 
 SCB_SMALL = Path(__file__).parent / "data" / "inputs" / "scb_1km_small.csv"
@@ -37,9 +38,14 @@ def _publish(out: Path, *, self_contained: bool = False) -> siting.report.publis
         OfficePlan(XSS, make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0]), closed=("b",)),
     ]
     return publish_site(
-        out, make_cells(5), make_sites(), scenarios, model="road network", boundaries=(),
-        tiles=None, self_contained=self_contained,
-    )  # fmt: skip
+        out,
+        make_cells(5),
+        make_sites(),
+        scenarios,
+        model="road network",
+        self_contained=self_contained,
+        options=MapOptions(boundaries=(), tiles=None),
+    )
 
 
 def test_slugs_are_ascii_file_names() -> None:
@@ -78,8 +84,14 @@ def test_scenarios_of_one_file_name_are_refused(
     """Maps are <slug>.html: a clash would overwrite a map or the site's index, so none is."""
     scenarios = [OfficePlan(name, make_travel()) for name in names]
     with pytest.raises(siting.InputError, match=re.escape(message)):
-        publish_site(tmp_path / "maps", make_cells(5), make_sites(), scenarios,
-                     model="road network", boundaries=(), tiles=None)  # fmt: skip
+        publish_site(
+            tmp_path / "maps",
+            make_cells(5),
+            make_sites(),
+            scenarios,
+            model="road network",
+            options=MapOptions(boundaries=(), tiles=None),
+        )
     assert not (tmp_path / "maps").exists()
 
 
@@ -182,11 +194,15 @@ def test_comparison_breaks_gains_and_losses_down_by_area(tmp_path: Path) -> None
     demand["kommunkod"] = ["0001", "0001", "0002", "0002", "0002"]
     later = make_travel().assign(minutes=[5.0, 20.0, 40.0, 61.0, 90.0])  # cell 1: +5 min
     publish_site(
-        tmp_path / "maps", demand, make_sites(),
+        tmp_path / "maps",
+        demand,
+        make_sites(),
         [OfficePlan("I dag", make_travel()), OfficePlan("Sedan", later)],
-        model="road network", boundaries=(), tiles=None, group_column="kommunkod",
+        model="road network",
+        group_column="kommunkod",
         group_names={"0001": "Å<by", "0002": "Berg"},
-    )  # fmt: skip
+        options=MapOptions(boundaries=(), tiles=None),
+    )
     page = (tmp_path / "maps" / "compare.html").read_text(encoding="utf-8")
     by_area = page.split("per område")[-1]
     assert "<td>Å&lt;by</td><td>0</td><td>–</td><td>20</td><td>5,0 min</td>" in by_area

@@ -196,6 +196,7 @@ def _add_publish_command(commands: Any) -> None:
 
 
 def _run_publish(args: argparse.Namespace) -> int:
+    from siting.report.maps import MapOptions
     from siting.report.publish import publish_from_files
 
     site = publish_from_files(
@@ -208,7 +209,7 @@ def _run_publish(args: argparse.Namespace) -> int:
         opened=[s for s in args.open.split(",") if s],
         close_announced=args.close_announced,
         self_contained=args.self_contained,
-        language=args.language,
+        options=MapOptions(language=args.language),
     )
     print(f"wrote {site.index} and {len(site.files) - 1} more files")
     return EXIT_OK

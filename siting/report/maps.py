@@ -66,6 +66,43 @@ _BOUNDARY_SIMPLIFY_M = {"kommun": 200.0, "lan": 500.0, "fa": 500.0}
 
 
 @dataclass(frozen=True)
+class MapOptions:
+    """How a map looks: language, title, background, boundaries, how cells are drawn.
+
+    Attributes
+    ----------
+    boundaries
+        Region levels to draw (``"kommun"``, ``"lan"``, ``"fa"``), cut to the map's extent.
+    language
+        ``"sv"`` (default) or ``"en"``.
+    title
+        Page title (shown in the browser tab and the legend); None for the time layer's name.
+    tiles
+        Background map (a folium tile name), or None for none (offline pages, tests).
+    max_vector_cells
+        Grids with more cells are drawn as images: a page with 100,000 cell polygons is too
+        heavy for browsers (scripts/bench_maps.py measures it).
+    leaflet_url
+        Folder URL holding ``leaflet.js`` and ``leaflet.css`` (a CDN, or a relative path for
+        a self-contained site).
+    """
+
+    boundaries: Sequence[Level] = ("kommun", "lan")
+    language: Language = "sv"
+    title: str | None = None
+    tiles: str | None = "OpenStreetMap"
+    max_vector_cells: int = MAX_VECTOR_CELLS
+    leaflet_url: str = ml.LEAFLET_CDN
+
+    def __post_init__(self) -> None:
+        check_language(self.language)
+        object.__setattr__(self, "boundaries", tuple(self.boundaries))
+
+
+_DEFAULT_OPTIONS = MapOptions()
+
+
+@dataclass(frozen=True)
 class MapData:
     """What a map shows, aligned and checked (see `prepare_map_data`)."""
 
@@ -133,12 +170,7 @@ def write_map(
     model: str | None = None,
     opened: Collection[Any] = (),
     closed: Collection[Any] = (),
-    boundaries: Sequence[Level] = ("kommun", "lan"),
-    language: str = "sv",
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
-    max_vector_cells: int = MAX_VECTOR_CELLS,
-    leaflet_url: str = ml.LEAFLET_CDN,
+    options: MapOptions = _DEFAULT_OPTIONS,
     routes: gpd.GeoDataFrame | None = None,
     stops: gpd.GeoDataFrame | None = None,
 ) -> Path:
@@ -163,20 +195,8 @@ def write_map(
         or any text). Taken from the matrix's metadata when `travel` is an `ODMatrix`.
     opened, closed
         Site ids to mark as new or closed offices (a scenario's changes).
-    boundaries
-        Region levels to draw (``"kommun"``, ``"lan"``, ``"fa"``), cut to the map's extent.
-    language
-        ``"sv"`` (default) or ``"en"``.
-    title
-        Page title (shown in the browser tab and the legend).
-    tiles
-        Background map (a folium tile name), or None for none (offline pages, tests).
-    max_vector_cells
-        Grids with more cells are drawn as images: a page with 100,000 cell polygons is too
-        heavy for browsers (scripts/bench_maps.py measures it).
-    leaflet_url
-        Folder URL holding ``leaflet.js`` and ``leaflet.css`` (a CDN, or a relative path for
-        a self-contained site).
+    options
+        Language, title, background tiles, boundaries and cell drawing (`MapOptions`).
     routes, stops
         Mobile offices: tours as lines (``name`` column optional) and their stops as points
         (``name`` and ``days``, e.g. "tisdagar"), drawn in one layer.
@@ -190,25 +210,14 @@ def write_map(
     ------
     InputError
         Missing columns, demand ids without a travel time, unknown opened/closed site ids,
-        an unknown language, or no model named.
+        or no model named.
     """
     figure = build_map(
-        demand,
-        sites,
-        travel,
-        model=model,
-        opened=opened,
-        closed=closed,
-        boundaries=boundaries,
-        language=language,
-        title=title,
-        tiles=tiles,
-        max_vector_cells=max_vector_cells,
-        leaflet_url=leaflet_url,
-        routes=routes,
-        stops=stops,
-    )
+        demand, sites, travel, model=model, opened=opened, closed=closed, options=options,
+        routes=routes, stops=stops,
+    )  # fmt: skip
     # folium writes a bare <html>; screen readers need the page's language
+    language = options.language
     page = figure.get_root().render().replace("<html>", f'<html lang="{language}">', 1)
     written = write_text_atomic(path, page)
     logger.info("map: %s (%.2f MB)", written, len(page.encode("utf-8")) / 1e6)
@@ -223,23 +232,18 @@ def build_map(
     model: str | None = None,
     opened: Collection[Any] = (),
     closed: Collection[Any] = (),
-    boundaries: Sequence[Level] = ("kommun", "lan"),
-    language: str = "sv",
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
-    max_vector_cells: int = MAX_VECTOR_CELLS,
-    leaflet_url: str = ml.LEAFLET_CDN,
+    options: MapOptions = _DEFAULT_OPTIONS,
     routes: gpd.GeoDataFrame | None = None,
     stops: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the folium map that `write_map` writes (same parameters, without `path`)."""
-    lang = check_language(language)
+    lang, title = options.language, options.title
     data = prepare_map_data(demand, sites, travel, model=model, opened=opened, closed=closed)
-    figure = _new_map(tiles, leaflet_url, title or LABELS[lang]["time_layer"], lang)
-    image_cells = _add_demand_layers(figure, data, lang, max_vector_cells)
+    figure = _new_map(options.tiles, options.leaflet_url, title or LABELS[lang]["time_layer"], lang)
+    image_cells = _add_demand_layers(figure, data, lang, options.max_vector_cells)
     if image_cells is None and pd.notna(data.assigned_site).any():
         _add_catchments(figure, data, lang)
-    for position, level in enumerate(boundaries):
+    for position, level in enumerate(options.boundaries):
         # with cells as images, the first level listed (the finest) carries hover statistics
         _add_boundaries(
             figure, level, data, lang, with_stats=image_cells is not None and position == 0

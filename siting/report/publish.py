@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,7 +18,7 @@ from siting._core.errors import InputError
 from siting._core.names import slugify
 from siting._core.outfolders import SITE_KIND, check_out_dir
 from siting._core.version import __version__
-from siting.inputs.regions import Level, kommun_names
+from siting.inputs.regions import kommun_names
 from siting.report.assets import copy_leaflet
 from siting.report.compare_pages import (
     THRESHOLDS_MIN,
@@ -27,8 +27,7 @@ from siting.report.compare_pages import (
     OfficePlan,
     compare_scenarios,
 )
-from siting.report.layers import LEAFLET_CDN
-from siting.report.maps import model_kind, nearest_office, write_map
+from siting.report.maps import MapOptions, model_kind, nearest_office, write_map
 from siting.report.texts import LABELS, Language, check_language, format_minutes, format_number
 from siting.report.texts import escape_text as esc
 from siting.travel.odmatrix import ODMatrix
@@ -66,6 +65,8 @@ th:first-child, td:first-child { text-align: left; }
 caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
 @media (max-width: 40rem) { body { font-size: 15px; } .maps iframe { height: 50vh; } }
 """
+
+_DEFAULT_MAP = MapOptions()
 
 WORDS: dict[Language, dict[str, str]] = {
     "sv": {
@@ -159,11 +160,8 @@ def publish_site(
     model: str,
     group_column: str | None = None,
     group_names: dict[str, str] | None = None,
-    boundaries: Sequence[Level] = ("kommun", "lan"),
+    options: MapOptions = _DEFAULT_MAP,
     self_contained: bool = False,
-    language: str = "sv",
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
 ) -> PublishedSite:
     """Write a static site of `scenarios` under `out_dir` (default of the CLI: ``maps/``).
 
@@ -184,31 +182,29 @@ def publish_site(
     group_column, group_names
         Demand column to break metrics down by (e.g. ``"kommunkod"``) and display names of
         its values (e.g. municipality names).
+    options
+        Language, boundaries and background of every map (`MapOptions`); its `title` heads
+        the index and comparison pages, each map is titled by its scenario.
     self_contained
         Copy Leaflet from an installed npm ``leaflet`` into ``assets/`` instead of linking
         a CDN, so that the site works without internet (tiles still need a tile server;
-        pass ``tiles=None`` for none).
-    language
-        ``"sv"`` or ``"en"``.
+        pass ``MapOptions(tiles=None)`` for none).
 
     Returns
     -------
     PublishedSite
     """
-    lang = check_language(language)
+    lang = options.language
     folder = Path(out_dir)
     comparison = compare_scenarios(demand, scenarios, group_column=group_column)
     _check_file_names(scenarios)
-    leaflet_url = ASSETS_DIR if self_contained else LEAFLET_CDN
     if self_contained:
         copy_leaflet(folder / ASSETS_DIR)
+        options = replace(options, leaflet_url=ASSETS_DIR)
     written: list[Path] = []
     for scenario in scenarios:
-        written += _publish_scenario(
-            folder, demand, sites, scenario, model=model, boundaries=boundaries, lang=lang,
-            leaflet_url=leaflet_url, tiles=tiles,
-        )  # fmt: skip
-    heading = title or WORDS[lang]["title"]
+        written += _publish_scenario(folder, demand, sites, scenario, model=model, options=options)
+    heading = options.title or WORDS[lang]["title"]
     names = {str(k): str(v) for k, v in (group_names or {}).items()}
     if len(scenarios) > 1:
         page = comparison_page(scenarios, comparison, lang=lang, title=heading, names=names)
@@ -247,16 +243,13 @@ def _publish_scenario(
     scenario: OfficePlan,
     *,
     model: str,
-    boundaries: Sequence[Level],
-    lang: Language,
-    leaflet_url: str,
-    tiles: str | None,
+    options: MapOptions,
 ) -> list[Path]:
     slug = slugify(scenario.name)
     page = write_map(
         folder / f"{slug}.html", demand, sites, scenario.travel, model=model,
-        opened=scenario.opened, closed=scenario.closed, boundaries=boundaries,
-        language=lang, title=scenario.name, tiles=tiles, leaflet_url=leaflet_url,
+        opened=scenario.opened, closed=scenario.closed,
+        options=replace(options, title=scenario.name),
     )  # fmt: skip
     table = scenario.travel.reindex(columns=["demand_id", "site_id", "minutes"])
     csv_path = write_text_atomic(
@@ -578,8 +571,7 @@ def publish_from_files(
     opened: Sequence[str] = (),
     close_announced: bool = False,
     self_contained: bool = False,
-    language: str = "sv",
-    title: str | None = None,
+    options: MapOptions = _DEFAULT_MAP,
 ) -> PublishedSite:
     """`siting publish`: load demand and sites, compute travel times, publish the scenarios.
 
@@ -604,13 +596,14 @@ def publish_from_files(
     quiet = ComputeOptions(progress=False)
     od = travel_times(graph, demand, sites, max_minutes=max_minutes, compute=quiet)
     scenarios = scenarios_from_matrix(
-        od, sites, close=close, opened=opened, close_announced=close_announced, language=language
-    )
+        od, sites, close=close, opened=opened, close_announced=close_announced,
+        language=options.language,
+    )  # fmt: skip
     group_column = next((c for c in ("kommunkod", "kommun_kod") if c in demand.columns), None)
     with atomic_directory(final) as work:
         site = publish_site(
             work, demand, sites, scenarios, model=str(od.metadata.get("model", "")),
-            group_column=group_column, group_names=kommun_names(),
-            self_contained=self_contained, language=language, title=title,
+            group_column=group_column, group_names=kommun_names(), options=options,
+            self_contained=self_contained,
         )  # fmt: skip
     return site.moved(work, final)

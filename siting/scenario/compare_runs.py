@@ -19,7 +19,9 @@ from siting._core.errors import InputError
 from siting._core.outfolders import SITE_KIND, check_out_dir
 from siting.inputs.regions import kommun_names
 from siting.report.compare_pages import OfficePlan, compare_scenarios
+from siting.report.maps import MapOptions
 from siting.report.publish import PublishedSite, publish_site
+from siting.report.texts import check_language
 from siting.scenario.pipeline import GROUP, SUMMARY
 
 logger = logging.getLogger(__name__)
@@ -149,10 +151,16 @@ def compare_runs(
     models = sorted({str(run.summary.get("travel", {}).get("model")) for run in runs})
     with atomic_directory(final) as work:
         site = publish_site(
-            work, demand, _sites(runs), scenarios, model=" / ".join(models),
-            group_column=GROUP, language=language, self_contained=self_contained,
+            work,
+            demand,
+            _sites(runs),
+            scenarios,
+            model=" / ".join(models),
+            group_column=GROUP,
+            self_contained=self_contained,
             group_names=kommun_names(),
-        )  # fmt: skip
+            options=MapOptions(language=check_language(language)),
+        )
         comparison = compare_scenarios(demand, scenarios, group_column=GROUP)
         # an unreached 95th percentile is empty, as it is null in summary.json
         metrics = comparison.metrics.replace(float("inf"), float("nan"))

@@ -31,7 +31,8 @@ from siting.inputs.population import load_population
 from siting.inputs.regions import KOMMUN_CODE_COLUMNS, assign_regions, kommun_names
 from siting.inputs.sites import combine_sites, load_sites
 from siting.report.compare_pages import UNKNOWN_GROUP, Comparison, OfficePlan, compare_scenarios
-from siting.report.maps import write_map
+from siting.report.maps import MapOptions, write_map
+from siting.report.texts import check_language
 from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_sites
 from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
@@ -404,11 +405,20 @@ def _write_maps(
     for position, (result, travel) in enumerate(mapped):
         name = "map.html" if position == 0 else f"map-{slugify(result.name)}.html"
         write_map(
-            folder / name, context.demand, context.sites, travel, model=model,
-            opened=result.opened, closed=result.closed, language=scenario.outputs.language,
-            title=f"{scenario.outputs.title or scenario.name}: {result.name}",
-            routes=result.routes, stops=result.stops,
-        )  # fmt: skip
+            folder / name,
+            context.demand,
+            context.sites,
+            travel,
+            model=model,
+            opened=result.opened,
+            closed=result.closed,
+            routes=result.routes,
+            stops=result.stops,
+            options=MapOptions(
+                language=check_language(scenario.outputs.language),
+                title=f"{scenario.outputs.title or scenario.name}: {result.name}",
+            ),
+        )
         files.append(name)
     return files
 
