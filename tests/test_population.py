@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from siting._core.errors import InputError
+from siting._core.errors import InputError, SitingWarning
 from siting.inputs.population import aggregate_population, decode_rutid, load_population
 
 INPUTS = Path(__file__).parent / "data" / "inputs"
@@ -146,6 +146,35 @@ def test_round_trip_point_layer_with_rutid(tmp_path: Path) -> None:
     again = load_population(tmp_path / "points.gpkg")
     assert again["cell"].area.tolist() == [1e6] * 5
     assert again["population"].sum() == 5957
+
+
+def test_a_file_of_several_layers_warns_which_layer_it_read(tmp_path: Path) -> None:
+    """pyogrio's own warning names neither file nor option; ours names both and the layer."""
+    demand = load_population(SCB_1KM)
+    points = gpd.GeoDataFrame(demand.drop(columns=["cell", "demand_id"]), crs="EPSG:3006")
+    points.to_file(tmp_path / "two.gpkg", layer="tatort")
+    points.iloc[:2].to_file(tmp_path / "two.gpkg", layer="kommun")
+    with pytest.warns(SitingWarning, match=r"two.gpkg: read layer 'tatort' of .*option layer"):
+        first = load_population(tmp_path / "two.gpkg")
+    assert first["population"].sum() == 5957
+    assert len(load_population(tmp_path / "two.gpkg", layer="kommun")) == 2
+
+
+def test_a_text_value_in_a_geojson_number_column_is_named(tmp_path: Path) -> None:
+    """GeoJSON property "x" among numbers: no pyogrio warning, one error naming the value."""
+    path = tmp_path / "mixed.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"population": 5},'
+        ' "geometry": {"type": "Point", "coordinates": [15.0, 60.0]}},'
+        '{"type": "Feature", "properties": {"population": "x"},'
+        ' "geometry": {"type": "Point", "coordinates": [15.1, 60.1]}}]}',
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        InputError, match=r"mixed.geojson: column 'population' feature 2: value 'x'"
+    ):
+        load_population(path)
 
 
 def test_round_trip_csv_with_coordinates(tmp_path: Path) -> None:

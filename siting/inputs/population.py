@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -13,11 +14,12 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS, Transformer
 
-from siting._core.errors import InputError
+from siting._core.errors import InputError, warn
 from siting.inputs.regions import Region, clip_to_region, find_region
 
 logger = logging.getLogger(__name__)
@@ -343,13 +345,31 @@ def read_layer(source: Source, *, layer: str | None = None) -> tuple[pd.DataFram
         if suffix == ".parquet":
             return gpd.read_parquet(path), "layer"
         if suffix in VECTOR_SUFFIXES:
-            return gpd.read_file(path, layer=layer), "layer"
+            return _read_vector(path, layer), "layer"
     except (OSError, ValueError, pd.errors.ParserError, DataSourceError, DataLayerError) as error:
         # GDAL's errors for a cut-off or damaged vector file are pyogrio's own, not OSError
         msg = f"{path}: cannot read: {error}"
         raise InputError(msg) from error
     msg = f"{path}: unknown file type {suffix!r}; expected .csv, {', '.join(VECTOR_SUFFIXES)}"
     raise InputError(msg)
+
+
+def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    # GDAL's and pyogrio's warnings name neither the file nor what to do: say both here
+    if layer is None:
+        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        if len(layers) > 1:
+            warn(logger, f"{path}: read layer {layers[0]!r} of {layers}; set the option layer")
+        layer = layers[0] if layers else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = gpd.read_file(path, layer=layer)
+    for warning in caught:
+        text = str(warning.message)
+        # a property that is not JSON text is kept as text, and the column check names it
+        if not text.startswith("Could not parse column"):
+            warn(logger, f"{path}: {text}")
+    return table
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

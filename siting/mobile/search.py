@@ -6,10 +6,24 @@ demand within reach of at least one visited stop is largest; among equal weights
 time is least. Prizes overlap: a person near two visited stops counts once.
 
 PyVRP solves prize-collecting routing with additive prizes, so it is run in rounds whose
-prizes follow the previous answer (`mobile_tours.shared_people`: an unvisited stop is worth
-the people nobody reaches yet, visited stops share the people they reach, so the prizes of
-an answer add up to its true people). A local search on the exact objective
-(`mobile_moves`) and a PyVRP pass over the chosen stops for the least driving finish it.
+prizes follow the previous answer (`siting.mobile.tours.shared_people`: an unvisited stop is
+worth the people nobody reaches yet, visited stops share the people they reach, so the prizes
+of an answer add up to its true people). A local search on the exact objective
+(`siting.mobile.moves`) and a PyVRP pass over the chosen stops for the least driving finish it.
+
+Notes
+-----
+The covering tour problem is Gendreau, Laporte and Semet (1997, Operations Research 45(4)),
+for one vehicle that must cover every point; Hachicha, Hodgson, Laporte and Semet (2000,
+Computers & Operations Research 27(1)) extend it to several vehicles with a length limit per
+tour, which is our day length. Ours maximises the people covered instead of covering all:
+the maximal covering tour problem of Current and Schilling (1994, European Journal of
+Operational Research 73(1)), here with several tours and days. Gendreau et al.'s exact branch and cut
+works on instances of about a hundred vertices, fewer than a county's stops times days,
+so we search: PyVRP's hybrid genetic search (Wouda, Lan and Kool 2024,
+INFORMS Journal on Computing) is a strong prize-collecting router, and re-pricing the prizes
+between rounds turns its additive objective into ours step by step; the local search then
+corrects what additive prizes cannot see (two stops reaching the same village).
 """
 
 from __future__ import annotations

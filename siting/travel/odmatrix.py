@@ -175,13 +175,47 @@ class ODMatrix:
         return ODMatrix(matrix, self.origin_ids, self.destination_ids, metadata)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the matrix to a compressed ``.npz`` file atomically; return its path."""
-        return save_odmatrix(self, path)
+        """Write the matrix to compressed ``.npz`` atomically (temp file, then rename)."""
+        target = Path(path)
+        buffer = io.BytesIO()
+        header = {
+            "format": _FORMAT,
+            "content_hash": _content_hash(self.minutes, self.origin_ids, self.destination_ids),
+            "metadata": dict(self.metadata),
+        }
+        np.savez_compressed(
+            buffer,
+            indptr=self.minutes.indptr.astype(np.int64),
+            indices=self.minutes.indices.astype(np.int32),
+            data=self.minutes.data,
+            origin_ids=self.origin_ids,
+            destination_ids=self.destination_ids,
+            header=np.array(json.dumps(header, default=str)),
+        )
+        return write_bytes_atomic(target, buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ODMatrix:
-        """Read a matrix written by `save`, checking its content hash."""
-        return load_odmatrix(path)
+        """Read a matrix written by `save`, checking format and content hash."""
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+            header = json.loads(str(arrays["header"]))
+        except (OSError, ValueError, KeyError) as error:
+            msg = f"{path}: not a saved OD matrix ({error})"
+            raise InputError(msg) from error
+        if header.get("format") != _FORMAT:
+            msg = f"{path}: format {header.get('format')!r} is not {_FORMAT!r}"
+            raise InputError(msg)
+        shape = (arrays["origin_ids"].size, arrays["destination_ids"].size)
+        matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+        if (
+            _content_hash(matrix, arrays["origin_ids"], arrays["destination_ids"])
+            != header["content_hash"]
+        ):
+            msg = f"{path}: content hash does not match; the file is damaged"
+            raise InputError(msg)
+        return ODMatrix(matrix, arrays["origin_ids"], arrays["destination_ids"], header["metadata"])
 
     @classmethod
     def from_dense(
@@ -192,13 +226,41 @@ class ODMatrix:
         destination_ids: npt.ArrayLike | None = None,
         max_minutes: float | None = None,
     ) -> ODMatrix:
-        """Build a matrix from a dense array of minutes (inf or NaN = unreachable)."""
-        return from_dense(
-            minutes,
-            origin_ids=origin_ids,
-            destination_ids=destination_ids,
-            max_minutes=max_minutes,
+        """Build an `ODMatrix` from a dense array of minutes, as spopt's ``from_cost_matrix``.
+
+        Parameters
+        ----------
+        minutes
+            (n_origins, n_destinations) travel times; inf or NaN mark unreachable pairs, and zero
+            is a valid (reachable) time.
+        origin_ids, destination_ids
+            Row and column ids; default 0..n-1.
+        max_minutes
+            Optional cut-off: longer times are dropped.
+
+        Raises
+        ------
+        InputError
+            If `minutes` is not 2-D, holds negative times, or ids do not match its shape.
+        """
+        _check_max_minutes(max_minutes)
+        dense = np.asarray(minutes, dtype=np.float64)
+        if dense.ndim != 2:
+            msg = f"minutes must be a 2-D array, got shape {dense.shape}"
+            raise InputError(msg)
+        if (dense < 0).any():
+            msg = f"minutes must be >= 0, got {dense[dense < 0][0]!r}"
+            raise InputError(msg)
+        keep = np.isfinite(dense) & (dense <= (math.inf if max_minutes is None else max_minutes))
+        indptr = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+        np.cumsum(keep.sum(axis=1), out=indptr[1:])
+        matrix = sp.csr_matrix(
+            (dense[keep].astype(np.float32), np.nonzero(keep)[1], indptr), shape=dense.shape
         )
+        rows = np.arange(dense.shape[0]) if origin_ids is None else origin_ids
+        cols = np.arange(dense.shape[1]) if destination_ids is None else destination_ids
+        metadata = {"model": "user matrix", "max_minutes": max_minutes}
+        return ODMatrix(matrix, np.asarray(rows), np.asarray(cols), metadata)
 
     @classmethod
     def from_table(
@@ -209,8 +271,41 @@ class ODMatrix:
         destination: str = "destination",
         minutes: str = "minutes",
     ) -> ODMatrix:
-        """Build a matrix from a long table (or CSV file) of origin, destination, minutes."""
-        return from_table(table, origin=origin, destination=destination, minutes=minutes)
+        """Build an `ODMatrix` from a long table: one row per reachable pair.
+
+        Parameters
+        ----------
+        table
+            DataFrame or CSV path with columns `origin`, `destination`, `minutes`.
+        origin, destination, minutes
+            Column names.
+
+        Raises
+        ------
+        InputError
+            If a column is missing, a time is missing or negative, or a pair repeats.
+        """
+        name = "table" if isinstance(table, pd.DataFrame) else str(table)
+        frame = table if isinstance(table, pd.DataFrame) else _read_table(table)
+        for column in (origin, destination, minutes):
+            if column not in frame.columns:
+                msg = f"{name}: column {column!r} not found; columns are {list(frame.columns)}"
+                raise InputError(msg)
+        values = pd.to_numeric(frame[minutes], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            msg = f"{name}: {minutes} must be a number >= 0, got {frame[minutes].iloc[row]!r}"
+            raise InputError(msg + f" (row {row})")
+        rows, origin_ids = pd.factorize(frame[origin], sort=False)
+        cols, destination_ids = pd.factorize(frame[destination], sort=False)
+        if pd.Series(rows * len(destination_ids) + cols).duplicated().any():
+            msg = f"{name}: a pair of {origin!r} and {destination!r} appears more than once"
+            raise InputError(msg)
+        shape = (len(origin_ids), len(destination_ids))
+        matrix = sp.coo_matrix((values.astype(np.float32), (rows, cols)), shape=shape).tocsr()
+        metadata = {"model": "user table", "source": name}
+        return ODMatrix(matrix, np.asarray(origin_ids), np.asarray(destination_ids), metadata)
 
 
 def _owned_csr(minutes: Any) -> sp.csr_matrix:
@@ -264,94 +359,6 @@ def _check_max_minutes(max_minutes: float | None) -> None:
         raise InputError(msg)
 
 
-def from_dense(
-    minutes: npt.ArrayLike,
-    *,
-    origin_ids: npt.ArrayLike | None = None,
-    destination_ids: npt.ArrayLike | None = None,
-    max_minutes: float | None = None,
-) -> ODMatrix:
-    """Build an `ODMatrix` from a dense array of minutes, as spopt's ``from_cost_matrix``.
-
-    Parameters
-    ----------
-    minutes
-        (n_origins, n_destinations) travel times; inf or NaN mark unreachable pairs, and zero
-        is a valid (reachable) time.
-    origin_ids, destination_ids
-        Row and column ids; default 0..n-1.
-    max_minutes
-        Optional cut-off: longer times are dropped.
-
-    Raises
-    ------
-    InputError
-        If `minutes` is not 2-D, holds negative times, or ids do not match its shape.
-    """
-    _check_max_minutes(max_minutes)
-    dense = np.asarray(minutes, dtype=np.float64)
-    if dense.ndim != 2:
-        msg = f"minutes must be a 2-D array, got shape {dense.shape}"
-        raise InputError(msg)
-    if (dense < 0).any():
-        msg = f"minutes must be >= 0, got {dense[dense < 0][0]!r}"
-        raise InputError(msg)
-    keep = np.isfinite(dense) & (dense <= (math.inf if max_minutes is None else max_minutes))
-    indptr = np.zeros(dense.shape[0] + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    matrix = sp.csr_matrix(
-        (dense[keep].astype(np.float32), np.nonzero(keep)[1], indptr), shape=dense.shape
-    )
-    rows = np.arange(dense.shape[0]) if origin_ids is None else origin_ids
-    cols = np.arange(dense.shape[1]) if destination_ids is None else destination_ids
-    metadata = {"model": "user matrix", "max_minutes": max_minutes}
-    return ODMatrix(matrix, np.asarray(rows), np.asarray(cols), metadata)
-
-
-def from_table(
-    table: pd.DataFrame | str | os.PathLike[str],
-    *,
-    origin: str = "origin",
-    destination: str = "destination",
-    minutes: str = "minutes",
-) -> ODMatrix:
-    """Build an `ODMatrix` from a long table: one row per reachable pair.
-
-    Parameters
-    ----------
-    table
-        DataFrame or CSV path with columns `origin`, `destination`, `minutes`.
-    origin, destination, minutes
-        Column names.
-
-    Raises
-    ------
-    InputError
-        If a column is missing, a time is missing or negative, or a pair repeats.
-    """
-    name = "table" if isinstance(table, pd.DataFrame) else str(table)
-    frame = table if isinstance(table, pd.DataFrame) else _read_table(table)
-    for column in (origin, destination, minutes):
-        if column not in frame.columns:
-            msg = f"{name}: column {column!r} not found; columns are {list(frame.columns)}"
-            raise InputError(msg)
-    values = pd.to_numeric(frame[minutes], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        msg = f"{name}: {minutes} must be a number >= 0, got {frame[minutes].iloc[row]!r}"
-        raise InputError(msg + f" (row {row})")
-    rows, origin_ids = pd.factorize(frame[origin], sort=False)
-    cols, destination_ids = pd.factorize(frame[destination], sort=False)
-    if pd.Series(rows * len(destination_ids) + cols).duplicated().any():
-        msg = f"{name}: a pair of {origin!r} and {destination!r} appears more than once"
-        raise InputError(msg)
-    shape = (len(origin_ids), len(destination_ids))
-    matrix = sp.coo_matrix((values.astype(np.float32), (rows, cols)), shape=shape).tocsr()
-    metadata = {"model": "user table", "source": name}
-    return ODMatrix(matrix, np.asarray(origin_ids), np.asarray(destination_ids), metadata)
-
-
 def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         return pd.read_csv(path)
@@ -367,50 +374,6 @@ def _content_hash(matrix: sp.csr_matrix, *ids: npt.NDArray[Any]) -> str:
     for array in ids:
         digest.update(json.dumps(array.tolist()).encode())
     return digest.hexdigest()
-
-
-def save_odmatrix(od: ODMatrix, path: str | os.PathLike[str]) -> Path:
-    """Write `od` to compressed ``.npz`` atomically (temp file, then rename)."""
-    target = Path(path)
-    buffer = io.BytesIO()
-    header = {
-        "format": _FORMAT,
-        "content_hash": _content_hash(od.minutes, od.origin_ids, od.destination_ids),
-        "metadata": dict(od.metadata),
-    }
-    np.savez_compressed(
-        buffer,
-        indptr=od.minutes.indptr.astype(np.int64),
-        indices=od.minutes.indices.astype(np.int32),
-        data=od.minutes.data,
-        origin_ids=od.origin_ids,
-        destination_ids=od.destination_ids,
-        header=np.array(json.dumps(header, default=str)),
-    )
-    return write_bytes_atomic(target, buffer.getvalue())
-
-
-def load_odmatrix(path: str | os.PathLike[str]) -> ODMatrix:
-    """Read a matrix written by `save_odmatrix`, checking format and content hash."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        header = json.loads(str(arrays["header"]))
-    except (OSError, ValueError, KeyError) as error:
-        msg = f"{path}: not a saved OD matrix ({error})"
-        raise InputError(msg) from error
-    if header.get("format") != _FORMAT:
-        msg = f"{path}: format {header.get('format')!r} is not {_FORMAT!r}"
-        raise InputError(msg)
-    shape = (arrays["origin_ids"].size, arrays["destination_ids"].size)
-    matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
-    if (
-        _content_hash(matrix, arrays["origin_ids"], arrays["destination_ids"])
-        != header["content_hash"]
-    ):
-        msg = f"{path}: content hash does not match; the file is damaged"
-        raise InputError(msg)
-    return ODMatrix(matrix, arrays["origin_ids"], arrays["destination_ids"], header["metadata"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -507,7 +470,7 @@ def travel_times(
     cache_path = _cache_path(compute.cache_dir, road, origin_points, site_points, options)
     if cache_path is not None and cache_path.exists():
         logger.info("OD matrix: reusing %s", cache_path)
-        return load_odmatrix(cache_path)
+        return ODMatrix.load(cache_path)
     started = time.perf_counter()
     problem, metadata = _build_problem(
         road,
