@@ -18,9 +18,9 @@ for one vehicle that must cover every point; Hachicha, Hodgson, Laporte and Seme
 Computers & Operations Research 27(1)) extend it to several vehicles with a length limit per
 tour, which is our day length. Ours maximises the people covered instead of covering all:
 the maximal covering tour problem of Current and Schilling (1994, European Journal of
-Operational Research 73(1)), here with several tours and days. Gendreau et al.'s exact branch and cut
-works on instances of about a hundred vertices, fewer than a county's stops times days,
-so we search: PyVRP's hybrid genetic search (Wouda, Lan and Kool 2024,
+Operational Research 73(1)), here with several tours and days. Gendreau et al.'s exact
+branch and cut works on instances of about a hundred vertices, fewer than a county's
+stops times days, so we search: PyVRP's hybrid genetic search (Wouda, Lan and Kool 2024,
 INFORMS Journal on Computing) is a strong prize-collecting router, and re-pricing the prizes
 between rounds turns its additive objective into ours step by step; the local search then
 corrects what additive prizes cannot see (two stops reaching the same village).
