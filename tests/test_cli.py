@@ -224,7 +224,8 @@ def test_run_bad_scenario_files_exit_2_with_one_line(
     out = tmp_path / "out"
     _fails_with_one_line(["run", str(tmp_path / "none.toml"), "--out", str(out)], capsys,
                          "none.toml: no such scenario file")  # fmt: skip
-    _fails_with_one_line(["run", str(tmp_path), "--out", str(out)], capsys, "cannot read")
+    _fails_with_one_line(["run", str(tmp_path), "--out", str(out)], capsys,
+                         "is a folder, not a file")  # fmt: skip
     text = scenario_text()
     cut = write_scenario(tmp_path, text[: len(text) // 2], name="cut.toml")
     _fails_with_one_line(["run", str(cut), "--out", str(out)], capsys, "cut.toml: not valid TOML")

@@ -282,7 +282,7 @@ def test_missing_unreadable_and_half_written_files(tmp_path: Path) -> None:
     """No file, a folder, bad bytes and a cut-off file each give one clear message."""
     with pytest.raises(InputError, match="no such scenario file"):
         load_scenario(tmp_path / "none.toml")
-    with pytest.raises(InputError, match="cannot read the scenario file"):
+    with pytest.raises(InputError, match="is a folder, not a file"):
         load_scenario(tmp_path)
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b'name = "\xff\xfe"\n')

@@ -309,7 +309,7 @@ def test_graphml_round_trip_and_osmnx_files_without_times(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
-        ("missing.osm.pbf", None, "no such OSM file"),
+        ("missing.osm.pbf", None, "no such file"),
         ("truncated.osm.pbf", "half", "cannot read as OpenStreetMap data"),
         ("corrupt.osm.pbf", b"\x00\x00\x00\x0fnot a pbf at all", "cannot read"),
         ("roads.shp", b"", "unknown network format"),

@@ -8,6 +8,7 @@ checkers, so a rule and its message are written once.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 from collections.abc import Callable, Iterable
@@ -100,6 +101,16 @@ def text(value: Any, where: str) -> str:
     if not (isinstance(value, str) and value.strip()):
         raise fail(where, "a non-empty string", value)
     return value.strip()
+
+
+def encoding(value: Any, where: str) -> str:
+    """The name of a text encoding Python knows (``"utf-8"``, ``"latin-1"``, ``"cp1252"``)."""
+    name = text(value, where)
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise fail(where, "a text encoding such as 'utf-8' or 'latin-1'", value) from None
+    return name
 
 
 def codes(what: str) -> Checker:

@@ -5,43 +5,47 @@ from __future__ import annotations
 import logging
 import math
 import re
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS, Transformer
 
-from siting._core.errors import InputError, warn
+from siting._core.errors import InputError
+from siting._core.paths import readable_file
+from siting.inputs.coordinates import (
+    SWEREF99_TM,
+    layer_geometry,
+    points_from_columns,
+    resolve_crs,
+)
 from siting.inputs.regions import Region, clip_to_region, find_region
+from siting.inputs.tables import (
+    ID_COLUMNS,
+    RUTID_COLUMNS,
+    Kind,
+    Source,
+    numeric_column,
+    read_ids,
+    read_layer,
+    row_label,
+)
 
 logger = logging.getLogger(__name__)
 
-SWEREF99_TM = "EPSG:3006"
-Source = str | Path | pd.DataFrame
-Kind = Literal["csv", "layer", "frame"]
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml", ".parquet")
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt")
-RUTID_COLUMNS = ("rutid", "ruta", "rut_id", "rutid_scb")
-ID_COLUMNS = ("demand_id", "rutid", "ruta", "desokod", "regsokod", "id")
 # SCB names for the head count: "befolkning_2025" (WFS), "beftotalt" / "pop" (GeoPackage)
 _POPULATION_NAME = re.compile(r"^(population|pop|befolkning|beftotalt|totalt|total)(_?\d{4})?$")
-# coordinate column pairs and the CRS they imply when none is given (None: must be given)
-COORDINATE_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
-    ("e", "n", SWEREF99_TM),
-    ("easting", "northing", SWEREF99_TM),
-    ("lon", "lat", "EPSG:4326"),
-    ("longitude", "latitude", "EPSG:4326"),
-    ("x", "y", None),
-)
 SCB_CELL_SIZES_M = (1000, 500, 250, 100)
+#: more people than live on Earth (8.2 billion in 2025): a value or a total above it is a
+#: wrong column or a unit slip, and near 1e308 it would overflow the solvers' sums
+MAX_PEOPLE = 1e10
 # northings of SWEREF99 TM over Sweden and its neighbours; a decoded rutid outside is garbage
 _NORTHING_RANGE_M = (6_000_000, 7_900_000)
 _INSPIRE_ID = re.compile(r"^CRS(\d+)RES(\d+)mN(\d+)E(\d+)$")
@@ -215,6 +219,7 @@ def load_population(
     region: str | Region | None = None,
     cell_size_m: float | None = None,
     band: int = 1,
+    encoding: str = "utf-8",
 ) -> gpd.GeoDataFrame:
     """Load a population grid or layer as demand points in SWEREF99 TM.
 
@@ -247,6 +252,8 @@ def load_population(
         Side of the grid cells, when ``rutid`` alone cannot tell.
     band
         Band of a raster.
+    encoding
+        Text encoding of a CSV (``"latin-1"`` for files saved by older Excel).
 
     Returns
     -------
@@ -280,7 +287,7 @@ def load_population(
     if isinstance(source, str | Path) and Path(source).suffix.lower() in RASTER_SUFFIXES:
         frame = _read_raster(Path(source), band=band, crs=crs, region=region_found)
     else:
-        table, kind = read_layer(source, layer=layer)
+        table, kind = read_layer(source, layer=layer, encoding=encoding)
         frame = _demand_from_table(
             table,
             kind,
@@ -308,106 +315,6 @@ def _log_total(stage: str, name: str, frame: pd.DataFrame) -> None:
     )
 
 
-def read_layer(source: Source, *, layer: str | None = None) -> tuple[pd.DataFrame, Kind]:
-    """Read a CSV table or a vector layer without interpreting it.
-
-    CSV values are read as text (so that codes such as ``"0114"`` keep their zeros); columns
-    whose every value is a plain number become numeric.
-
-    Parameters
-    ----------
-    source
-        Path to a CSV (comma or semicolon separated) or a vector file, or a (Geo)DataFrame.
-    layer
-        Layer of a multi-layer file.
-
-    Returns
-    -------
-    tuple
-        The table (a GeoDataFrame for vector data) and its kind: ``"csv"``, ``"layer"`` or
-        ``"frame"``, which tells how rows are named in messages.
-
-    Raises
-    ------
-    InputError
-        If the file does not exist, has an unknown suffix or cannot be read.
-    """
-    if isinstance(source, pd.DataFrame):
-        return source.copy(), "frame"
-    path = Path(source)
-    if not path.exists():
-        msg = f"{path}: no such file"
-        raise InputError(msg)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".txt", ".tsv"):
-            return _numeric_where_possible(_read_csv(path)), "csv"
-        if suffix == ".parquet":
-            return gpd.read_parquet(path), "layer"
-        if suffix in VECTOR_SUFFIXES:
-            return _read_vector(path, layer), "layer"
-    except (OSError, ValueError, pd.errors.ParserError, DataSourceError, DataLayerError) as error:
-        # GDAL's errors for a cut-off or damaged vector file are pyogrio's own, not OSError
-        msg = f"{path}: cannot read: {error}"
-        raise InputError(msg) from error
-    msg = f"{path}: unknown file type {suffix!r}; expected .csv, {', '.join(VECTOR_SUFFIXES)}"
-    raise InputError(msg)
-
-
-def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    # GDAL's and pyogrio's warnings name neither the file nor what to do: say both here
-    if layer is None:
-        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-        if len(layers) > 1:
-            warn(logger, f"{path}: read layer {layers[0]!r} of {layers}; set the option layer")
-        layer = layers[0] if layers else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = gpd.read_file(path, layer=layer)
-    for warning in caught:
-        text = str(warning.message)
-        # a property that is not JSON text is kept as text, and the column check names it
-        if not text.startswith("Could not parse column"):
-            warn(logger, f"{path}: {text}")
-    return table
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    with path.open(encoding="utf-8-sig") as handle:
-        header = handle.readline()
-    separator = max((";", ",", "\t"), key=header.count)
-    return pd.read_csv(
-        path, sep=separator, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""]
-    )
-
-
-def _numeric_where_possible(table: pd.DataFrame) -> pd.DataFrame:
-    for column in table.columns:
-        if _is_code(str(column)):
-            continue
-        values = table[column].dropna()
-        if values.empty or values.str.match(r"^[+-]?0\d").any():
-            continue  # codes with leading zeros stay text
-        converted = pd.to_numeric(values, errors="coerce")
-        if converted.notna().all():
-            table[column] = pd.to_numeric(table[column])
-    return table
-
-
-def _is_code(column: str) -> bool:
-    lower = column.casefold()
-    return lower in RUTID_COLUMNS + ID_COLUMNS or lower.endswith(("kod", "_id", "code"))
-
-
-def row_label(kind: Kind, position: int, index: Any = None) -> str:
-    """Name a row the way its source shows it: CSV line, layer feature or frame index."""
-    if kind == "csv":
-        return f"line {position + 2}"
-    if kind == "layer":
-        return f"feature {position + 1}"
-    return f"row {index!r}"
-
-
 def _demand_from_table(
     table: pd.DataFrame,
     kind: Kind,
@@ -424,6 +331,7 @@ def _demand_from_table(
         raise InputError(msg)
     column = _find_population_column(table, population_column, name)
     population = numeric_column(table, column, kind, name, minimum=0.0)
+    check_people(population, column, name, lambda i: row_label(kind, i, table.index[i]))
     points, cells = _demand_geometry(
         table, kind, name, xy_columns=xy_columns, crs=crs, cell_size_m=cell_size_m
     )
@@ -437,6 +345,29 @@ def _demand_from_table(
     attributes.insert(1, "population", population)
     attributes["cell"] = gpd.GeoSeries(cells.to_numpy(), crs=SWEREF99_TM)
     return gpd.GeoDataFrame(attributes, geometry=points, crs=SWEREF99_TM)
+
+
+def check_people(
+    values: npt.NDArray[np.float64], column: str, name: str, where: Callable[[int], str]
+) -> None:
+    """Refuse a count of people (finite, >= 0) that is, or sums to, more than live on Earth.
+
+    `where` names a row by its position for the message.
+    """
+    large = np.flatnonzero(values > MAX_PEOPLE)
+    total = float(values.sum()) if not large.size else math.inf
+    if total <= MAX_PEOPLE:
+        return
+    what = (
+        f"sums to {total:.3g},"
+        if not large.size
+        else f"{where(int(large[0]))}: value {values[large[0]]:.3g} is"
+    )
+    msg = (
+        f"{name}: column {column!r} {what} more people than live on Earth (the limit is "
+        f"{MAX_PEOPLE:g}); is it the right column, counted in people?"
+    )
+    raise InputError(msg)
 
 
 def _find_population_column(table: pd.DataFrame, given: str | None, name: str) -> str:
@@ -464,74 +395,6 @@ def _find_population_column(table: pd.DataFrame, given: str | None, name: str) -
     raise InputError(msg)
 
 
-def numeric_column(
-    table: pd.DataFrame,
-    column: str,
-    kind: Kind,
-    name: str,
-    *,
-    minimum: float | None = None,
-    required: bool = True,
-) -> npt.NDArray[np.float64]:
-    """Read a column as finite floats, naming the first bad row if there is one.
-
-    Parameters
-    ----------
-    table
-        The table.
-    column
-        The column to read.
-    kind
-        How the table's rows are named (see `read_layer`).
-    name
-        Name of the source for messages.
-    minimum
-        Smallest allowed value, if any.
-    required
-        When False, empty cells become NaN instead of an error.
-
-    Returns
-    -------
-    numpy.ndarray
-
-    Raises
-    ------
-    InputError
-        On text, a missing value (when required), infinity or a value below `minimum`.
-    """
-    raw = table[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    missing = pd.isna(raw).to_numpy()
-    problems = (
-        ("is not a number", np.isnan(values) & ~missing),
-        ("is missing", missing if required else np.zeros_like(missing)),
-        ("is not finite", np.isinf(values)),
-        (f"is below {minimum:g}" if minimum is not None else "", _below(values, minimum)),
-    )
-    for reason, bad in problems:
-        if bad.any():
-            position = int(np.flatnonzero(bad)[0])
-            where = row_label(kind, position, table.index[position])
-            shown = "" if missing[position] else f" {_text(raw.iloc[position])!r}"
-            msg = (
-                f"{name}: column {column!r} {where}: value{shown} {reason}"
-                f" ({int(bad.sum())} such row(s))"
-            )
-            raise InputError(msg)
-    return values
-
-
-def _text(value: Any) -> str:
-    return str(value.item() if isinstance(value, np.generic) else value)
-
-
-def _below(values: npt.NDArray[np.float64], minimum: float | None) -> npt.NDArray[np.bool_]:
-    if minimum is None:
-        return np.zeros(values.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        return np.asarray(values < minimum, dtype=bool)
-
-
 def _demand_ids(table: pd.DataFrame, given: str | None, kind: Kind, name: str) -> list[str]:
     lower = {str(c).casefold(): str(c) for c in table.columns}
     column = given
@@ -542,24 +405,7 @@ def _demand_ids(table: pd.DataFrame, given: str | None, kind: Kind, name: str) -
         column = next((lower[c] for c in ID_COLUMNS if c in lower), None)
     if column is None:
         return [f"d{i}" for i in range(len(table))]
-    ids = table[column].astype(str).str.strip().str.replace(r"\.0+$", "", regex=True)
-    check_unique(ids, column, kind, name)
-    return ids.tolist()
-
-
-def check_unique(ids: pd.Series[str], column: str, kind: Kind, name: str) -> None:
-    """Raise an InputError naming the first repeated id and both rows that hold it."""
-    repeated = ids.duplicated(keep=False).to_numpy()
-    if repeated.any():
-        first = int(np.flatnonzero(repeated)[0])
-        value = ids.iloc[first]
-        rows = np.flatnonzero((ids == value).to_numpy())
-        where = " and ".join(
-            row_label(kind, int(r), table_index)
-            for r, table_index in zip(rows[:2], ids.index[rows[:2]], strict=True)
-        )
-        msg = f"{name}: column {column!r}: id {value!r} repeats ({where})"
-        raise InputError(msg)
+    return read_ids(table, column, kind, name).tolist()
 
 
 def _demand_geometry(
@@ -595,43 +441,10 @@ def _cells_from_rutid(
     return centres.to_crs(SWEREF99_TM), squares.to_crs(SWEREF99_TM)
 
 
-def resolve_crs(stated: Any, given: str | CRS | None, name: str) -> CRS:
-    """Choose the CRS of a source: the one it states, else the one given; never a clash.
-
-    Raises
-    ------
-    InputError
-        If neither states a CRS, or both do and they differ.
-    """
-    if stated is None and given is None:
-        msg = f"{name}: no CRS is stated; set the option crs (for example 'EPSG:3006')"
-        raise InputError(msg)
-    if stated is None:
-        return CRS.from_user_input(given)
-    stated_crs = CRS.from_user_input(stated)
-    if given is not None and not stated_crs.equals(
-        CRS.from_user_input(given), ignore_axis_order=True
-    ):
-        msg = (
-            f"{name}: CRS mismatch: the data is in {stated_crs.to_string()} "
-            f"but crs={CRS.from_user_input(given).to_string()} was given"
-        )
-        raise InputError(msg)
-    return stated_crs
-
-
 def _geometry_from_layer(
     table: gpd.GeoDataFrame, kind: Kind, name: str, crs: str | CRS | None
 ) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
-    source_crs = resolve_crs(table.crs, crs, name)
-    geometry = table.geometry.set_crs(source_crs, allow_override=True)
-    bad = (geometry.isna() | geometry.is_empty).to_numpy()
-    if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        msg = f"{name}: {row_label(kind, position, table.index[position])}: geometry is missing"
-        raise InputError(msg)
-    _check_plausible(geometry.bounds, source_crs, name)
-    geometry = geometry.to_crs(SWEREF99_TM).reset_index(drop=True)
+    geometry = layer_geometry(table, kind, name, crs)
     is_area = geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     centroid = geometry.centroid
     # a concave area's centroid can fall outside it (a bay, a lake): use a point inside instead
@@ -639,91 +452,6 @@ def _geometry_from_layer(
     points = centroid.where(~outside, geometry.representative_point())
     cells = geometry.where(is_area, None)
     return gpd.GeoSeries(points, crs=SWEREF99_TM), gpd.GeoSeries(cells, crs=SWEREF99_TM)
-
-
-def points_from_columns(
-    table: pd.DataFrame,
-    kind: Kind,
-    name: str,
-    *,
-    xy_columns: tuple[str | None, str | None] = (None, None),
-    crs: str | CRS | None = None,
-) -> gpd.GeoSeries:
-    """Build points in SWEREF99 TM from coordinate columns of a table.
-
-    Parameters
-    ----------
-    table
-        The table.
-    kind, name
-        How rows and the source are named in messages.
-    xy_columns
-        Coordinate columns; when None, the first pair of ``COORDINATE_COLUMNS`` present
-        (``e``/``n`` implies EPSG:3006, ``lon``/``lat`` EPSG:4326, ``x``/``y`` needs `crs`).
-    crs
-        CRS of the coordinates; must agree with the one the column names imply.
-
-    Returns
-    -------
-    geopandas.GeoSeries
-
-    Raises
-    ------
-    InputError
-        If no coordinate columns are found, a coordinate is missing or not a number, no CRS
-        is known, or the values do not fit the CRS (degrees in a metric CRS, or the reverse).
-    """
-    x_name, y_name, implied = _coordinate_columns(table, xy_columns, name)
-    source_crs = resolve_crs(implied, crs, name) if implied else resolve_crs(None, crs, name)
-    x = numeric_column(table, x_name, kind, name)
-    y = numeric_column(table, y_name, kind, name)
-    bounds = pd.DataFrame({"minx": x, "miny": y, "maxx": x, "maxy": y})
-    _check_plausible(bounds, source_crs, name)
-    east, north = Transformer.from_crs(source_crs, SWEREF99_TM, always_xy=True).transform(x, y)
-    return gpd.GeoSeries(gpd.points_from_xy(east, north), crs=SWEREF99_TM)
-
-
-def _coordinate_columns(
-    table: pd.DataFrame, xy_columns: tuple[str | None, str | None], name: str
-) -> tuple[str, str, str | None]:
-    x_name, y_name = xy_columns
-    if x_name is not None and y_name is not None:
-        for column in (x_name, y_name):
-            if column not in table.columns:
-                msg = f"{name}: coordinate column {column!r} is missing"
-                raise InputError(msg)
-        implied = next((c for x, y, c in COORDINATE_COLUMNS if (x, y) == (x_name, y_name)), None)
-        return x_name, y_name, implied
-    lower = {str(c).casefold(): str(c) for c in table.columns}
-    for x, y, implied in COORDINATE_COLUMNS:
-        if x in lower and y in lower:
-            return lower[x], lower[y], implied
-    msg = (
-        f"{name}: no geometry, grid id (rutid) or coordinate columns (e/n, lon/lat, x/y); "
-        f"columns are {', '.join(map(str, table.columns))}"
-    )
-    raise InputError(msg)
-
-
-def _check_plausible(bounds: pd.DataFrame, crs: CRS, name: str) -> None:
-    in_degrees = (
-        bounds["minx"].min() >= -180
-        and bounds["maxx"].max() <= 180
-        and bounds["miny"].min() >= -90
-        and bounds["maxy"].max() <= 90
-    )
-    if crs.is_geographic and not in_degrees:
-        msg = (
-            f"{name}: CRS mismatch: {crs.to_string()} is in degrees but coordinates reach "
-            f"x={bounds['maxx'].max():.0f}, y={bounds['maxy'].max():.0f}"
-        )
-        raise InputError(msg)
-    if crs.is_projected and in_degrees:
-        msg = (
-            f"{name}: CRS mismatch: {crs.to_string()} is in metres but every coordinate looks "
-            "like degrees (longitude/latitude); set the option crs to 'EPSG:4326'"
-        )
-        raise InputError(msg)
 
 
 def aggregate_population(
@@ -806,9 +534,7 @@ def _read_raster(
     except ImportError as error:
         msg = f"{path}: reading raster population grids needs rasterio; install siting[raster]"
         raise InputError(msg) from error
-    if not path.exists():
-        msg = f"{path}: no such file"
-        raise InputError(msg)
+    readable_file(path)
     with rasterio.open(path) as dataset:
         stated = None if dataset.crs is None else dataset.crs.to_wkt()
         source_crs = resolve_crs(stated, crs, str(path))

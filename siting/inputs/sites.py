@@ -12,18 +12,18 @@ import pandas as pd
 from pyproj import CRS, Transformer
 
 from siting._core.errors import InputError, warn
-from siting.inputs.population import (
-    SWEREF99_TM,
+from siting._core.paths import readable_file
+from siting.inputs.coordinates import SWEREF99_TM, layer_geometry, points_from_columns
+from siting.inputs.regions import Region, assign_regions, clip_to_region, find_region
+from siting.inputs.tables import (
     Kind,
     Source,
     check_unique,
     numeric_column,
-    points_from_columns,
+    read_ids,
     read_layer,
-    resolve_crs,
     row_label,
 )
-from siting.inputs.regions import Region, assign_regions, clip_to_region, find_region
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def load_sites(
     crs: str | CRS | None = None,
     layer: str | None = None,
     region: str | Region | None = None,
+    encoding: str = "utf-8",
 ) -> gpd.GeoDataFrame:
     """Load existing offices and candidate sites.
 
@@ -65,6 +66,8 @@ def load_sites(
         Layer of a GeoPackage.
     region
         Keep only the sites in this municipality, county or FA region.
+    encoding
+        Text encoding of a CSV (``"latin-1"`` for files saved by older Excel).
 
     Returns
     -------
@@ -81,14 +84,13 @@ def load_sites(
         capacity, missing coordinates or CRS, or a region that matches nothing or no site.
     """
     name = _source_name(source)
-    table, kind = read_layer(source, layer=layer)
+    table, kind = read_layer(source, layer=layer, encoding=encoding)
     if table.empty:
         msg = f"{name}: no sites"
         raise InputError(msg)
     _require_columns(table, (id_column, name_column), name)
     status = _statuses(table, status_column, default_status, kind, name)
-    ids = table[id_column].astype(str).str.strip().str.replace(r"\.0+$", "", regex=True)
-    check_unique(ids, id_column, kind, name)
+    ids = read_ids(table, id_column, kind, name)
     geometry = _site_points(table, kind, name, xy_columns=(x_column, y_column), crs=crs)
     sites = _assemble(table, kind, name, ids, status, geometry, (id_column, name_column))
     sites = _with_municipalities(sites)
@@ -157,17 +159,9 @@ def _site_points(
 ) -> gpd.GeoSeries:
     if not isinstance(table, gpd.GeoDataFrame) or table.geometry.name not in table:
         return points_from_columns(table, kind, name, xy_columns=xy_columns, crs=crs)
-    source_crs = resolve_crs(table.crs, crs, name)
-    geometry = table.geometry.set_crs(source_crs, allow_override=True)
-    bad = (geometry.isna() | geometry.is_empty).to_numpy()
-    if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        msg = f"{name}: {row_label(kind, position, table.index[position])}: geometry is missing"
-        raise InputError(msg)
+    geometry = layer_geometry(table, kind, name, crs)
     # a site drawn as a building outline is placed at a point inside it
-    return gpd.GeoSeries(
-        geometry.to_crs(SWEREF99_TM).representative_point().to_numpy(), crs=SWEREF99_TM
-    )
+    return gpd.GeoSeries(geometry.representative_point().to_numpy(), crs=SWEREF99_TM)
 
 
 def _assemble(
@@ -194,7 +188,7 @@ def _assemble(
     core = pd.DataFrame(
         {
             "site_id": ids.to_numpy(),
-            "name": table[name_column].fillna("").astype(str).to_numpy(),
+            "name": _names(table[name_column], ids, kind, name),
             "status": status.to_numpy(),
             **optional,
             "municipality": municipality.to_numpy(),
@@ -207,6 +201,22 @@ def _assemble(
     return gpd.GeoDataFrame(
         pd.concat([core, rest], axis=1), geometry=geometry.to_numpy(), crs=SWEREF99_TM
     )
+
+
+def _names(raw: pd.Series[Any], ids: pd.Series[str], kind: Kind, name: str) -> Any:
+    """Site names as text; a blank one is the site's id, with a warning (a map needs a label)."""
+    names = raw.fillna("").astype(str).str.strip().to_numpy()
+    blank = names == ""
+    if blank.any():
+        position = int(np.flatnonzero(blank)[0])
+        warn(
+            logger,
+            f"{name}: column {raw.name!r}: {int(blank.sum())} site(s) have no name (first "
+            f"{row_label(kind, position, raw.index[position])}, id {ids.iloc[position]!r}); "
+            "their ids are shown instead",
+        )
+        names[blank] = ids.to_numpy()[blank]
+    return names
 
 
 def _log_sites(stage: str, name: str, sites: pd.DataFrame) -> None:
@@ -330,10 +340,7 @@ def candidates_from_osm(
     """
     import osmium
 
-    file = Path(path)
-    if not file.exists():
-        msg = f"{file}: no such file"
-        raise InputError(msg)
+    file = readable_file(path)
     try:
         rows = _read_places(osmium, file, set(place_types))
     except RuntimeError as error:

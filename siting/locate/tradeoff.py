@@ -69,6 +69,10 @@ def tradeoff_curve(
     if isinstance(max_n_sites, bool) or not isinstance(max_n_sites, int) or max_n_sites < first:
         msg = f"max_n_sites must be an integer >= {first}, got {max_n_sites!r}"
         raise InputError(msg)
+    allowed = int((~instance.forbidden).sum())
+    if max_n_sites > allowed:  # checked before the first solve, not when the curve gets there
+        msg = f"max_n_sites = {max_n_sites}: only {allowed} sites may open"
+        raise InputError(msg)
     rules = {
         "weights": instance.weights,
         "required_sites": required,

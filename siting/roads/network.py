@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from siting._core.atomic import atomic_path
 from siting._core.errors import InputError
+from siting._core.paths import readable_file
 from siting._core.version import __version__
 from siting.roads.graph_build import FerryModel, build_drive_graph
 from siting.roads.snapping import Snapped as Snapped
@@ -106,9 +107,7 @@ def load_network(
             "or .graphml"
         )
         raise InputError(msg)
-    if not path.is_file():
-        msg = f"{path}: no such OSM file"
-        raise InputError(msg)
+    readable_file(path)
     options = {
         "include_tracks": include_tracks,
         "ferries": ferries,
@@ -176,7 +175,7 @@ def is_straight_line_typo(text: str) -> bool:
 
 def _looks_like_path(source: str | os.PathLike[str]) -> bool:
     """Paths exist, contain a separator, or end in a file extension; place names do not."""
-    if isinstance(source, os.PathLike) or Path(source).exists() or os.sep in source:
+    if isinstance(source, os.PathLike) or os.sep in source or os.path.lexists(source):
         return True
     suffix = Path(source).suffix
     return len(suffix) > 1 and suffix[1:].isalnum() and " " not in source
@@ -225,9 +224,7 @@ def _write_cached(cache_file: Path, graph: nx.MultiDiGraph) -> None:
 def _load_graphml(path: Path, speeds: SpeedModel) -> nx.MultiDiGraph:
     import osmnx as ox  # late: osmnx is slow to import
 
-    if not path.is_file():
-        msg = f"{path}: no such GraphML file"
-        raise InputError(msg)
+    readable_file(path)
     try:
         graph = ox.load_graphml(path)
     except Exception as error:  # osmnx and networkx raise many kinds on malformed files

@@ -1,4 +1,7 @@
-"""Check every problem's site ids and counts against the loaded sites, before any solving.
+"""Check every problem against the loaded inputs, before the OD matrix and any solving.
+
+Site ids and counts against the sites; the demand columns a problem weighs by and the site
+column it costs by, against the population and site files.
 
 The solvers check the same things on the OD matrix, but only when that problem's turn comes
 (after the matrix and the problems before it) and in their own terms (``required_sites``,
@@ -10,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from siting._core.errors import InputError
+from siting.inputs.population import check_people
 from siting.inputs.sites import load_sites
+from siting.inputs.tables import numeric_column
 from siting.scenario.config import Problem, Scenario, TableInput
 from siting.scenario.parameters import ClosuresParameters, ProblemParameters
 
@@ -30,6 +37,55 @@ class UnknownSiteError(InputError):
     def __init__(self, key: str, site: str) -> None:
         super().__init__(f"{key}: {site!r} is not the id of an existing office or candidate site")
         self.site = site
+
+
+def check_scenario_inputs(scenario: Scenario, demand: pd.DataFrame, sites: pd.DataFrame) -> None:
+    """Check every problem of `scenario` against the loaded demand and sites.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the problem, the key and the value, and for a missing or
+        bad column the file it should be in.
+    """
+    check_scenario_sites(scenario, sites)
+    for problem in scenario.problems:
+        try:
+            _check_columns(problem.parameters, scenario, demand, sites)
+        except InputError as error:
+            msg = f"{scenario.path}: problem {problem.name!r} ({problem.kind}): {error}"
+            raise InputError(msg) from None
+
+
+def _check_columns(
+    parameters: ProblemParameters, scenario: Scenario, demand: pd.DataFrame, sites: pd.DataFrame
+) -> None:
+    population_file = str(scenario.inputs.population.path)
+    weight_values(demand, parameters.weights, population_file)
+    if parameters.priority is not None:
+        require_column(demand, parameters.priority["column"], "priority.column", population_file)
+    costs = getattr(parameters, "costs", None)
+    if costs is not None:
+        tables = (scenario.inputs.existing, scenario.inputs.candidates)
+        files = " or ".join(str(t.path) for t in tables if t is not None) or "the sites"
+        require_column(sites, costs, "costs", files)
+
+
+def require_column(table: pd.DataFrame, column: str, key: str, source: str) -> None:
+    """Raise an InputError naming `key`, the file and the columns it has, when one is missing."""
+    if column not in table.columns:
+        shown = [c for c in map(str, table.columns) if c not in ("geometry", "cell")]
+        msg = f"{key}: {source} has no column {column!r}; its columns are {', '.join(shown)}"
+        raise InputError(msg)
+
+
+def weight_values(demand: pd.DataFrame, column: str, source: str) -> npt.NDArray[np.float64]:
+    """The demand column `column` as weights: numbers, finite, >= 0, people-sized in total."""
+    require_column(demand, column, "weights", source)
+    table = demand.set_index("demand_id")
+    values = numeric_column(table, column, "frame", source, minimum=0.0)
+    check_people(values, column, source, lambda i: f"demand {table.index[i]!r}")
+    return values
 
 
 def check_scenario_sites(scenario: Scenario, sites: pd.DataFrame) -> None:
@@ -119,6 +175,9 @@ def _check_location(parameters: ProblemParameters, status: Mapping[str, str]) ->
             f"max_n_sites = {max_n_sites} is fewer than the {n_required} "
             "offices that must stay open"
         )
+        raise InputError(msg)
+    if max_n_sites > n_allowed:
+        msg = f"max_n_sites = {max_n_sites}: only {n_allowed} sites may open ({sites_told})"
         raise InputError(msg)
     count = getattr(parameters, "n_sites", None)
     if count is not None and count > n_allowed:

@@ -13,6 +13,7 @@ from typing import Any
 from siting._core import validators as check
 from siting._core.errors import InputError
 from siting._core.names import slugify
+from siting._core.paths import MISSING, file_problem, shown_path
 from siting.roads.network import (
     BUNDLED_PREFIX,
     STRAIGHT_LINE,
@@ -147,12 +148,22 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
+    problem = file_problem(file)
+    if problem == MISSING:
+        msg = f"{shown_path(file)}: no such scenario file"
+        raise InputError(msg)
+    if problem is not None:
+        msg = f"{shown_path(file)}: {problem}"
+        raise InputError(msg)
     try:
         text = file.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        msg = f"{file}: no such scenario file"
+    except UnicodeDecodeError as error:
+        msg = (
+            f"{file}: cannot read the scenario file: it is not UTF-8 text (byte "
+            f"0x{error.object[error.start]:02x} at offset {error.start}); save it as UTF-8"
+        )
         raise InputError(msg) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         msg = f"{file}: cannot read the scenario file ({error})"
         raise InputError(msg) from None
     try:
@@ -260,6 +271,7 @@ _POPULATION_OPTIONS: dict[str, Checker] = {
     "y_column": check.text,
     "crs": check.text,
     "layer": check.text,
+    "encoding": check.encoding,
     "cell_size_m": check.positive,
 }
 _SITE_OPTIONS: dict[str, Checker] = {
@@ -272,6 +284,7 @@ _SITE_OPTIONS: dict[str, Checker] = {
     "y_column": check.text,
     "crs": check.text,
     "layer": check.text,
+    "encoding": check.encoding,
 }
 
 
@@ -392,10 +405,14 @@ class _Reader:
         return text  # a place name, downloaded from Overpass when the scenario runs
 
     def existing_file(self, text: str, where: str) -> Path:
-        path = (self.folder / Path(text).expanduser()).resolve()
-        if not path.is_file():
-            raise self.error(f"{where}: no such file {text!r} (looked for {path})")
-        return path
+        path = self.folder / Path(text).expanduser()
+        problem = file_problem(path)
+        if problem == MISSING:
+            looked = shown_path(os.path.abspath(path))
+            raise self.error(f"{where}: no such file {shown_path(text)!r} (looked for {looked})")
+        if problem is not None:
+            raise self.error(f"{where}: {shown_path(text)!r}: {problem}")
+        return path.resolve()
 
     def table_input(self, value: Any, key: str, options: Mapping[str, Checker]) -> TableInput:
         """A file given as a path, or as a table with `path` and reading options."""

@@ -34,7 +34,7 @@ from siting.report.compare_pages import UNKNOWN_GROUP, Comparison, OfficePlan, c
 from siting.report.maps import MapOptions, write_map
 from siting.report.texts import check_language
 from siting.roads.network import load_network
-from siting.scenario.checks import check_scenario_sites
+from siting.scenario.checks import check_scenario_inputs
 from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
 from siting.scenario.problems import (
     ProblemContext,
@@ -121,7 +121,7 @@ def run_scenario(
     timings: dict[str, Any] = {}
     with _timed(timings, "inputs"):
         demand, sites = load_inputs(scenario)
-    check_scenario_sites(scenario, sites)  # before the OD matrix: ids and counts of problems
+    check_scenario_inputs(scenario, demand, sites)  # before the OD matrix: ids, counts, columns
     roads = _Roads(scenario)
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(od, demand, sites, scenario.seed, legs=roads.legs)

@@ -22,6 +22,7 @@ from siting.locate.tradeoff import tradeoff_curve
 from siting.mobile.options import FixedOffices, MobileOptions
 from siting.mobile.planner import plan_mobile
 from siting.report.maps import nearest_office
+from siting.scenario.checks import require_column, weight_values
 from siting.scenario.config import EXISTING, Problem
 from siting.scenario.parameters import (
     AlternativesParameters,
@@ -147,21 +148,11 @@ def run_problem(problem: Problem, context: ProblemContext) -> ProblemResult:
 
 def demand_weights(parameters: ProblemParameters, demand: pd.DataFrame) -> npt.NDArray[np.float64]:
     """The `weights` column (default population), times the priority factor where it applies."""
-    column = parameters.weights
-    if column not in demand.columns:
-        msg = f"weights: the demand has no column {column!r}"
-        raise InputError(msg)
-    values = pd.to_numeric(demand[column], errors="coerce").to_numpy(dtype=np.float64)
-    if np.isnan(values).any():
-        row = int(np.argmax(np.isnan(values)))
-        msg = f"weights: column {column!r} is not a number at {demand['demand_id'].iloc[row]!r}"
-        raise InputError(msg)
+    values = weight_values(demand, parameters.weights, "the demand")
     priority = parameters.priority
     if priority is None:
-        return np.asarray(values, dtype=np.float64)
-    if priority["column"] not in demand.columns:
-        msg = f"priority.column: the demand has no column {priority['column']!r}"
-        raise InputError(msg)
+        return values
+    require_column(demand, priority["column"], "priority.column", "the demand")
     chosen = demand[priority["column"]].astype(str).isin(priority["values"]).to_numpy()
     if not chosen.any():
         msg = f"priority.values: no demand has {priority['column']} in {list(priority['values'])}"
@@ -172,9 +163,7 @@ def demand_weights(parameters: ProblemParameters, demand: pd.DataFrame) -> npt.N
 
 def _site_costs(column: str, sites: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Costs per site; an office open today with no cost given costs nothing more."""
-    if column not in sites.columns:
-        msg = f"costs: the sites have no column {column!r}"
-        raise InputError(msg)
+    require_column(sites, column, "costs", "the sites")
     costs = pd.to_numeric(sites[column], errors="coerce").to_numpy(dtype=np.float64)
     is_open = sites["status"].isin(("existing", "may_close")).to_numpy()
     missing = np.isnan(costs) & ~is_open
