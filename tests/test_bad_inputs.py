@@ -137,6 +137,13 @@ def test_a_scenario_file_that_is_a_device_or_loop_is_refused(tmp_path: Path) -> 
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unknown_crs_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "cells.csv"
+    path.write_text(DEMAND_CSV)
+    with pytest.raises(InputError, match="crs 'EPSG:99999' is no coordinate system PROJ knows"):
+        load_population(path, id_column="id", crs="EPSG:99999")
+
+
 # --- 9: messages that say what to do ------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
 from siting._core.errors import InputError, warn
 from siting.inputs.tables import Kind, numeric_column, row_label
@@ -48,23 +49,31 @@ def resolve_crs(stated: Any, given: str | CRS | None, name: str) -> CRS:
     Raises
     ------
     InputError
-        If neither states a CRS, or both do and they differ.
+        If neither states a CRS, the one given is unknown, or both do and they differ.
     """
     if stated is None and given is None:
         msg = f"{name}: no CRS is stated; set the option crs (for example 'EPSG:3006')"
         raise InputError(msg)
+    given_crs = None if given is None else _known_crs(given, name)
     if stated is None:
-        return CRS.from_user_input(given)
+        assert given_crs is not None
+        return given_crs
     stated_crs = CRS.from_user_input(stated)
-    if given is not None and not stated_crs.equals(
-        CRS.from_user_input(given), ignore_axis_order=True
-    ):
+    if given_crs is not None and not stated_crs.equals(given_crs, ignore_axis_order=True):
         msg = (
             f"{name}: CRS mismatch: the data is in {stated_crs.to_string()} "
-            f"but crs={CRS.from_user_input(given).to_string()} was given"
+            f"but crs={given_crs.to_string()} was given"
         )
         raise InputError(msg)
     return stated_crs
+
+
+def _known_crs(given: str | CRS, name: str) -> CRS:
+    try:
+        return CRS.from_user_input(given)
+    except CRSError:
+        msg = f"{name}: crs {given!r} is no coordinate system PROJ knows (try 'EPSG:3006')"
+        raise InputError(msg) from None
 
 
 def points_from_columns(
