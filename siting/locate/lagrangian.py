@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from siting.locate.interchange import AssignmentPairs, improve_by_swaps
+from siting.travel.odmatrix import row_pointers
 
 logger = logging.getLogger(__name__)
 
@@ -168,13 +169,11 @@ def nearest_pairs(pairs: AssignmentPairs, keep: int) -> tuple[AssignmentPairs, F
 
 
 def _select(pairs: AssignmentPairs, kept: BoolArray) -> AssignmentPairs:
-    indptr = np.zeros(pairs.indptr.size, dtype=np.int64)
-    np.cumsum(np.bincount(pairs.local_rows[kept], minlength=pairs.n_rows), out=indptr[1:])
     return AssignmentPairs(
         local_rows=pairs.local_rows[kept],
         columns=pairs.columns[kept],
         cost=pairs.cost[kept],
-        indptr=indptr,
+        indptr=row_pointers(pairs.local_rows[kept], pairs.n_rows),
         n_columns=pairs.n_columns,
     )
 

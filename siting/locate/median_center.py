@@ -30,7 +30,7 @@ from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult
 from siting.locate.solution import Solution
-from siting.travel.odmatrix import ODMatrix
+from siting.travel.odmatrix import ODMatrix, row_pointers
 
 logger = logging.getLogger(__name__)
 
@@ -329,13 +329,11 @@ def _cover_within(
 
 def _subset(pairs: _Pairs, keep: BoolArray) -> _Pairs:
     local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))[keep]
-    indptr = np.zeros(pairs.indptr.size, dtype=np.int64)
-    np.cumsum(np.bincount(local, minlength=indptr.size - 1), out=indptr[1:])
     return _Pairs(
         rows=pairs.rows[keep],
         columns=pairs.columns[keep],
         minutes=pairs.minutes[keep],
-        indptr=indptr,
+        indptr=row_pointers(local, pairs.indptr.size - 1),
         active=pairs.active,
     )
 
@@ -398,13 +396,11 @@ def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) ->
         keep &= matrix.data <= nearest_required[rows]
     rows = rows[keep]
     local = np.searchsorted(np.flatnonzero(active), rows)
-    indptr = np.zeros(int(active.sum()) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(local, minlength=indptr.size - 1), out=indptr[1:])
     return _Pairs(
         rows=rows,
         columns=matrix.indices[keep].astype(np.int64),
         minutes=matrix.data[keep].astype(np.float64),
-        indptr=indptr,
+        indptr=row_pointers(local, int(active.sum())),
         active=active,
     )
 
