@@ -17,6 +17,7 @@ from siting._core.paths import readable_file
 from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 from siting.inputs.population import load_population
 from siting.inputs.sites import load_sites
+from siting.scenario.config import load_scenario
 
 pytestmark = pytest.mark.usefixtures("private_cache")
 
@@ -135,6 +136,18 @@ def test_a_scenario_file_that_is_a_device_or_loop_is_refused(tmp_path: Path) -> 
         with pytest.raises(InputError, match=expected):
             readable_file(path)
     assert not (tmp_path / "out").exists()
+
+
+def test_coordinate_columns_come_in_pairs(tmp_path: Path) -> None:
+    """The library takes them as one pair; the scenario's two keys must both be given."""
+    path = tmp_path / "cells.csv"
+    path.write_text(DEMAND_CSV.replace("id,population,lon,lat", "id,population,öst,nord"))
+    demand = load_population(path, id_column="id", xy_columns=("öst", "nord"), crs="EPSG:4326")
+    assert demand.geometry.y.round(-3).tolist() == [6986000.0, 6997000.0, 7008000.0, 7019000.0]
+    population = '{ path = "cells.csv", id_column = "id", x_column = "öst", crs = "EPSG:4326" }'
+    write_scenario(tmp_path, scenario_text({("inputs", "population"): population}))
+    with pytest.raises(InputError, match="x_column and y_column go together; give both"):
+        load_scenario(tmp_path / "tiny.toml")
 
 
 def test_an_unknown_crs_is_named(tmp_path: Path) -> None:

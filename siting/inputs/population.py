@@ -212,8 +212,7 @@ def load_population(
     *,
     population_column: str | None = None,
     id_column: str | None = None,
-    x_column: str | None = None,
-    y_column: str | None = None,
+    xy_columns: tuple[str, str] | None = None,
     crs: str | CRS | None = None,
     layer: str | None = None,
     region: str | Region | None = None,
@@ -238,9 +237,9 @@ def load_population(
     id_column
         Column that names each demand point; ``rutid``, ``desokod`` or ``id`` when None, else
         the row number.
-    x_column, y_column
-        Coordinate columns of a table without geometry or grid ids; found among ``e``/``n``,
-        ``lon``/``lat`` and ``x``/``y`` when None.
+    xy_columns
+        Coordinate columns (x, y) of a table without geometry or grid ids; found among
+        ``e``/``n``, ``lon``/``lat`` and ``x``/``y`` when None.
     crs
         CRS of the coordinates when the source does not state one; if it does and they
         differ, that is an error.
@@ -294,7 +293,7 @@ def load_population(
             name,
             population_column=population_column,
             id_column=id_column,
-            xy_columns=(x_column, y_column),
+            xy_columns=xy_columns or (None, None),
             crs=crs,
             cell_size_m=cell_size_m,
         )

@@ -39,8 +39,7 @@ def load_sites(
     name_column: str = "name",
     status_column: str = "status",
     default_status: str | None = None,
-    x_column: str | None = None,
-    y_column: str | None = None,
+    xy_columns: tuple[str, str] | None = None,
     crs: str | CRS | None = None,
     layer: str | None = None,
     region: str | Region | None = None,
@@ -58,8 +57,8 @@ def load_sites(
         ``candidate`` or ``may_close``; case and ``-``/space are forgiven).
     default_status
         Status for every site when the source has no status column.
-    x_column, y_column
-        Coordinate columns of a CSV when they are not named e/n, lon/lat or x/y.
+    xy_columns
+        Coordinate columns (x, y) of a CSV when they are not named e/n, lon/lat or x/y.
     crs
         CRS when the source does not state one; a contradiction is an error.
     layer
@@ -91,7 +90,7 @@ def load_sites(
     _require_columns(table, (id_column, name_column), name)
     status = _statuses(table, status_column, default_status, kind, name)
     ids = read_ids(table, id_column, kind, name)
-    geometry = _site_points(table, kind, name, xy_columns=(x_column, y_column), crs=crs)
+    geometry = _site_points(table, kind, name, xy_columns=xy_columns or (None, None), crs=crs)
     sites = _assemble(table, kind, name, ids, status, geometry, (id_column, name_column))
     sites = _with_municipalities(sites)
     _log_sites("Loaded", name, sites)

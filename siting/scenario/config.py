@@ -425,6 +425,11 @@ class _Reader:
             raise self.error(f"{where}.path is required")
         checked = {k: self.check(options[k], v, f"{where}.{k}") for k, v in table.items()}
         path = self.existing_file(checked.pop("path"), f"{where}.path")
+        x, y = checked.pop("x_column", None), checked.pop("y_column", None)
+        if (x is None) != (y is None):
+            raise self.error(f"{where}: x_column and y_column go together; give both")
+        if x is not None:
+            checked["xy_columns"] = (x, y)
         return TableInput(path=path, options=MappingProxyType(checked))
 
     def site_table(self, value: Any, key: str, status: str) -> TableInput | None:
