@@ -1,10 +1,14 @@
-"""Maps in a real browser: headless Chromium (Debian), pages served on 127.0.0.1, local Leaflet.
+"""Maps in a real browser: headless Chromium (Debian), served on 127.0.0.1 or opened as files.
 
-Each page gets a probe script appended that records console errors and alerts, pokes the map
-(opens a popup, reads the layer control) and writes what it saw as JSON into the DOM, which
-Chromium's ``--dump-dom`` prints. CI installs chromium and npm's leaflet (.ci/run); elsewhere
-these tests skip when either is missing, and fail under CI=true.
-"""
+Most tests give each page a probe script that records console errors and alerts, pokes the
+map (opens a popup, reads the layer control) and writes what it saw as JSON into the DOM,
+which Chromium's ``--dump-dom`` prints. The probe goes first in ``<head>``, before the page's
+Content-Security-Policy, which would refuse it (a policy in a meta tag covers only what
+follows). The pages with a script-injection payload and the offline demo are opened as they
+are, through Selenium and Debian's chromium-driver, with the network off: the browser's own
+console then tells policy violations and failed loads, and an alert is a real dialog.
+CI installs chromium and chromium-driver (.ci/run); elsewhere these tests skip when either is
+missing, and fail under CI=true."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,15 +31,26 @@ import pandas as pd
 import pytest
 import shapely
 from map_fixtures import XSS, make_cells, make_sites, make_travel
+from payload_pages import PAYLOAD, TITLE_PAYLOAD, write_payload_pages
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, UnexpectedAlertPresentException
+from selenium.webdriver.chrome.service import Service
 
+from siting.cli.main import EXIT_OK, main
 from siting.report.assets import copy_leaflet, find_leaflet
 from siting.report.compare_pages import OfficePlan
 from siting.report.maps import MapOptions, write_map
 from siting.report.publish import publish_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
 LEAFLET = find_leaflet(Path(__file__).resolve().parent.parent)
-_MISSING = [name for name, found in (("chromium", CHROMIUM), ("npm leaflet", LEAFLET)) if not found]
+_MISSING = [
+    name
+    for name, found in (("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER),
+                        ("leaflet", LEAFLET))
+    if not found
+]  # fmt: skip
 if _MISSING and os.environ.get("CI"):
     raise RuntimeError(f"CI must install {', '.join(_MISSING)} for the browser tests (.ci/run)")
 pytestmark = [
@@ -111,10 +127,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         return
 
 
-def _probe(page: Path, url: str) -> dict[str, Any]:
+def _instrument(page: Path, probe: str) -> None:
+    """Put the error catcher and `probe` first in the page's ``<head>``, before its policy."""
     text = page.read_text(encoding="utf-8")
-    text = text.replace("<head>", "<head>" + _CATCH, 1).replace("</html>", _PROBE + "</html>")
-    page.write_text(text, encoding="utf-8")
+    page.write_text(text.replace("<head>", "<head>" + _CATCH + probe, 1), encoding="utf-8")
+
+
+def _probe(page: Path, url: str) -> dict[str, Any]:
+    _instrument(page, _PROBE)
     assert CHROMIUM is not None
     answer = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
@@ -249,12 +269,7 @@ def test_comparison_maps_follow_each_other(server: tuple[Path, str]) -> None:
         self_contained=False,
         options=MapOptions(boundaries=(), tiles=None),
     )
-    for page in (root / "compare").glob("*.html"):  # the maps load Leaflet from the server
-        text = page.read_text(encoding="utf-8")
-        page.write_text(re.sub(r"https://cdn[^\"']*/dist", "../leaflet", text), encoding="utf-8")
-    page = root / "compare" / "compare.html"
-    text = page.read_text(encoding="utf-8").replace("<head>", "<head>" + _CATCH, 1)
-    page.write_text(text.replace("</html>", _SYNC_PROBE + "</html>"), encoding="utf-8")
+    _instrument(root / "compare" / "compare.html", _SYNC_PROBE)
     assert CHROMIUM is not None
     answer = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
@@ -269,3 +284,174 @@ def test_comparison_maps_follow_each_other(server: tuple[Path, str]) -> None:
     assert report["zoom"] == 9
     assert report["lat"] == pytest.approx(61.0, abs=1e-6)
     assert report["lng"] == pytest.approx(15.5, abs=1e-6)
+
+
+# --- pages opened as they are, offline (Selenium) -------------------------------------------
+
+#: the background map's tiles: the one thing a page may fail to load offline
+TILES = "https://tile.openstreetmap.org/"
+
+# what a map page drew: Leaflet, its map, the layers on it and the canvas pixels painted;
+# with arguments[0], every popup and tooltip is opened (their HTML put into the page)
+_MAP_STATS = """
+var openAll = arguments[0];
+var counts = {leaflet: typeof L, map: false, polygons: 0, lines: 0, circles: 0, popups: 0,
+  tooltips: 0, painted: 0, icons: document.querySelectorAll(".siting-icon").length};
+var name = Object.keys(window).find(function (k) { return k.indexOf("map_") === 0 &&
+  window[k] && typeof window[k].eachLayer === "function"; });
+if (typeof L === "object" && name) {
+  counts.map = true;
+  window[name].eachLayer(function (layer) {
+    if (layer instanceof L.Polygon) { counts.polygons++; }
+    else if (layer instanceof L.Polyline) { counts.lines++; }
+    else if (layer instanceof L.CircleMarker) { counts.circles++; }
+    if (openAll && layer.getPopup && layer.getPopup()) { layer.openPopup(); counts.popups++; }
+    if (openAll && layer.getTooltip && layer.getTooltip()) {
+      layer.openTooltip(); counts.tooltips++; }
+  });
+}
+document.querySelectorAll(".leaflet-overlay-pane canvas").forEach(function (canvas) {
+  var data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  for (var i = 3; i < data.length; i += 4) { if (data[i] > 0) { counts.painted++; } }
+});
+return counts;
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    """Headless Chromium through chromedriver, its console kept, no network at all."""
+    assert CHROMIUM is not None
+    assert CHROMEDRIVER is not None
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1200,900",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    ):  # no name resolves
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # an alert stays open for the test to see, instead of being dismissed unseen
+    options.set_capability("unhandledPromptBehavior", "ignore")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _alerts(driver: webdriver.Chrome) -> list[str]:
+    """Text of every dialog open now, each accepted in turn."""
+    seen = []
+    while True:
+        try:
+            dialog = driver.switch_to.alert
+            seen.append(dialog.text)
+            dialog.accept()
+        except NoAlertPresentException:
+            return seen
+
+
+def _open(driver: webdriver.Chrome, page: Path, *, open_all: bool) -> dict[str, Any]:
+    """Open `page` as a file; what it drew, its alerts and its console errors but tiles'."""
+    driver.get_log("browser")  # what earlier pages left
+    driver.get(page.as_uri())
+    time.sleep(0.3)  # an image's onerror, a late script
+    alerts = _alerts(driver)
+    for _ in range(5):
+        try:
+            report: dict[str, Any] = driver.execute_script(_MAP_STATS, open_all)
+            time.sleep(0.2)  # what the opened popups' HTML may run
+            report["alerts"] = alerts + _alerts(driver)
+            break
+        except UnexpectedAlertPresentException:
+            alerts += _alerts(driver)
+    report["errors"] = [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE"
+        and not (entry["source"] == "network" and entry["message"].startswith(TILES))
+    ]
+    return report
+
+
+@pytest.fixture(scope="module")
+def payload_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every kind of page with the injection payload in every user field."""
+    return write_payload_pages(tmp_path_factory.mktemp("payload"))
+
+
+def test_payload_pages_run_no_injected_script(
+    browser: webdriver.Chrome, payload_pages: dict[str, Path]
+) -> None:
+    """Runs, comparison, site and map pages: no alert, no policy violation, no error."""
+    for name, page in payload_pages.items():
+        report = _open(browser, page, open_all=True)
+        assert report["alerts"] == [], name
+        assert report["errors"] == [], name
+        if report["map"]:
+            assert report["icons"] >= 1, name  # offices drawn...
+            assert report["popups"] >= 1, name  # ...and their popups opened
+    opened = [p for n, p in payload_pages.items() if n.startswith("run/map")]
+    assert len(opened) == 4
+    browser.get(opened[0].as_uri())
+    assert PAYLOAD in browser.title
+    assert TITLE_PAYLOAD in browser.title
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`siting demo` as the README runs it, into a folder of its own (own cache too)."""
+    root = tmp_path_factory.mktemp("demo")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("SITING_CACHE_DIR", str(root / "cache"))
+    # only the Leaflet that siting's own install brings, as on a fresh machine
+    monkeypatch.delenv("SITING_LEAFLET_DIR", raising=False)
+    monkeypatch.chdir(root)
+    try:
+        assert main(["-q", "demo", "--out", str(root / "demo")]) == EXIT_OK
+    finally:
+        monkeypatch.undo()
+    return root / "demo"
+
+
+@pytest.mark.parametrize(
+    ("page", "drawn"),
+    [
+        # Sweden: the 1,323 localities of data/orter.csv, 290 kommun and 21 län outlines, the
+        # 67 offices open today and the 4 announced for closure (shown as closing)
+        ("sverige/map.html", {"circles": 1323, "polygons": 311, "icons": 71}),
+        # central Helsinki: its 480 buildings, the town hall and two new offices; no outlines
+        ("helsingfors/map.html", {"circles": 480, "polygons": 0, "icons": 3}),
+        # a map of the comparison: today's 71 offices over the same localities and outlines
+        ("jamforelse/servicekontor-existing.html", {"circles": 1323, "polygons": 311, "icons": 71}),
+    ],
+)
+def test_demo_maps_draw_offline(
+    browser: webdriver.Chrome, demo: Path, page: str, drawn: dict[str, int]
+) -> None:
+    """No network: Leaflet is in the page, markers and areas are drawn, only tiles fail."""
+    report = _open(browser, demo / page, open_all=False)
+    assert report["leaflet"] == "object"
+    assert report["map"]
+    assert report["errors"] == []
+    assert report["alerts"] == []
+    assert {key: report[key] for key in drawn} == drawn
+    assert report["painted"] > 10_000  # the canvas shows them: pixels, not only objects
+
+
+def test_demo_comparison_opens_offline(browser: webdriver.Chrome, demo: Path) -> None:
+    """The comparison page and its index load without errors, with a frame per scenario."""
+    for page in ("jamforelse/index.html", "jamforelse/compare.html"):
+        report = _open(browser, demo / page, open_all=False)
+        assert report["errors"] == [], page
+    frames = browser.find_elements("css selector", ".maps iframe")
+    assert len(frames) == 4

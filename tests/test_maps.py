@@ -422,3 +422,31 @@ def test_image_maps_show_access_per_municipality_on_hover() -> None:
     assert len(holding) == 1  # all five cells lie in one kommun
     assert "Inom 30 min: 20 %" in holding[0]  # 10 + 20 of 150 people
     assert not _layers(figure)["Länsgränser"].tooltips  # only the finest level
+
+
+def test_page_holds_the_installed_leaflet_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No leaflet_url: Leaflet 1.9.4 and its CSS (icons as data: URLs) are in the page itself."""
+    monkeypatch.delenv("SITING_LEAFLET_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # no node_modules here or above: the Python package's copy
+    found = siting.report.assets.find_leaflet()
+    assert found is not None
+    assert found.parts[-3:] == ("js_lib_leaflet", "static", "js_lib_leaflet")
+    path = write_map(
+        tmp_path / "m.html", make_cells(5), make_sites(), make_travel(), model="road network",
+        options=NO_TILES,
+    )  # fmt: skip
+    page = path.read_text(encoding="utf-8")
+    assert re.findall(r"<script src=", page) == []
+    assert re.findall(r'<link rel="stylesheet"', page) == []
+    assert "Leaflet 1.9.4, a JS library for interactive maps" in page
+    assert "url(images/" not in page
+    assert "url(data:image/png;base64," in page
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/javascript,1", 'x"><b'])
+def test_leaflet_url_must_be_http_or_relative(url: str) -> None:
+    """A Leaflet folder that is not an http(s) or plain relative URL is refused by name."""
+    with pytest.raises(siting.InputError, match="URL"):
+        MapOptions(leaflet_url=url)

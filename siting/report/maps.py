@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import logging
 import math
@@ -22,7 +23,9 @@ from siting._core.atomic import write_text_atomic
 from siting._core.errors import InputError
 from siting.inputs.regions import Level, load_boundaries
 from siting.report import layers as ml
+from siting.report.assets import embedded_leaflet
 from siting.report.cellraster import CellSampler
+from siting.report.csp import PageSources, add_content_security_policy, tile_source, url_source
 from siting.report.texts import (
     LABELS,
     Language,
@@ -83,8 +86,10 @@ class MapOptions:
         Grids with more cells are drawn as images: a page with 100,000 cell polygons is too
         heavy for browsers (scripts/bench_maps.py measures it).
     leaflet_url
-        Folder URL holding ``leaflet.js`` and ``leaflet.css`` (a CDN, or a relative path for
-        a self-contained site).
+        None (default) to write the installed Leaflet into the page, which then opens
+        without internet wherever it is copied; or the http(s) or relative URL of a folder
+        holding ``leaflet.js`` and ``leaflet.css`` (`siting.report.layers.LEAFLET_CDN`, or
+        ``assets/leaflet`` for a site that shares one copy).
     """
 
     boundaries: Sequence[Level] = ("kommun", "lan")
@@ -92,10 +97,12 @@ class MapOptions:
     title: str | None = None
     tiles: str | None = "OpenStreetMap"
     max_vector_cells: int = MAX_VECTOR_CELLS
-    leaflet_url: str = ml.LEAFLET_CDN
+    leaflet_url: str | None = None
 
     def __post_init__(self) -> None:
         check_language(self.language)
+        if self.leaflet_url is not None:
+            url_source(self.leaflet_url)  # refuses javascript:, data: and quotes
         object.__setattr__(self, "boundaries", tuple(self.boundaries))
 
 
@@ -219,6 +226,7 @@ def write_map(
     # folium writes a bare <html>; screen readers need the page's language
     language = options.language
     page = figure.get_root().render().replace("<html>", f'<html lang="{language}">', 1)
+    page = add_content_security_policy(page, _page_sources(figure, options.leaflet_url))
     written = write_text_atomic(path, page)
     logger.info("map: %s (%.2f MB)", written, len(page.encode("utf-8")) / 1e6)
     return written
@@ -346,19 +354,37 @@ def _shown_status(
     return np.where(ids.isin({str(site) for site in closed}), "closed", status)
 
 
-def _new_map(tiles: str | None, leaflet_url: str, title: str, lang: Language) -> folium.Map:
+def _new_map(tiles: str | None, leaflet_url: str | None, title: str, lang: Language) -> folium.Map:
     figure = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     if tiles:
         folium.TileLayer(tiles, name=LABELS[lang]["background"]).add_to(figure)
-    # Leaflet only: nothing here needs jQuery, Bootstrap or icon fonts, and a self-contained
-    # site then needs just Leaflet's own files
-    base = leaflet_url.rstrip("/")
-    figure.default_js = [("leaflet", f"{base}/leaflet.js")]
-    figure.default_css = [("leaflet_css", f"{base}/leaflet.css")]
     root: Any = figure.get_root()
-    root.title = title
+    # Leaflet only: nothing here needs jQuery, Bootstrap or icon fonts, and a self-contained
+    # page or site then needs just Leaflet's own files
+    if leaflet_url is None:
+        figure.default_js, figure.default_css = [], []
+        leaflet = embedded_leaflet()
+        root.header.add_child(folium.Element(f"<style>{leaflet.css}</style>"), name="leaflet_css")
+        root.header.add_child(folium.Element(f"<script>{leaflet.script}</script>"), name="leaflet")
+    else:
+        base = leaflet_url.rstrip("/")
+        figure.default_js = [("leaflet", f"{base}/leaflet.js")]
+        figure.default_css = [("leaflet_css", f"{base}/leaflet.css")]
+    # folium's page template writes the title as it is: escape it here
+    root.title = html.escape(title, quote=True)
     root.header.add_child(folium.Element(f"<style>{ml.SITE_CSS}</style>"), name="siting_css")
     return figure
+
+
+def _page_sources(figure: folium.Map, leaflet_url: str | None) -> PageSources:
+    """What a map page loads besides its inline scripts: linked Leaflet, background tiles."""
+    leaflet = () if leaflet_url is None else (url_source(leaflet_url),)
+    tiles = tuple(
+        tile_source(str(child.tiles))
+        for child in figure._children.values()
+        if isinstance(child, folium.TileLayer)
+    )
+    return PageSources(scripts=leaflet, styles=leaflet, images=(*leaflet, *tiles))
 
 
 def _wgs84_points(frame: gpd.GeoDataFrame) -> npt.NDArray[Any]:

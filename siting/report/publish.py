@@ -27,6 +27,7 @@ from siting.report.compare_pages import (
     OfficePlan,
     compare_scenarios,
 )
+from siting.report.csp import PageSources, add_content_security_policy
 from siting.report.maps import MapOptions, model_kind, nearest_office, write_map
 from siting.report.texts import LABELS, Language, check_language, format_minutes, format_number
 from siting.report.texts import escape_text as esc
@@ -186,9 +187,9 @@ def publish_site(
         Language, boundaries and background of every map (`MapOptions`); its `title` heads
         the index and comparison pages, each map is titled by its scenario.
     self_contained
-        Copy Leaflet from an installed npm ``leaflet`` into ``assets/`` instead of linking
-        a CDN, so that the site works without internet (tiles still need a tile server;
-        pass ``MapOptions(tiles=None)`` for none).
+        Copy the installed Leaflet into ``assets/`` once and link every map to it, instead
+        of what `options` says (by default each map holds its own copy; both work without
+        internet, and tiles, which need a tile server, then leave a plain background).
 
     Returns
     -------
@@ -264,8 +265,8 @@ def _publish_scenario(
     return [page, csv_path, geo_path]
 
 
-def _page(title: str, body: str, lang: Language) -> str:
-    return (
+def _page(title: str, body: str, lang: Language, *, frames: bool = False) -> str:
+    page = (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
@@ -273,6 +274,7 @@ def _page(title: str, body: str, lang: Language) -> str:
         f"<footer><small>{esc(WORDS[lang]['generated'].format(version=__version__))}"
         "</small></footer>\n</body>\n</html>\n"
     )
+    return add_content_security_policy(page, PageSources(frames=("'self'",) if frames else ()))
 
 
 def _model_note(model: str, lang: Language) -> str:
@@ -374,7 +376,7 @@ def comparison_page(
         f"{_group_table(scenarios, comparison, lang, names)}"
         f"{_changes_table(comparison, lang, names, by_group=True)}</main>{_SYNC_SCRIPT}"
     )
-    return _page(f"{words['comparison']} – {title}", body, lang)
+    return _page(f"{words['comparison']} – {title}", body, lang, frames=True)
 
 
 # relays each map's view to the other frames (maps.ViewSync posts and follows)
