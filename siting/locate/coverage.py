@@ -158,17 +158,13 @@ def solve_mclp(
 
     Parameters
     ----------
-    od
-        Travel times, demand points x candidate sites.
-    max_minutes
-        Coverage standard T.
+    od, max_minutes, options, **rules
+        As in `solve_lscp`.
     n_sites
         Number of open sites, required ones included. May be None when a budget is given.
     backup_weight
         Value of a second site within T, per unit of weight (backup coverage, Hogan and
         ReVelle 1986); 0 = plain MCLP. Keep it below 1 so first coverage comes first.
-    options, **rules
-        As in `solve_lscp`.
 
     Returns
     -------

@@ -10,7 +10,7 @@ import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import folium
 import geopandas as gpd
@@ -168,18 +168,23 @@ def nearest_office(od: ODMatrix) -> pd.DataFrame:
     return pd.DataFrame({"demand_id": od.origin_ids, "site_id": site_ids, "minutes": minutes})
 
 
+class MapParts(TypedDict, total=False):
+    """What a map shows beside demand, sites and times; the keywords of `write_map`."""
+
+    model: str | None
+    opened: Collection[Any]
+    closed: Collection[Any]
+    options: MapOptions
+    routes: gpd.GeoDataFrame | None
+    stops: gpd.GeoDataFrame | None
+
+
 def write_map(
     path: str | os.PathLike[str],
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     travel: pd.DataFrame | ODMatrix,
-    *,
-    model: str | None = None,
-    opened: Collection[Any] = (),
-    closed: Collection[Any] = (),
-    options: MapOptions = _DEFAULT_OPTIONS,
-    routes: gpd.GeoDataFrame | None = None,
-    stops: gpd.GeoDataFrame | None = None,
+    **parts: Unpack[MapParts],
 ) -> Path:
     """Write an interactive map of one scenario to an HTML file, atomically.
 
@@ -219,10 +224,8 @@ def write_map(
         Missing columns, demand ids without a travel time, unknown opened/closed site ids,
         or no model named.
     """
-    figure = build_map(
-        demand, sites, travel, model=model, opened=opened, closed=closed, options=options,
-        routes=routes, stops=stops,
-    )  # fmt: skip
+    figure = build_map(demand, sites, travel, **parts)
+    options = parts.get("options", _DEFAULT_OPTIONS)
     # folium writes a bare <html>; screen readers need the page's language
     language = options.language
     page = figure.get_root().render().replace("<html>", f'<html lang="{language}">', 1)
@@ -236,17 +239,15 @@ def build_map(
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     travel: pd.DataFrame | ODMatrix,
-    *,
-    model: str | None = None,
-    opened: Collection[Any] = (),
-    closed: Collection[Any] = (),
-    options: MapOptions = _DEFAULT_OPTIONS,
-    routes: gpd.GeoDataFrame | None = None,
-    stops: gpd.GeoDataFrame | None = None,
+    **parts: Unpack[MapParts],
 ) -> folium.Map:
     """Build the folium map that `write_map` writes (same parameters, without `path`)."""
+    options = parts.get("options", _DEFAULT_OPTIONS)
     lang, title = options.language, options.title
-    data = prepare_map_data(demand, sites, travel, model=model, opened=opened, closed=closed)
+    data = prepare_map_data(
+        demand, sites, travel, model=parts.get("model"),
+        opened=parts.get("opened", ()), closed=parts.get("closed", ()),
+    )  # fmt: skip
     figure = _new_map(options.tiles, options.leaflet_url, title or LABELS[lang]["time_layer"], lang)
     image_cells = _add_demand_layers(figure, data, lang, options.max_vector_cells)
     if image_cells is None and pd.notna(data.assigned_site).any():
@@ -257,6 +258,7 @@ def build_map(
             figure, level, data, lang, with_stats=image_cells is not None and position == 0
         )
     _add_sites(figure, data, lang)
+    routes, stops = parts.get("routes"), parts.get("stops")
     if routes is not None or stops is not None:
         _add_mobile(figure, routes, stops, lang)
     folium.LayerControl(collapsed=False).add_to(figure)

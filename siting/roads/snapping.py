@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import networkx as nx
 import numpy as np
@@ -57,14 +58,16 @@ def metric_crs_for(lon: float, lat: float) -> CRS:
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+class SnapOptions(TypedDict, total=False):
+    """The keywords of `snap_points`, shared by the functions that snap."""
+
+    crs: str | CRS
+    access_speed_kph: float
+    max_snap_m: float
+
+
 def snap_points(
-    graph: nx.MultiDiGraph,
-    x: npt.ArrayLike,
-    y: npt.ArrayLike,
-    *,
-    crs: str | CRS = "EPSG:4326",
-    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
-    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    graph: nx.MultiDiGraph, x: npt.ArrayLike, y: npt.ArrayLike, **options: Unpack[SnapOptions]
 ) -> Snapped:
     """Snap points to their nearest network node and time the off-network access.
 
@@ -75,13 +78,15 @@ def snap_points(
     x, y
         Point coordinates in `crs`.
     crs
-        CRS of the points.
+        CRS of the points (default EPSG:4326).
     access_speed_kph
         Speed over the straight line from a point to its node: the last stretch is driven on
-        private roads and driveways, slower than the public road network.
+        private roads and driveways, slower than the public road network (default
+        `DEFAULT_ACCESS_SPEED_KPH`).
     max_snap_m
         Points farther than this from every node are flagged `too_far` and logged as a
-        warning; callers decide whether to refuse or drop them.
+        warning; callers decide whether to refuse or drop them (default
+        `DEFAULT_MAX_SNAP_M`).
 
     Returns
     -------
@@ -95,17 +100,8 @@ def snap_points(
         a positive number.
     """
     node_ids, node_x, node_y = _node_arrays(graph)
-    return snap_to_nodes(
-        node_ids,
-        node_x,
-        node_y,
-        x,
-        y,
-        nodes_crs=graph.graph.get("crs", "EPSG:4326"),
-        crs=crs,
-        access_speed_kph=access_speed_kph,
-        max_snap_m=max_snap_m,
-    )
+    nodes_crs = graph.graph.get("crs", "EPSG:4326")
+    return snap_to_nodes(node_ids, node_x, node_y, x, y, nodes_crs=nodes_crs, **options)
 
 
 class NodeIndex:
