@@ -4,7 +4,8 @@ Each command writes its output folder as a whole (`siting._core.atomic.atomic_di
 replaces only a folder it wrote before; a folder holding anything else is refused, so a
 mistyped `--out` never deletes a user's own files. The output's folder (or the nearest one
 that exists, when folders are still to be made) must let a file be made in it, tried for real,
-so a read-only or foreign folder fails before hours of solving, not after.
+so a read-only or foreign folder fails before hours of solving, not after. Leftovers of killed
+runs of the same output are removed here too (`siting._core.leftovers`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from siting._core.errors import InputError
+from siting._core.leftovers import remove_leftovers
 
 #: how errors name an output folder: the Python argument and the command-line option
 OUT_OPTION = "out_dir (--out)"
@@ -47,6 +49,7 @@ def check_out_dir(folder: Path, *, kind: str, option: str = OUT_OPTION) -> None:
     """
     check_folder_path(folder, option)
     _check_writable(folder, option)
+    remove_leftovers(folder)
     if not folder.exists() or not any(folder.iterdir()):
         return
     found = output_kind(folder)
@@ -73,6 +76,7 @@ def check_file_path(file: Path, option: str) -> None:
         msg = f"{option}: {file} is a folder, not a file"
         raise InputError(msg)
     _check_writable(file, option)
+    remove_leftovers(file)
 
 
 def _check_parents(path: Path, option: str) -> None:

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from siting._core.errors import InfeasibleError, InputError, SitingError, SitingWarning
+from siting._core.errors import (
+    InfeasibleError,
+    InputError,
+    OutputError,
+    SitingError,
+    SitingWarning,
+)
 from siting._core.version import __version__
 from siting.cli.fetch import add_fetch_command
 
@@ -340,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # each SitingWarning is also a log line, the form the command shows it in
             warnings.simplefilter("ignore", SitingWarning)
             code: int = args.run(args)
-    except (InputError, InfeasibleError) as error:
+    except (InputError, InfeasibleError, OutputError) as error:
         print(f"siting: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except SitingError as error:
