@@ -1,9 +1,10 @@
-"""Faults while `siting run` writes: a full disk, SIGKILL, concurrent runs."""
+"""Faults while `siting run` writes: a full disk, SIGKILL, Ctrl-C and SIGTERM, concurrent runs."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -116,6 +117,41 @@ def test_a_run_killed_while_writing_is_cleaned_up_by_the_next(
     assert f"removed {temporary}, left by process {process.pid} that no longer runs" in logged
     assert _hidden(tmp_path) == []
     assert _listing(out).keys() == before.keys()  # the same tiny run again (other timings)
+
+
+# --- Ctrl-C and SIGTERM ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("number", "code", "phase"),
+    [(signal.SIGINT, 130, "writing"), (signal.SIGTERM, 143, "writing"),
+     (signal.SIGINT, 130, "solving"), (signal.SIGTERM, 143, "solving")],
+)  # fmt: skip
+def test_a_signal_leaves_the_earlier_run_and_says_so(
+    tmp_path: Path, number: int, code: int, phase: str
+) -> None:
+    """SIGINT/SIGTERM while solving or writing: one line, 130/143, earlier run, no temporary."""
+    out = tmp_path / "out"
+    before = _earlier_run(tmp_path, out)
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as stderr:
+        # while solving: after the first problem's log line (so not -q), before any writing
+        process = _start_run(SLOW_TO_WRITE, out, stderr, quiet=phase == "writing")
+        if phase == "writing":
+            _wait_for(lambda: _temporaries(out, process.pid), process, "temporary folder")
+        else:
+            _wait_for(lambda: b"problem " in errors.read_bytes(), process, "problem solved")
+        process.send_signal(number)
+        process.wait(timeout=BOUND_S)
+    lines = errors.read_text().splitlines()
+    assert process.returncode == code, lines
+    assert lines[-1] == f"interrupted; {out} unchanged"
+    assert not any("Traceback" in line for line in lines)
+    if phase == "writing":
+        assert lines == [lines[-1]]
+    assert _listing(out) == before
+    assert _hidden(tmp_path) == []
 
 
 # --- concurrent runs -------------------------------------------------------------------------

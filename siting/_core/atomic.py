@@ -1,9 +1,9 @@
 """Atomic file output: a result file or folder is either complete or absent, never half written.
 
 Faults while writing leave the earlier output as it was and remove the temporary one: a full
-disk (an `OutputError` naming the output), an exception in the block, a concurrent run (the
-swap takes `siting._core.outlock.output_lock`). What only a SIGKILL leaves behind, the next
-write of the same output removes (`siting._core.leftovers`).
+disk (an `OutputError` naming the output), Ctrl-C or SIGTERM (the CLI turns both into
+exceptions), a concurrent run (the swap takes `siting._core.outlock.output_lock`). What only a
+SIGKILL leaves behind, the next write of the same output removes (`siting._core.leftovers`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,8 @@ from siting._core.outlock import LOCK_TIMEOUT_S, output_lock
 
 #: errno values of a full disk (EDQUOT: the user's quota is full)
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: signals the CLI turns into exceptions: held back while a swap is half done
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 class _DiskFullError(OutputError):
@@ -55,7 +59,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             yield temporary
             temporary.replace(final)
     finally:
-        temporary.unlink(missing_ok=True)
+        with _signals_deferred():
+            temporary.unlink(missing_ok=True)
         os.close(handle)
 
 
@@ -66,8 +71,8 @@ def atomic_directory(
     """Yield a temporary folder beside `target`; it replaces `target` only if the block succeeds.
 
     A failure (or an interruption) inside the block leaves `target` as it was and removes the
-    temporary folder. The swap is two renames under the output's lock, so for an instant
-    `target` is absent, but it is never half written.
+    temporary folder. The swap is two renames under the output's lock, with SIGINT and SIGTERM
+    held back, so for an instant `target` is absent, but it is never half written.
 
     Raises
     ------
@@ -89,12 +94,13 @@ def atomic_directory(
         os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
         with _disk_full_names(final):
             yield temporary
-        with output_lock(final, timeout_s=lock_timeout_s):
+        with output_lock(final, timeout_s=lock_timeout_s), _signals_deferred():
             old = _swap_in(temporary, final)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with _signals_deferred():  # a second Ctrl-C must not leave half a temporary
+            shutil.rmtree(temporary, ignore_errors=True)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         os.close(held)
 
 
@@ -124,6 +130,30 @@ def _disk_full_names(final: Path) -> Iterator[None]:
         if error.errno not in _DISK_FULL:
             raise
         raise _DiskFullError(f"disk full while writing {final}") from error
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block, then handle them as they would have been."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python runs signal handlers in the main thread only: this block is not cut
+        return
+    caught: list[int] = []
+    previous = {}
+    for number in _DEFERRED:
+        if signal.getsignal(number) is not None:  # None: set outside Python, not restorable
+            previous[number] = signal.signal(number, lambda signum, _: caught.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum in dict.fromkeys(caught):
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def _umask() -> int:
