@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from siting._core.errors import DownloadError as DownloadError
     from siting._core.errors import InfeasibleError as InfeasibleError
     from siting._core.errors import InputError as InputError
+    from siting._core.errors import OutputError as OutputError
     from siting._core.errors import SitingError as SitingError
     from siting._core.errors import SitingWarning as SitingWarning
     from siting.download.osm import fetch_osm_extract as fetch_osm_extract
@@ -69,6 +70,7 @@ _HOMES: dict[str, str] = {
     "DownloadError": "siting._core.errors",
     "InfeasibleError": "siting._core.errors",
     "InputError": "siting._core.errors",
+    "OutputError": "siting._core.errors",
     "SitingError": "siting._core.errors",
     "SitingWarning": "siting._core.errors",
     "fetch_osm_extract": "siting.download.osm",

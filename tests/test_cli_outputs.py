@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +126,92 @@ def test_od_and_network_out_under_a_file_fail_before_any_work(
     line = _error_line(argv, capsys)
     assert f"--out: {out} lies under {file}, which is a file" in line
     assert file.read_text() == "mine"
+
+
+# --- folders that take no new file: read-only, no permission --------------------------------
+
+
+@pytest.fixture
+def read_only(tmp_path: Path, tmpfs: Callable[[str, str], Path]) -> Iterator[Path]:
+    """A folder no file can be made in: a read-only mount (for root), else mode 0o555."""
+    if os.geteuid() == 0:  # root writes into a 0o555 folder: only a read-only mount stops it
+        yield tmpfs("ro", "ro,size=64k")
+        return
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("command", ["run", "demo", "compare", "publish"])
+@pytest.mark.parametrize("missing", [False, True])
+@pytest.mark.usefixtures("no_work")
+def test_out_in_a_read_only_folder_fails_at_once(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    read_only: Path,
+    command: str,
+    missing: bool,
+) -> None:
+    """`--out RO/out` and `--out RO/missing/out`: exit 2 before any work, naming both paths."""
+    out = read_only / "missing" / "out" if missing else read_only / "out"
+    line = _error_line(_commands(tmp_path, out)[command], capsys)
+    reason = "Read-only file system" if os.geteuid() == 0 else "Permission denied"
+    assert line == f"siting: error: out_dir (--out): cannot write {out}: {read_only}: {reason}"
+    assert list(read_only.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["od", "network", "fetch place", "fetch grid"])
+def test_file_out_in_a_read_only_folder_fails_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], read_only: Path, command: str
+) -> None:
+    """The single-file outputs too: the matrix, the GraphML, the downloads (before going online)."""
+    (tmp_path / "cells.csv").write_text(DEMAND_CSV)
+    (tmp_path / "sites.csv").write_text(SITES_CSV)
+    argv, out = {
+        "od": (["od", str(tmp_path / "cells.csv"), str(tmp_path / "sites.csv"),
+                "--network", "straight-line"], read_only / "od.npz"),
+        "network": (["network", "pyrosm:test.osm.pbf"], read_only / "roads.graphml"),
+        "fetch place": (["fetch", "place", "Sollefteå kommun"], read_only / "roads.osm"),
+        "fetch grid": (["fetch", "grid", "--region", "Dalarnas län"], read_only / "grid.gpkg"),
+    }[command]  # fmt: skip
+    line = _error_line([*argv, "--out", str(out)], capsys)
+    assert line.startswith(f"siting: error: --out: cannot write {out}: {read_only}: ")
+    assert list(read_only.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_out_in_a_folder_without_permission_fails_at_once(tmp_path: Path) -> None:
+    """Mode 0o555 for a user who is not root (root runs the command as `nobody`): exit 2."""
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot run the command as another user")
+        as_user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # the user must reach the scenario: a folder of its own under /tmp, open to everyone
+    shared = Path(tempfile.mkdtemp(prefix="siting-permission-"))
+    try:
+        shared.chmod(0o755)
+        scenario = write_scenario(shared / "inputs")
+        (shared / "inputs").chmod(0o755)
+        locked = shared / "locked"
+        locked.mkdir(mode=0o555)
+        locked.chmod(0o555)
+        out = locked / "out"
+        env = {**os.environ, "SITING_CACHE_DIR": str(shared / "cache")}
+        (shared / "cache").mkdir(mode=0o777)
+        (shared / "cache").chmod(0o777)
+        command = [*as_user, sys.executable, "-m", "siting.cli.main", "-q", "run",
+                   str(scenario), "--out", str(out)]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == EXIT_BAD_INPUT, done.stderr
+        assert done.stderr == (
+            f"siting: error: out_dir (--out): cannot write {out}: {locked}: Permission denied\n"
+        )
+        assert list(locked.iterdir()) == []
+    finally:
+        shutil.rmtree(shared)
 
 
 # --- folders siting did not write ------------------------------------------------------------

@@ -22,6 +22,13 @@ class InfeasibleError(SitingError, RuntimeError):
     """A problem with no solution under its constraints; the message says which and by how much."""
 
 
+class OutputError(SitingError):
+    """The output cannot be written: the disk is full, or another run holds it (exit code 2).
+
+    Nothing is lost: the earlier output stays as it was and the temporary one is removed.
+    """
+
+
 class DownloadError(SitingError):
     """A download failed: network, server error, truncated or corrupted data (exit code 1)."""
 

@@ -84,8 +84,11 @@ def _add_place(kinds: Any) -> None:
 
 
 def _run_place(args: argparse.Namespace) -> int:
+    from siting._core.outfolders import check_file_path
     from siting.download.osm import fetch_place
 
+    if args.out is not None:  # before the download: a bad --out fails at once
+        check_file_path(args.out, "--out")
     print(fetch_place(args.place, out=args.out))
     return 0
 
@@ -115,9 +118,12 @@ def _add_grid(kinds: Any) -> None:
 
 
 def _run_grid(args: argparse.Namespace) -> int:
+    from siting._core.outfolders import check_file_path
     from siting.download.scb import SCB_WFS_URL
     from siting.inputs.scb_grid import fetch_population_grid
 
+    if args.out is not None:
+        check_file_path(args.out, "--out")
     path = fetch_population_grid(
         size=args.size,
         year=None if args.year is None else _integer("--year", args.year),

@@ -8,13 +8,22 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from siting._core.errors import InfeasibleError, InputError, SitingError, SitingWarning
+from siting._core.errors import (
+    InfeasibleError,
+    InputError,
+    OutputError,
+    SitingError,
+    SitingWarning,
+)
 from siting._core.version import __version__
 from siting.cli.fetch import add_fetch_command
 
@@ -23,6 +32,8 @@ logger = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+#: plus the signal's number, as shells report it: 130 after Ctrl-C (SIGINT), 143 after SIGTERM
+EXIT_SIGNAL = 128
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -232,7 +243,7 @@ def _add_run_command(commands: Any) -> None:
 def _run_run(args: argparse.Namespace) -> int:
     from siting.scenario.pipeline import run_scenario  # late: keeps `siting --help` fast
 
-    out = args.out or Path("out") / args.scenario.stem
+    out = _run_out(args)
     result = run_scenario(
         args.scenario, out, cache_dir=args.cache_dir, progress=False if args.quiet else None
     )
@@ -243,6 +254,11 @@ def _run_run(args: argparse.Namespace) -> int:
         wrote += f"; open {out / 'map.html'} in a browser"
     print(wrote)
     return EXIT_OK
+
+
+def _run_out(args: argparse.Namespace) -> Path:
+    out: Path = args.out or Path("out") / args.scenario.stem
+    return out
 
 
 def _problem_line(problem: dict[str, Any]) -> str:
@@ -330,17 +346,69 @@ def _configure_logging(*, verbose: bool, quiet: bool) -> None:
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
+class _Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM as an exception, so that every `finally` (removing temporaries) runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise _Interrupted(signum)
+
+
+@contextmanager
+def _signals_raised() -> Iterator[None]:
+    """Make SIGINT and SIGTERM raise `_Interrupted` in the block (SIGTERM would just kill)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (main() called from a worker thread)
+        return
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, _raise_interrupted) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _identity(path: Path | None) -> tuple[int, int] | None:
+    """Device and inode of `path`: a replaced output (a new folder or file) has new ones."""
+    try:
+        found = None if path is None else path.stat()
+    except OSError:
+        return None
+    return None if found is None else (found.st_dev, found.st_ino)
+
+
+def _interrupted_line(out: Path | None, before: tuple[int, int] | None) -> str:
+    if out is None:
+        return "interrupted"
+    if _identity(out) == before:
+        return f"interrupted; {out} unchanged"
+    return f"interrupted; {out} was written before the signal came"  # during the last rename
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the `siting` command and return its exit code (0 ok, 2 bad input, 1 internal)."""
+    """Run the `siting` command and return its exit code (0 ok, 2 bad input, 1 internal).
+
+    SIGINT and SIGTERM end it with 130 and 143 and one line saying the output is unchanged.
+    """
     parser = _build_parser()
     args = parser.parse_args(argv)
     _configure_logging(verbose=args.verbose, quiet=args.quiet)
+    out = _run_out(args) if args.command == "run" else getattr(args, "out", None)
+    before = _identity(out)
     try:
-        with warnings.catch_warnings():
+        with _signals_raised(), warnings.catch_warnings():
             # each SitingWarning is also a log line, the form the command shows it in
             warnings.simplefilter("ignore", SitingWarning)
             code: int = args.run(args)
-    except (InputError, InfeasibleError) as error:
+    except KeyboardInterrupt as interrupt:
+        print(_interrupted_line(out, before), file=sys.stderr)
+        return EXIT_SIGNAL + getattr(interrupt, "signum", signal.SIGINT)
+    except (InputError, InfeasibleError, OutputError) as error:
         print(f"siting: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except SitingError as error:
