@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from pyogrio.errors import DataLayerError, DataSourceError
 
 from siting._core.atomic import atomic_directory
 from siting._core.errors import InputError
@@ -22,48 +18,10 @@ from siting.report.compare_pages import OfficePlan, compare_scenarios
 from siting.report.maps import MapOptions
 from siting.report.publish import PublishedSite, publish_site
 from siting.report.texts import check_language
-from siting.scenario.pipeline import GROUP, SUMMARY
+from siting.scenario.pipeline import GROUP
+from siting.scenario.run_folder import Run, read_run
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run folder: its summary, the travel table of each problem, its sites."""
-
-    folder: Path
-    summary: dict[str, Any]
-    assignments: pd.DataFrame
-    sites: gpd.GeoDataFrame
-
-    @property
-    def name(self) -> str:
-        """The scenario's name."""
-        return str(self.summary["scenario"]["name"])
-
-
-def read_run(folder: str | os.PathLike[str]) -> Run:
-    """Read a folder written by `siting run`.
-
-    Raises
-    ------
-    InputError
-        If the folder or one of its files is missing or not what `siting run` writes.
-    """
-    path = Path(folder)
-    try:
-        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
-        assignments = pd.read_csv(path / "assignments.csv", dtype={"demand_id": str, GROUP: str})
-        sites = gpd.read_file(path / "sites.geojson")
-    except (OSError, ValueError, DataSourceError, DataLayerError) as error:
-        msg = f"{path}: not a complete `siting run` folder ({error})"
-        raise InputError(msg) from None
-    needed = {"problem", "demand_id", "site_id", "minutes", "population", GROUP, "lon", "lat"}
-    if not needed <= set(assignments.columns) or "scenario" not in summary:
-        msg = f"{path}: assignments.csv or summary.json lacks the columns of a `siting run`"
-        raise InputError(msg)
-    sites["site_id"] = sites["site_id"].astype(str)
-    return Run(path, summary, assignments, sites)
 
 
 def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
