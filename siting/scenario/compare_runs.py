@@ -1,4 +1,4 @@
-"""Compare the outputs of `siting run`: read run folders, publish maps and comparison tables."""
+"""Compare the outputs of `siting run`: every run's problems as one site of maps and tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
 from siting._core.atomic import atomic_directory
 from siting._core.errors import InputError
@@ -19,7 +18,7 @@ from siting.report.maps import MapOptions
 from siting.report.publish import PublishedSite, publish_site
 from siting.report.texts import check_language
 from siting.scenario.pipeline import GROUP
-from siting.scenario.run_folder import Run, read_run
+from siting.scenario.run_folder import SITE_COLUMNS, Run, read_run
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +36,8 @@ def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
                 opened=tuple(str(s) for s in record.get("opened", [])),
                 closed=tuple(str(s) for s in record.get("closed_sites", [])),
                 description=str(record.get("kind", "")),
+                # a run's offices are its own: another run may give the same id to another
+                sites=run.sites[[*SITE_COLUMNS, "geometry"]],
             )
         )
     return scenarios
@@ -58,12 +59,6 @@ def _demand(runs: Sequence[Run]) -> gpd.GeoDataFrame:
         geometry=gpd.points_from_xy(first["lon"], first["lat"]),
         crs="EPSG:4326",
     )
-
-
-def _sites(runs: Sequence[Run]) -> gpd.GeoDataFrame:
-    frames = [run.sites[["site_id", "name", "status", "geometry"]] for run in runs]
-    combined = pd.concat(frames, ignore_index=True).drop_duplicates("site_id")
-    return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
 
 
 def _labels(runs: Sequence[Run]) -> list[str]:
@@ -111,7 +106,7 @@ def compare_runs(
         site = publish_site(
             work,
             demand,
-            _sites(runs),
+            runs[0].sites,  # unused: every scenario carries its own run's sites
             scenarios,
             model=" / ".join(models),
             group_column=GROUP,
