@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from scenario_files import scenario_text, write_scenario
+import pytest
+from scenario_files import DEMAND_CSV, scenario_text, write_scenario
 
-from siting.cli.main import EXIT_OK, main
+from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 
 # the other person's run: its "office-a" is another office, one step north of A's; no D
 OTHER_SITES_CSV = """site_id,name,status,cost,lon,lat
@@ -66,3 +67,33 @@ def test_each_run_shows_its_own_sites_when_ids_collide(tmp_path: Path) -> None:
         "tiny: existing": 150, "tiny: one more": 200,
         "other: existing": 180, "other: one more": 200,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "changed", "fault"),
+    [
+        ("b,50,15.0,63.1,2380", "b,60,15.0,63.1,2380",
+         "demand point 'b' has population 60, but 50"),
+        ("c,30,15.0,63.2,2380", "c,30,15.0,63.2,2361",
+         "demand point 'c' has group '2361', but '2380'"),
+        ("d,20,15.0,63.3,2380", "d,20,15.0,63.35,2380",
+         "demand point 'd' has position (lon, lat) (15, 63.35), but (15, 63.3)"),
+    ],
+)  # fmt: skip
+def test_runs_over_other_people_at_the_same_ids_are_refused(
+    line: str, changed: str, fault: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same demand ids with other people, municipality or place: one line naming both runs."""
+    assert line in DEMAND_CSV
+    first = _run(tmp_path / "a", name="tiny")
+    second = _run(tmp_path / "b", name="other", demand_csv=DEMAND_CSV.replace(line, changed))
+    capsys.readouterr()
+    site = tmp_path / "site"
+    argv = ["-q", "compare", str(first), str(second), "--out", str(site)]
+    assert main(argv) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error == (
+        f"siting: error: {second}: {fault} in {first}; "
+        "only runs over the same population can be compared\n"
+    )
+    assert not site.exists()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from siting._core.atomic import atomic_directory
 from siting._core.errors import InputError
@@ -43,22 +45,66 @@ def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
     return scenarios
 
 
+#: what a demand point is in every run: the same people in the same place and municipality
+_POINT_FIELDS = ("population", GROUP, "lon", "lat")
+
+
 def _demand(runs: Sequence[Run]) -> gpd.GeoDataFrame:
-    """Demand points of the first run; every run must have the same ones."""
-    first = runs[0].assignments.drop_duplicates("demand_id")
+    """The demand points, which every run must have alike (ids, people, group, position)."""
+    first = _points(runs[0])
     for run in runs[1:]:
-        ids = set(run.assignments["demand_id"])
-        if ids != set(first["demand_id"]):
+        points = _points(run)
+        if set(points.index) != set(first.index):
             msg = (
                 f"{run.folder}: its demand points differ from those of {runs[0].folder}; "
                 "only runs over the same population can be compared"
             )
             raise InputError(msg)
+        _check_same_points(runs[0], first, run, points.loc[first.index])
     return gpd.GeoDataFrame(
-        first[["demand_id", "population", GROUP]].reset_index(drop=True),
+        first[["population", GROUP]].reset_index(),
         geometry=gpd.points_from_xy(first["lon"], first["lat"]),
         crs="EPSG:4326",
     )
+
+
+def _points(run: Run) -> pd.DataFrame:
+    """One row per demand point of a run, indexed by its id."""
+    table = run.assignments.drop_duplicates("demand_id").set_index("demand_id")
+    return table[list(_POINT_FIELDS)]
+
+
+def _check_same_points(base: Run, first: pd.DataFrame, run: Run, points: pd.DataFrame) -> None:
+    """Refuse a run whose demand point has other people, municipality or position.
+
+    Each run's travel times hold only with its own population: taking the first run's for
+    all would measure the second scenario with people it never had.
+    """
+    # positions are stored to 6 decimals (about 0.1 m): closer than that is the same place
+    moved = ~np.isclose(first[["lon", "lat"]], points[["lon", "lat"]], rtol=0, atol=2e-6)
+    differ = {
+        "population": ~np.isclose(first["population"], points["population"], rtol=1e-9),
+        "group": (first[GROUP] != points[GROUP]).to_numpy(),
+        "position (lon, lat)": moved.any(axis=1),
+    }
+    for field, mask in differ.items():
+        if mask.any():
+            point = first.index[np.flatnonzero(mask)[0]]
+            mine, theirs = (_point_value(table, point, field) for table in (first, points))
+            msg = (
+                f"{run.folder}: demand point {point!r} has {field} {theirs}, but {mine} in "
+                f"{base.folder}; only runs over the same population can be compared"
+            )
+            raise InputError(msg)
+
+
+def _point_value(table: pd.DataFrame, point: str, field: str) -> str:
+    row = table.loc[point].to_dict()
+    if field == "group":
+        return repr(str(row[GROUP]))
+    if field == "population":
+        return f"{float(row['population']):g}"
+    return f"({float(row['lon']):g}, {float(row['lat']):g})"
 
 
 def _labels(runs: Sequence[Run]) -> list[str]:
