@@ -308,7 +308,7 @@ def test_compare_a_run_with_a_damaged_sites_file_exits_2(
     sites.write_text(sites.read_text()[:40])
     capsys.readouterr()
     _fails_with_one_line(["compare", str(run), "--out", str(tmp_path / "site")],
-                         capsys, f"{run}: not a complete `siting run` folder")  # fmt: skip
+                         capsys, f"{sites}: cannot be read as GeoJSON")  # fmt: skip
     assert not (tmp_path / "site").exists()
 
 

@@ -45,6 +45,9 @@ class OfficePlan:
         Site ids this scenario opens or closes (marked on its map).
     description
         One sentence for the index page.
+    sites
+        This scenario's own offices and candidates, where scenarios come from runs with
+        different sites (`siting compare`); None: the sites shared by every scenario.
     """
 
     name: str
@@ -52,6 +55,7 @@ class OfficePlan:
     opened: tuple[Any, ...] = ()
     closed: tuple[Any, ...] = ()
     description: str = ""
+    sites: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,7 @@ def _publish_scenario(
     options: MapOptions,
 ) -> list[Path]:
     slug = slugify(scenario.name)
+    sites = sites if scenario.sites is None else scenario.sites
     page = write_map(
         folder / f"{slug}.html", demand, sites, scenario.travel, model=model,
         opened=scenario.opened, closed=scenario.closed,

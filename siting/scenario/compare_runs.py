@@ -1,18 +1,15 @@
-"""Compare the outputs of `siting run`: read run folders, publish maps and comparison tables."""
+"""Compare the outputs of `siting run`: every run's problems as one site of maps and tables."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-from pyogrio.errors import DataLayerError, DataSourceError
 
 from siting._core.atomic import atomic_directory
 from siting._core.errors import InputError
@@ -22,48 +19,10 @@ from siting.report.compare_pages import OfficePlan, compare_scenarios
 from siting.report.maps import MapOptions
 from siting.report.publish import PublishedSite, publish_site
 from siting.report.texts import check_language
-from siting.scenario.pipeline import GROUP, SUMMARY
+from siting.scenario.pipeline import GROUP
+from siting.scenario.run_folder import SITE_COLUMNS, Run, read_run
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run folder: its summary, the travel table of each problem, its sites."""
-
-    folder: Path
-    summary: dict[str, Any]
-    assignments: pd.DataFrame
-    sites: gpd.GeoDataFrame
-
-    @property
-    def name(self) -> str:
-        """The scenario's name."""
-        return str(self.summary["scenario"]["name"])
-
-
-def read_run(folder: str | os.PathLike[str]) -> Run:
-    """Read a folder written by `siting run`.
-
-    Raises
-    ------
-    InputError
-        If the folder or one of its files is missing or not what `siting run` writes.
-    """
-    path = Path(folder)
-    try:
-        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
-        assignments = pd.read_csv(path / "assignments.csv", dtype={"demand_id": str, GROUP: str})
-        sites = gpd.read_file(path / "sites.geojson")
-    except (OSError, ValueError, DataSourceError, DataLayerError) as error:
-        msg = f"{path}: not a complete `siting run` folder ({error})"
-        raise InputError(msg) from None
-    needed = {"problem", "demand_id", "site_id", "minutes", "population", GROUP, "lon", "lat"}
-    if not needed <= set(assignments.columns) or "scenario" not in summary:
-        msg = f"{path}: assignments.csv or summary.json lacks the columns of a `siting run`"
-        raise InputError(msg)
-    sites["site_id"] = sites["site_id"].astype(str)
-    return Run(path, summary, assignments, sites)
 
 
 def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
@@ -79,33 +38,73 @@ def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
                 opened=tuple(str(s) for s in record.get("opened", [])),
                 closed=tuple(str(s) for s in record.get("closed_sites", [])),
                 description=str(record.get("kind", "")),
+                # a run's offices are its own: another run may give the same id to another
+                sites=run.sites[[*SITE_COLUMNS, "geometry"]],
             )
         )
     return scenarios
 
 
+#: what a demand point is in every run: the same people in the same place and municipality
+_POINT_FIELDS = ("population", GROUP, "lon", "lat")
+
+
 def _demand(runs: Sequence[Run]) -> gpd.GeoDataFrame:
-    """Demand points of the first run; every run must have the same ones."""
-    first = runs[0].assignments.drop_duplicates("demand_id")
+    """The demand points, which every run must have alike (ids, people, group, position)."""
+    first = _points(runs[0])
     for run in runs[1:]:
-        ids = set(run.assignments["demand_id"])
-        if ids != set(first["demand_id"]):
+        points = _points(run)
+        if set(points.index) != set(first.index):
             msg = (
                 f"{run.folder}: its demand points differ from those of {runs[0].folder}; "
                 "only runs over the same population can be compared"
             )
             raise InputError(msg)
+        _check_same_points(runs[0], first, run, points.loc[first.index])
     return gpd.GeoDataFrame(
-        first[["demand_id", "population", GROUP]].reset_index(drop=True),
+        first[["population", GROUP]].reset_index(),
         geometry=gpd.points_from_xy(first["lon"], first["lat"]),
         crs="EPSG:4326",
     )
 
 
-def _sites(runs: Sequence[Run]) -> gpd.GeoDataFrame:
-    frames = [run.sites[["site_id", "name", "status", "geometry"]] for run in runs]
-    combined = pd.concat(frames, ignore_index=True).drop_duplicates("site_id")
-    return gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326")
+def _points(run: Run) -> pd.DataFrame:
+    """One row per demand point of a run, indexed by its id."""
+    table = run.assignments.drop_duplicates("demand_id").set_index("demand_id")
+    return table[list(_POINT_FIELDS)]
+
+
+def _check_same_points(base: Run, first: pd.DataFrame, run: Run, points: pd.DataFrame) -> None:
+    """Refuse a run whose demand point has other people, municipality or position.
+
+    Each run's travel times hold only with its own population: taking the first run's for
+    all would measure the second scenario with people it never had.
+    """
+    # positions are stored to 6 decimals (about 0.1 m): closer than that is the same place
+    moved = ~np.isclose(first[["lon", "lat"]], points[["lon", "lat"]], rtol=0, atol=2e-6)
+    differ = {
+        "population": ~np.isclose(first["population"], points["population"], rtol=1e-9),
+        "group": (first[GROUP] != points[GROUP]).to_numpy(),
+        "position (lon, lat)": moved.any(axis=1),
+    }
+    for field, mask in differ.items():
+        if mask.any():
+            point = first.index[np.flatnonzero(mask)[0]]
+            mine, theirs = (_point_value(table, point, field) for table in (first, points))
+            msg = (
+                f"{run.folder}: demand point {point!r} has {field} {theirs}, but {mine} in "
+                f"{base.folder}; only runs over the same population can be compared"
+            )
+            raise InputError(msg)
+
+
+def _point_value(table: pd.DataFrame, point: str, field: str) -> str:
+    row = table.loc[point].to_dict()
+    if field == "group":
+        return repr(str(row[GROUP]))
+    if field == "population":
+        return f"{float(row['population']):g}"
+    return f"({float(row['lon']):g}, {float(row['lat']):g})"
 
 
 def _labels(runs: Sequence[Run]) -> list[str]:
@@ -153,7 +152,7 @@ def compare_runs(
         site = publish_site(
             work,
             demand,
-            _sites(runs),
+            runs[0].sites,  # unused: every scenario carries its own run's sites
             scenarios,
             model=" / ".join(models),
             group_column=GROUP,
