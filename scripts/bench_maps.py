@@ -7,7 +7,7 @@ fixed seed; drawn as images by siting). The baseline in the same run is what one
 folium directly: one `folium.GeoJson` of all cells with a style function and a tooltip.
 
 Load time is measured in headless Chromium (Debian's `chromium`) with Leaflet served from a
-local copy (npm's `leaflet`): `script_end_ms` is `performance.now()` when the page's last script
+local copy: `script_end_ms` is `performance.now()` when the page's last script
 has run (Leaflet layers built), `wall_s` the whole headless run (startup included; compare with
 `blank_wall_s`). Prints one JSON document.
 
@@ -199,7 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     leaflet = find_leaflet(ROOT)
     if leaflet is None:
-        sys.exit("needs npm's leaflet: run `npm install --no-save leaflet` in the repository")
+        sys.exit("no Leaflet found: reinstall siting (django-js-lib-leaflet ships it)")
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_maps_"))
     copy_leaflet(out / "leaflet", source=leaflet)
     sites = siting.load_sites(ROOT / "data" / "servicekontor_sites.csv")

@@ -293,3 +293,47 @@ def test_demand_ids_must_not_be_empty(tmp_path: Path) -> None:
     path.write_text(DEMAND_CSV.replace("\nc,30", "\n,30"))
     with pytest.raises(InputError, match="column 'id' line 4: the id is empty"):
         load_population(path, id_column="id")
+
+
+# --- the command's own options ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["sail"], "invalid choice: 'sail'"),
+        (["run"], "the following arguments are required: scenario (see `siting run --help`)"),
+        (["run", "x.toml", "--colour", "red"], "unrecognized arguments: --colour red"),
+        (["od", "a.csv", "b.csv", "--out", "od.npz"], "required: --network (see `siting od"),
+    ],
+)
+def test_argument_errors_are_one_line(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not argparse's usage block: one line, exit 2, and where to read the options."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.startswith("siting: error: ")
+    assert len(error.strip().splitlines()) == 1, error
+    assert expected in error, error
+
+
+def test_run_and_od_read_latin1_files_with_encoding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The option the message offers exists, for `run` (tables without their own) and `od`."""
+    scenario = write_scenario(tmp_path)
+    for name, text in (("cells.csv", DEMAND_CSV), ("sites.csv", SITES_CSV)):
+        (tmp_path / name).write_bytes(text.replace(",A\n", ",Åre\n").encode("latin-1"))
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(scenario), "--out", str(out)]) == EXIT_BAD_INPUT
+    assert 'try encoding "latin-1" (the option encoding, or --encoding' in capsys.readouterr().err
+    argv = ["-q", "run", str(scenario), "--out", str(out), "--encoding", "latin-1"]
+    assert main(argv) == EXIT_OK
+    od = ["-q", "od", str(tmp_path / "cells.csv"), str(tmp_path / "sites.csv"), "--id-column",
+          "id", "--network", "straight-line", "--out", str(tmp_path / "od.npz")]  # fmt: skip
+    assert main([*od, "--encoding", "latin-1"]) == EXIT_OK
+    assert main([*od, "--encoding", "klingon"]) == EXIT_BAD_INPUT
+    assert "--encoding must be a text encoding such as 'utf-8'" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from siting._core.errors import (
     InfeasibleError,
@@ -36,8 +36,26 @@ EXIT_BAD_INPUT = 2
 EXIT_SIGNAL = 128
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument errors in one line like every other error, saying where the options are.
+
+    Sub-commands get this class too (argparse makes them of their parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"siting: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _add_encoding(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help=f"text encoding of {what} (default utf-8; latin-1 for CSV from older Excel)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="siting",
         description="Road travel times, location optimisation and maps for public service offices.",
     )
@@ -143,6 +161,7 @@ def _add_od_command(commands: Any) -> None:
         "processes for the Dijkstra engine (default 1)",
     )
     od.add_argument("--max-snap-m", default="5000", help="farthest allowed snap to a road (m)")
+    _add_encoding(od, "CSV origins and sites")
     od.set_defaults(run=_run_od)
 
 
@@ -160,10 +179,14 @@ def _run_od(args: argparse.Namespace) -> int:
     workers = int(_number("--workers", args.workers, integer=True))
     max_snap_m = _number("--max-snap-m", args.max_snap_m)
     check_file_path(args.out, "--out")
+    encoding = _encoding(args.encoding)
     origins = load_population(
-        args.origins, population_column=args.population_column, id_column=args.id_column
+        args.origins,
+        population_column=args.population_column,
+        id_column=args.id_column,
+        encoding=encoding,
     )
-    sites = load_sites(args.sites)
+    sites = load_sites(args.sites, encoding=encoding)
     # the matrix needs only the array form; the networkx graph is freed once snapping is done
     straight = args.network == STRAIGHT_LINE
     network = None if straight else prepare_network(load_network(args.network))
@@ -200,19 +223,27 @@ def _add_publish_command(commands: Any) -> None:
         "--close-announced", action="store_true", help="add a scenario without may_close sites"
     )
     publish.add_argument(
-        "--self-contained", action="store_true", help="copy Leaflet in (no CDN; npm's leaflet)"
+        "--self-contained",
+        action="store_true",
+        help="Leaflet once in assets/ for all pages, instead of inside each page",
     )
     publish.add_argument("--language", choices=("sv", "en"), default="sv")
+    _add_encoding(publish, "CSV demand and sites")
     publish.set_defaults(run=_run_publish)
 
 
 def _run_publish(args: argparse.Namespace) -> int:
+    from siting._core.outfolders import SITE_KIND, check_out_dir
+    from siting.inputs.population import load_population
+    from siting.inputs.sites import load_sites
     from siting.report.maps import MapOptions
     from siting.report.publish import publish_from_files
 
+    check_out_dir(args.out, kind=SITE_KIND)  # before reading: a bad --out fails at once
+    encoding = _encoding(args.encoding)
     site = publish_from_files(
-        args.demand,
-        args.sites,
+        load_population(args.demand, encoding=encoding),
+        load_sites(args.sites, encoding=encoding),
         args.out,
         network=args.network,
         max_minutes=_number("--max-minutes", args.max_minutes),
@@ -237,15 +268,20 @@ def _add_run_command(commands: Any) -> None:
     run.add_argument("scenario", type=Path, help="scenario file (.toml)")
     run.add_argument("--out", type=Path, help="output folder (default out/<scenario file name>)")
     run.add_argument("--cache-dir", type=Path, help="folder for reusable OD matrices")
+    _add_encoding(run, "the scenario's CSV files that set no encoding of their own")
     run.set_defaults(run=_run_run)
 
 
 def _run_run(args: argparse.Namespace) -> int:
+    from siting.scenario.config import load_scenario, with_encoding
     from siting.scenario.pipeline import run_scenario  # late: keeps `siting --help` fast
 
     out = _run_out(args)
+    scenario = load_scenario(args.scenario)
+    if args.encoding is not None:
+        scenario = with_encoding(scenario, _encoding(args.encoding))
     result = run_scenario(
-        args.scenario, out, cache_dir=args.cache_dir, progress=False if args.quiet else None
+        scenario, out, cache_dir=args.cache_dir, progress=False if args.quiet else None
     )
     for problem in result.summary["problems"]:
         print(_problem_line(problem))
@@ -306,7 +342,9 @@ def _add_compare_command(commands: Any) -> None:
     compare.add_argument("--out", type=Path, required=True, help="folder of the comparison")
     compare.add_argument("--language", choices=("sv", "en"), default="sv")
     compare.add_argument(
-        "--self-contained", action="store_true", help="copy Leaflet in (no CDN; npm's leaflet)"
+        "--self-contained",
+        action="store_true",
+        help="Leaflet once in assets/ for all pages, instead of inside each page",
     )
     compare.set_defaults(run=_run_compare)
 
@@ -333,6 +371,12 @@ def _number(option: str, text: str, *, integer: bool = False) -> float:
         msg = f"{option} must be > 0, got {text!r}"
         raise InputError(msg)
     return value
+
+
+def _encoding(text: str | None) -> str:
+    from siting._core.validators import encoding
+
+    return "utf-8" if text is None else encoding(text, "--encoding")
 
 
 def _configure_logging(*, verbose: bool, quiet: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -145,6 +145,28 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     file = Path(path)
     data = _read_toml(file)
     return _Reader(file).scenario(data)
+
+
+def with_encoding(scenario: Scenario, encoding: str) -> Scenario:
+    """`scenario` reading its tables in `encoding`, except those that name their own."""
+
+    def table(found: TableInput | None) -> TableInput | None:
+        if found is None:
+            return None
+        return replace(found, options=MappingProxyType({"encoding": encoding, **found.options}))
+
+    inputs = scenario.inputs
+    population = table(inputs.population)
+    assert population is not None
+    return replace(
+        scenario,
+        inputs=replace(
+            inputs,
+            population=population,
+            existing=table(inputs.existing),
+            candidates=table(inputs.candidates),
+        ),
+    )
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
