@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from siting._core.atomic import atomic_directory, atomic_path, write_text_atomic
-from siting._core.errors import OutputError, SitingWarning
+from siting._core.errors import InputError, OutputError, SitingWarning
 from siting._core.outfolders import RUN_KIND, check_out_dir
 from siting._core.outlock import lock_path
 
@@ -270,3 +270,30 @@ def test_four_processes_writing_one_folder_never_break_it(tmp_path: Path) -> Non
     assert _consistent(out)
     assert _hidden(tmp_path) == []
     print(f"100 writes by 4 processes in {seconds:.2f} s, {len(refused)} refused")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("o" * 300, "is 300 bytes long, over the limit of 223"),
+        ("o" * 230, "is 230 bytes long, over the limit of 223"),  # room for the temporary
+        ("/".join(["o" * 200] * 25), "over the limit of 4063"),
+        ("a\0b", "the path contains a NUL byte"),
+    ],
+    ids=["name over 255 bytes", "no room for the temporary", "path over 4096 bytes", "NUL"],
+)
+def test_an_out_path_no_file_system_takes_is_refused_at_once(
+    tmp_path: Path, name: str, reason: str
+) -> None:
+    with pytest.raises(InputError, match=re.escape(reason)) as refused:
+        check_out_dir(tmp_path / name, kind=RUN_KIND)
+    assert str(refused.value).startswith("out_dir (--out): ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_name_that_leaves_room_for_the_temporary_is_written(tmp_path: Path) -> None:
+    out = tmp_path / ("o" * 223)
+    check_out_dir(out, kind=RUN_KIND)
+    with atomic_directory(out) as building:
+        (building / "summary.json").write_text("{}")
+    assert (out / "summary.json").read_text() == "{}"

@@ -16,12 +16,15 @@ from pathlib import Path
 
 from siting._core.errors import InputError
 from siting._core.leftovers import remove_leftovers
+from siting._core.paths import name_problem, shown_path
 
 #: how errors name an output folder: the Python argument and the command-line option
 OUT_OPTION = "out_dir (--out)"
 RUN_KIND = "siting run"
 DEMO_KIND = "siting demo"
 SITE_KIND = "siting compare / publish"
+#: bytes a temporary's name adds to the output's: `.`, `.<pid>.<random>.tmp` (tempfile)
+TEMPORARY_AFFIXES = 32
 #: what each command leaves in its folder: every listed name is there
 OUTPUT_KINDS = {
     RUN_KIND: ("summary.json", "assignments.csv"),
@@ -80,6 +83,10 @@ def check_file_path(file: Path, option: str) -> None:
 
 
 def _check_parents(path: Path, option: str) -> None:
+    problem = name_problem(path, reserve=TEMPORARY_AFFIXES)
+    if problem is not None:
+        msg = f"{option}: {shown_path(path)}: {problem}"
+        raise InputError(msg)
     # the nearest existing ancestor must be a folder, else mkdir fails after all the work
     parent = _nearest_existing(path)
     if not parent.is_dir():

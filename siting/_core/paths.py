@@ -39,18 +39,33 @@ def shown_path(path: str | os.PathLike[str], limit: int = _SHOWN) -> str:
     return f"{text[:half]}…{text[-half:]} ({len(text)} characters)"
 
 
-def file_problem(path: str | os.PathLike[str]) -> str | None:
-    """Why `path` is not a regular file that can be read, or None when it is one."""
+def name_problem(path: str | os.PathLike[str], reserve: int = 0) -> str | None:
+    """Why no file system could hold a file named `path`, or None; nothing is looked up.
+
+    `reserve` bytes are kept free in the last name and the whole path, for the affixes of a
+    temporary made beside it (`.<name>.<pid>.<random>.tmp`).
+    """
     text = os.fspath(path)
     if "\0" in text:
         return "the path contains a NUL byte"
     size = len(os.fsencode(text))
-    if size >= PATH_MAX:
-        return f"the path is {size} bytes long, over the limit of {PATH_MAX - 1}"
-    for part in Path(text).parts:
-        if len(os.fsencode(part)) > NAME_MAX:
-            size = len(os.fsencode(part))
-            return f"the name {part[:24]!r}... is {size} bytes long, over the limit of {NAME_MAX}"
+    if size + reserve >= PATH_MAX:
+        return f"the path is {size} bytes long, over the limit of {PATH_MAX - 1 - reserve}"
+    parts = Path(text).parts
+    for index, part in enumerate(parts):
+        size = len(os.fsencode(part))
+        limit = NAME_MAX - (reserve if index == len(parts) - 1 else 0)
+        if size > limit:
+            return f"the name {part[:24]!r}... is {size} bytes long, over the limit of {limit}"
+    return None
+
+
+def file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` is not a regular file that can be read, or None when it is one."""
+    text = os.fspath(path)
+    problem = name_problem(text)
+    if problem is not None:
+        return problem
     try:
         mode = os.stat(text).st_mode
     except OSError as error:
