@@ -29,6 +29,7 @@ from siting.locate.instance import (
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult
+from siting.locate.radius import RadiusPairs, solve_radius
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix, row_pointers
 
@@ -56,6 +57,7 @@ def solve_p_median(
     *,
     n_sites: int,
     capacities: Any = None,
+    formulation: str = "auto",
     options: MipOptions | None = None,
     **rules: Unpack[SiteRules],
 ) -> Solution:
@@ -69,6 +71,10 @@ def solve_p_median(
         Number of open sites, required ones included.
     capacities
         Per site, the most weight it may serve (capacitated p-median; demand may split).
+    formulation
+        The MIP HiGHS solves after the Lagrangian pass: ``"radius"`` (a column per demand
+        point and distinct distance, `siting.locate.radius`), ``"assignment"`` (a column per
+        pair, the only one with capacities) or ``"auto"`` (radius unless capacities).
     options, **rules
         Solver options; demand `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
         `budget` and `exclude` as in `siting.locate.instance.SiteRules`.
@@ -113,10 +119,13 @@ def solve_p_median(
     instance = prepare_instance(od, **rules)
     count = check_n_sites(instance, n_sites)
     caps = _capacities(instance, capacities)
+    chosen = _formulation(formulation, caps)
     unreachable = unreachable_rows(instance, None)
     check_some_reachable(instance, unreachable, "in the OD matrix")
     pairs = _usable_pairs(instance, unreachable, prune=caps is None)
-    result, build_s = _solve_median(instance, pairs, count, caps, options or MipOptions(), start)
+    result, build_s, used = _solve_median(
+        instance, pairs, count, caps, options or MipOptions(), start, chosen
+    )
     assignment = _assignment_from_x(instance, pairs, result) if caps is not None else None
     logger.info("p-median p=%d: %g (%s)", count, result.objective, result.status)
     return make_solution(
@@ -125,7 +134,7 @@ def solve_p_median(
         result,
         build_s=build_s,
         unreachable=unreachable,
-        parameters={"n_sites": count, "capacitated": caps is not None},
+        parameters={"n_sites": count, "capacitated": caps is not None, "formulation": used},
         assignment=assignment,
     )
 
@@ -137,8 +146,12 @@ def _solve_median(
     capacities: FloatArray | None,
     options: MipOptions,
     start: float,
-) -> tuple[MipResult, float]:
-    """Lagrangian pass first (uncapacitated, budget not binding); HiGHS on what it leaves."""
+    formulation: str,
+) -> tuple[MipResult, float, str]:
+    """Lagrangian pass first (uncapacitated, budget not binding); HiGHS on what it leaves.
+
+    Returns the result, the build time and what solved it (`formulation`, or "lagrangian").
+    """
     reduction = None
     if capacities is None and not _budget_binds(instance, n_sites):
         started = time.perf_counter()
@@ -147,27 +160,68 @@ def _solve_median(
         seconds = time.perf_counter() - started
         status = _lagrangian_status(reduction, options, start)
         if status is not None:
-            return _lagrangian_result(reduction, seconds, status), started - start
+            return _lagrangian_result(reduction, seconds, status), started - start, "lagrangian"
         # the MIP over the sites and pairs the bound left open; exact, since every answer
         # costing at most the Lagrangian answer survives the fixing
-        reduced = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
-        pairs = _subset(pairs, reduction.kept_pairs)
-    model = _assignment_model(
-        reduced if reduction is not None else instance,
-        pairs,
-        n_sites,
-        cost=instance.weights[pairs.rows] * pairs.minutes,
-    )
-    if capacities is not None:
-        _add_capacity_rows(model, instance, pairs, capacities)
+        fixed = replace(instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed)
+        instance, pairs = fixed, _subset(pairs, reduction.kept_pairs)
     build_s = time.perf_counter() - start
     step = replace(options, time_limit_s=_remaining(options, start))
-    result = _solve_or_explain(model, instance, pairs, n_sites, step, "p-median")
+    if formulation == "radius":
+        answer = None if reduction is None else reduction.best_open
+        result = _by_radius(instance, pairs, n_sites, answer, step)
+    else:
+        result = _by_assignment(instance, pairs, n_sites, capacities, step)
     # both bound the same optimum; the Lagrangian one is higher when HiGHS stops early
     if reduction is not None and reduction.lower_bound > result.bound:
         gap = (result.objective - reduction.lower_bound) / abs(result.objective)
         result = replace(result, bound=reduction.lower_bound, gap=gap)
-    return result, build_s
+    return result, build_s, formulation
+
+
+#: p-median formulations a caller may ask for ("auto": the rule in `_formulation`)
+FORMULATIONS = ("auto", "assignment", "radius")
+
+
+def _formulation(asked: str, capacities: FloatArray | None) -> str:
+    """The formulation to solve with: radius unless capacities need the assignment's x."""
+    if asked not in FORMULATIONS:
+        msg = f"formulation must be one of {', '.join(FORMULATIONS)}, got {asked!r}"
+        raise InputError(msg)
+    if capacities is not None:
+        if asked == "radius":
+            raise InputError("formulation 'radius' has no capacities; use 'assignment'")
+        return "assignment"
+    return "radius" if asked == "auto" else asked
+
+
+def _by_radius(
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    answer: BoolArray | None,
+    options: MipOptions,
+) -> MipResult:
+    weights = instance.weights[pairs.active]
+    radius_pairs = RadiusPairs(pairs.columns, pairs.minutes, pairs.indptr, weights)
+    result = solve_radius(instance, radius_pairs, n_sites, answer, options)
+    if result.status == "infeasible":
+        _raise_too_few_sites(instance, pairs, n_sites, options, "p-median")
+    return result
+
+
+def _by_assignment(
+    instance: Instance,
+    pairs: _Pairs,
+    n_sites: int,
+    capacities: FloatArray | None,
+    options: MipOptions,
+) -> MipResult:
+    cost = instance.weights[pairs.rows] * pairs.minutes
+    model = _assignment_model(instance, pairs, n_sites, cost=cost)
+    if capacities is not None:
+        _add_capacity_rows(model, instance, pairs, capacities)
+    return _solve_or_explain(model, instance, pairs, n_sites, options, "p-median")
 
 
 def _budget_binds(instance: Instance, n_sites: int) -> bool:

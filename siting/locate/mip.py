@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import highspy
@@ -111,9 +112,22 @@ class MipModel:
         self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=np.float64), size).copy())
         self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=np.float64), size).copy())
 
-    def solve(self, options: MipOptions) -> MipResult:
-        """Pass the model to HiGHS, solve it and check the status."""
+    def solve(
+        self,
+        options: MipOptions,
+        *,
+        start: FloatArray | None = None,
+        settings: Mapping[str, bool | float] | None = None,
+    ) -> MipResult:
+        """Pass the model to HiGHS, solve it and check the status.
+
+        `start` holds the first columns' values of a known answer (a MIP start): HiGHS
+        completes the others and prunes by its cost from the first node on. `settings` are
+        further HiGHS options for this model.
+        """
         highs = _configured_highs(options)
+        for name, value in (settings or {}).items():
+            highs.setOptionValue(name, value)
         cost = np.concatenate(self._cost)
         rows = sp.vstack(
             [sp.csr_matrix(b, shape=(b.shape[0], self.n_cols)) for b in self._rows], format="csr"
@@ -136,6 +150,9 @@ class MipModel:
             np.concatenate(self._integer),
         )
         logger.info("MIP: %d columns, %d rows, %d non-zeros", self.n_cols, rows.shape[0], rows.nnz)
+        if start is not None:
+            index = np.arange(start.size, dtype=np.int32)
+            highs.setSolution(start.size, index, np.asarray(start, dtype=np.float64))
         return _run(highs, is_mip=any(block.any() for block in self._integer))
 
 
