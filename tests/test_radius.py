@@ -29,7 +29,7 @@ def _radius_optimum(
     keep = np.isfinite(sub)
     indptr = np.r_[0, np.cumsum(keep.sum(axis=1))]
     pairs = RadiusPairs(np.nonzero(keep)[1], sub[keep], indptr, weights[rows])
-    result = solve_radius(instance, pairs, n_sites, None, MipOptions())
+    result = solve_radius(instance, pairs, n_sites, MipOptions())
     if result.status == "infeasible":
         return math.inf
     assert result.status == "optimal"
@@ -124,6 +124,10 @@ def test_formulations_agree_on_random_graphs(n_nodes: int, n_sites: int, seed: i
         for kind in ("radius", "assignment")
     }
     assert found["radius"].objective == pytest.approx(found["assignment"].objective)
+    distances = od.to_dense()
+    for solution in found.values():  # the objective is what the chosen sites cost
+        cost = weights @ distances[:, solution.site_index].min(axis=1)
+        assert solution.objective == pytest.approx(cost)
     assert {s.status for s in found.values()} == {"optimal"}
     assert found["radius"].parameters["formulation"] == "radius"  # the MIP ran
 

@@ -12,6 +12,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError, SitingError, warn
+from siting.locate.cover_reduction import reduce_cover
 from siting.locate.instance import (
     BoolArray,
     FloatArray,
@@ -168,8 +169,7 @@ def _solve_median(
     build_s = time.perf_counter() - start
     step = replace(options, time_limit_s=_remaining(options, start))
     if formulation == "radius":
-        answer = None if reduction is None else reduction.best_open
-        result = _by_radius(instance, pairs, n_sites, answer, step)
+        result = _by_radius(instance, pairs, n_sites, step)
     else:
         result = _by_assignment(instance, pairs, n_sites, capacities, step)
     # both bound the same optimum; the Lagrangian one is higher when HiGHS stops early
@@ -195,16 +195,10 @@ def _formulation(asked: str, capacities: FloatArray | None) -> str:
     return "radius" if asked == "auto" else asked
 
 
-def _by_radius(
-    instance: Instance,
-    pairs: _Pairs,
-    n_sites: int,
-    answer: BoolArray | None,
-    options: MipOptions,
-) -> MipResult:
+def _by_radius(instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions) -> MipResult:
     weights = instance.weights[pairs.active]
     radius_pairs = RadiusPairs(pairs.columns, pairs.minutes, pairs.indptr, weights)
-    result = solve_radius(instance, radius_pairs, n_sites, answer, options)
+    result = solve_radius(instance, radius_pairs, n_sites, options)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, options, "p-median")
     return result
@@ -370,15 +364,67 @@ def _cover_within(
         (np.ones(counts.sum()), pairs.columns[keep], indptr),
         shape=(n_rows, instance.od.shape[1]),
     )
+    if instance.budget is None and not instance.excluded:
+        return _plain_cover(instance, pairs, cover, n_sites, options, radius)
     model = MipModel("min")
     add_site_columns(model, instance, n_sites=n_sites)
-    model.add_rows(cover, lower=1.0)
-    result = model.solve(options)
+    model.add_rows(reduce_cover(cover, plain=False)[0], lower=1.0)
+    return _cover_values(model.solve(options), radius)
+
+
+def _plain_cover(
+    instance: Instance,
+    pairs: _Pairs,
+    cover: sp.csr_matrix,
+    n_sites: int,
+    options: MipOptions,
+    radius: float,
+) -> FloatArray | None:
+    """The check with sites alike but for their rows: required sites' rows met already,
+    dominated rows and sites dropped (`siting.locate.cover_reduction`), at most the sites
+    left to choose; the answer filled up to `n_sites` by `_fill_sites`."""
+    free = instance.allowed & ~instance.required
+    n_free = n_sites - int(instance.required.sum())
+    open_rows = np.asarray(cover[:, instance.required].sum(axis=1)).ravel() == 0
+    chosen = instance.required.copy()
+    if open_rows.any():
+        if n_free == 0:
+            return None
+        reduced, kept = reduce_cover(sp.csr_matrix(cover[open_rows][:, free]), plain=True)
+        model = MipModel("min")
+        model.add_columns(np.zeros(reduced.shape[1]), upper=1.0, integer=True)
+        model.add_rows(sp.csr_matrix(np.ones((1, reduced.shape[1]))), upper=n_free)
+        model.add_rows(reduced, lower=1.0)
+        values = _cover_values(model.solve(options), radius)
+        if values is None:
+            return None
+        chosen[np.flatnonzero(free)[kept][values > 0.5]] = True
+    return _fill_sites(instance, pairs, chosen, n_sites).astype(np.float64)
+
+
+def _cover_values(result: MipResult, radius: float) -> FloatArray | None:
     if result.status == "infeasible":
         return None
     if result.status != "optimal":
         raise SitingError(f"p-center: the covering check at {radius:g} minutes ran out of time")
     return result.values
+
+
+def _fill_sites(instance: Instance, pairs: _Pairs, chosen: BoolArray, n_sites: int) -> BoolArray:
+    """Open more allowed sites until `n_sites` are open, each the one that most shortens
+    the weighted total time (the radius cannot grow: every row keeps its site)."""
+    chosen = chosen.copy()
+    weights = instance.weights[pairs.rows]
+    n_columns = instance.od.shape[1]
+    for _ in range(n_sites - int(chosen.sum())):
+        current = np.full(pairs.active.size, np.inf)
+        near = chosen[pairs.columns]
+        np.minimum.at(current, pairs.rows[near], pairs.minutes[near])
+        saving = weights * np.maximum(np.minimum(current[pairs.rows], 1e12) - pairs.minutes, 0)
+        gain = np.bincount(pairs.columns, weights=saving, minlength=n_columns)
+        gain[chosen | ~instance.allowed] = -1.0
+        chosen[int(np.argmax(gain))] = True
+    return chosen
 
 
 def _subset(pairs: _Pairs, keep: BoolArray) -> _Pairs:

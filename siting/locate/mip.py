@@ -116,15 +116,10 @@ class MipModel:
         self,
         options: MipOptions,
         *,
-        start: FloatArray | None = None,
         settings: Mapping[str, bool | float] | None = None,
     ) -> MipResult:
-        """Pass the model to HiGHS, solve it and check the status.
-
-        `start` holds the first columns' values of a known answer (a MIP start): HiGHS
-        completes the others and prunes by its cost from the first node on. `settings` are
-        further HiGHS options for this model.
-        """
+        """Pass the model to HiGHS, solve it and check the status; `settings` are further
+        HiGHS options for this model."""
         highs = _configured_highs(options)
         for name, value in (settings or {}).items():
             highs.setOptionValue(name, value)
@@ -150,9 +145,6 @@ class MipModel:
             np.concatenate(self._integer),
         )
         logger.info("MIP: %d columns, %d rows, %d non-zeros", self.n_cols, rows.shape[0], rows.nnz)
-        if start is not None:
-            index = np.arange(start.size, dtype=np.int32)
-            highs.setSolution(start.size, index, np.asarray(start, dtype=np.float64))
         return _run(highs, is_mip=any(block.any() for block in self._integer))
 
 
