@@ -13,10 +13,13 @@ objective and what solved it ("lagrangian" when the bound closed the gap before 
 The summary gives per formulation the slowest generated instance, how many are optimal
 within 5 s, and the median ratio of assignment to radius seconds where a MIP ran.
 
+``--p-center`` adds the p-center on the same graphs (p = 5, 10, n/10), new method only.
+
 The machine is shared and noisy (2 cores): read ratios, not single times.
 
 Usage: ``python scripts/bench_pmedian.py [--sizes 100 300 ...] [--ps 5 10 n/10 ...]
-[--time-limit-s 300] [--formulations assignment radius] [--skip-dalarna] [--scale]``
+[--time-limit-s 300] [--formulations assignment radius] [--skip-dalarna] [--scale]
+[--p-center]``
 """
 
 from __future__ import annotations
@@ -120,6 +123,28 @@ def _scale(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [_compare("scale-100k-2k", od, np.ones(od.shape[0]), 10, args.formulations, options)]
 
 
+def _p_center(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """p-center on the same graphs (p = 5, 10, n/10): seconds to the proven optimum."""
+    rows = []
+    for n_nodes in args.sizes:
+        od = siting.ODMatrix.from_dense(random_graph_distances(n_nodes, seed=n_nodes))
+        for p in _ps(n_nodes, ["5", "10", "n/10"]):
+            start = time.perf_counter()
+            solution = siting.solve(
+                od, problem="p-center", n_sites=p, time_limit_s=args.time_limit_s
+            )
+            row = {
+                "instance": f"graph-{n_nodes}",
+                "p": p,
+                "seconds": time.perf_counter() - start,
+                "objective": solution.objective,
+                "status": solution.status,
+            }
+            logger.info("p-center %s", json.dumps(row))
+            rows.append(row)
+    return rows
+
+
 def _summary(rows: list[dict[str, Any]], formulations: Sequence[str]) -> dict[str, Any]:
     generated = [row for row in rows if row["instance"].startswith("graph-")]
     summary: dict[str, Any] = {
@@ -158,6 +183,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-dalarna", action="store_true")
     parser.add_argument("--scale", action="store_true", help="add 100,000 x 2,000, p = 10")
+    parser.add_argument("--p-center", action="store_true", help="add p-center on the graphs")
     return parser.parse_args(argv)
 
 
@@ -174,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "time_limit_s": args.time_limit_s,
         "summary": _summary(rows, args.formulations),
         "instances": rows,
+        "p_center": _p_center(args) if args.p_center else [],
     }
     json.dump(report, sys.stdout, indent=2)
     print()

@@ -12,6 +12,7 @@ from random_graphs import random_graph_distances
 
 from siting import ODMatrix, solve
 from siting._core.errors import InfeasibleError, InputError
+from siting.locate.enumeration import best_site_set
 from siting.locate.instance import prepare_instance
 from siting.locate.mip import MipOptions
 from siting.locate.radius import RadiusPairs, solve_radius
@@ -121,8 +122,10 @@ def test_formulations_agree_on_random_graphs(n_nodes: int, n_sites: int, seed: i
     weights = np.random.default_rng(seed).integers(1, 20, size=n_nodes)
     found = {
         kind: solve(od, problem="p-median", n_sites=n_sites, weights=weights, formulation=kind)
-        for kind in ("radius", "assignment")
+        for kind in ("radius", "assignment", "auto")
     }
+    assert found["auto"].objective == pytest.approx(found["assignment"].objective)
+    assert found["auto"].parameters["formulation"] == "enumeration"  # few sets left
     assert found["radius"].objective == pytest.approx(found["assignment"].objective)
     distances = od.to_dense()
     for solution in found.values():  # the objective is what the chosen sites cost
@@ -138,3 +141,32 @@ def test_radius_refuses_capacities_and_unknown_names() -> None:
         solve(od, problem="p-median", n_sites=1, capacities=[5, 5], formulation="radius")
     with pytest.raises(InputError, match="formulation must be one of auto, assignment, radius"):
         solve(od, problem="p-median", n_sites=1, formulation="levels")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_enumeration_equals_brute_force_with_fixed_and_excluded_sets(seed: int) -> None:
+    minutes, weights = brute_force.random_instance(seed, n_demand=14, n_sites=8)
+    weighted = weights > 0
+    cost = weights[weighted, None] * minutes[weighted]  # inf stays inf: weights are > 0
+    fixed_open = np.zeros(8, dtype=bool)
+    fixed_open[seed % 8] = True
+    free = ~fixed_open
+    free[(seed + 3) % 8] = False  # one site closed
+    best_sets = sorted(
+        (frozenset(c) | {seed % 8} for c in itertools.combinations(np.flatnonzero(free), 2)),
+        key=lambda chosen: float(cost[:, sorted(chosen)].min(axis=1).sum()),
+    )
+    excluded = (np.isin(np.arange(8), sorted(best_sets[0])),)
+    expected = math.inf
+    for chosen in best_sets[1:]:
+        expected = min(expected, float(cost[:, sorted(chosen)].min(axis=1).sum()))
+    base = cost[:, fixed_open].min(axis=1)
+    result = best_site_set(cost[:, free], base, fixed_open, free, 2, excluded)
+    if math.isinf(expected):
+        assert result.status == "infeasible"
+        return
+    assert result.objective == pytest.approx(expected)
+    opened = result.values > 0.5
+    assert opened.sum() == 3
+    assert opened[seed % 8]
+    assert not (opened == excluded[0]).all()

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError, SitingError, warn
 from siting.locate.cover_reduction import reduce_cover
+from siting.locate.enumeration import MAX_WORK, best_site_set, enumeration_work
 from siting.locate.instance import (
     BoolArray,
     FloatArray,
@@ -75,7 +76,9 @@ def solve_p_median(
     formulation
         The MIP HiGHS solves after the Lagrangian pass: ``"radius"`` (a column per demand
         point and distinct distance, `siting.locate.radius`), ``"assignment"`` (a column per
-        pair, the only one with capacities) or ``"auto"`` (radius unless capacities).
+        pair, the only one with capacities) or ``"auto"``: every set of the sites left free
+        when they are few (`siting.locate.enumeration`), else radius; assignment with
+        capacities.
     options, **rules
         Solver options; demand `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
         `budget` and `exclude` as in `siting.locate.instance.SiteRules`.
@@ -154,7 +157,10 @@ def _solve_median(
     Returns the result, the build time and what solved it (`formulation`, or "lagrangian").
     """
     reduction = None
-    if capacities is None and not _budget_binds(instance, n_sites):
+    plain = capacities is None and not _budget_binds(instance, n_sites)
+    if plain and formulation == "auto" and _few_choices(instance, pairs, n_sites):
+        return _by_enumeration(instance, pairs, n_sites), time.perf_counter() - start, "enumeration"
+    if plain:
         started = time.perf_counter()
         reduction = _reduce(instance, pairs, n_sites, options, start)
     if reduction is not None:
@@ -168,7 +174,11 @@ def _solve_median(
         instance, pairs = fixed, _subset(pairs, reduction.kept_pairs)
     build_s = time.perf_counter() - start
     step = replace(options, time_limit_s=_remaining(options, start))
-    if formulation == "radius":
+    if formulation == "auto" and reduction is not None and _few_choices(instance, pairs, n_sites):
+        formulation = "enumeration"
+        result = _by_enumeration(instance, pairs, n_sites)
+    elif formulation in ("radius", "auto"):
+        formulation = "radius"
         result = _by_radius(instance, pairs, n_sites, step)
     else:
         result = _by_assignment(instance, pairs, n_sites, capacities, step)
@@ -192,7 +202,34 @@ def _formulation(asked: str, capacities: FloatArray | None) -> str:
         if asked == "radius":
             raise InputError("formulation 'radius' has no capacities; use 'assignment'")
         return "assignment"
-    return "radius" if asked == "auto" else asked
+    return asked
+
+
+def _few_choices(instance: Instance, pairs: _Pairs, n_sites: int) -> bool:
+    free = instance.allowed & ~instance.required
+    n_choose = n_sites - int(instance.required.sum())
+    work = enumeration_work(pairs.indptr.size - 1, int(free.sum()), n_choose)
+    return work <= MAX_WORK
+
+
+def _by_enumeration(instance: Instance, pairs: _Pairs, n_sites: int) -> MipResult:
+    """Every set of the sites the Lagrangian pass left free (`siting.locate.enumeration`)."""
+    free = instance.allowed & ~instance.required
+    n_rows = pairs.indptr.size - 1
+    local = np.repeat(np.arange(n_rows), np.diff(pairs.indptr))
+    cost = instance.weights[pairs.rows] * pairs.minutes
+    base = np.full(n_rows, np.inf)
+    at_open = instance.required[pairs.columns]
+    np.minimum.at(base, local[at_open], cost[at_open])
+    position = np.cumsum(free) - 1
+    at_free = free[pairs.columns]
+    free_cost = np.full((n_rows, int(free.sum())), np.inf)
+    free_cost[local[at_free], position[pairs.columns[at_free]]] = cost[at_free]
+    n_choose = n_sites - int(instance.required.sum())
+    result = best_site_set(free_cost, base, instance.required, free, n_choose, instance.excluded)
+    if result.status == "infeasible":
+        _raise_too_few_sites(instance, pairs, n_sites, None, "p-median")
+    return result
 
 
 def _by_radius(instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions) -> MipResult:
