@@ -189,12 +189,12 @@ def _solve_median(
     return result, build_s, formulation
 
 
-#: p-median formulations a caller may ask for ("auto": the rule in `_formulation`)
+#: p-median formulations a caller may ask for ("auto": the rule in `_solve_median`)
 FORMULATIONS = ("auto", "assignment", "radius")
 
 
 def _formulation(asked: str, capacities: FloatArray | None) -> str:
-    """The formulation to solve with: radius unless capacities need the assignment's x."""
+    """The formulation asked for, checked; "assignment" whenever capacities need its x."""
     if asked not in FORMULATIONS:
         msg = f"formulation must be one of {', '.join(FORMULATIONS)}, got {asked!r}"
         raise InputError(msg)
