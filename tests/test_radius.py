@@ -14,8 +14,9 @@ from siting import ODMatrix, solve
 from siting._core.errors import InfeasibleError, InputError
 from siting.locate.enumeration import best_site_set
 from siting.locate.instance import prepare_instance
+from siting.locate.interchange import AssignmentPairs
 from siting.locate.mip import MipOptions
-from siting.locate.radius import RadiusPairs, solve_radius
+from siting.locate.radius import solve_radius
 
 
 def _radius_optimum(
@@ -29,7 +30,9 @@ def _radius_optimum(
     sub = np.where(allowed[None, :], minutes[rows], np.inf)
     keep = np.isfinite(sub)
     indptr = np.r_[0, np.cumsum(keep.sum(axis=1))]
-    pairs = RadiusPairs(np.nonzero(keep)[1], sub[keep], indptr, weights[rows])
+    local = np.nonzero(keep)[0]
+    cost = weights[rows][local] * sub[keep]
+    pairs = AssignmentPairs(local, np.nonzero(keep)[1], cost, indptr, minutes.shape[1])
     result = solve_radius(instance, pairs, n_sites, MipOptions())
     if result.status == "infeasible":
         return math.inf

@@ -31,7 +31,7 @@ from siting.locate.instance import (
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult
-from siting.locate.radius import RadiusPairs, solve_radius
+from siting.locate.radius import solve_radius
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix, row_pointers
 
@@ -158,8 +158,11 @@ def _solve_median(
     """
     reduction = None
     plain = capacities is None and not _budget_binds(instance, n_sites)
-    if plain and formulation == "auto" and _few_choices(instance, pairs, n_sites):
-        return _by_enumeration(instance, pairs, n_sites), time.perf_counter() - start, "enumeration"
+    enumerated = (
+        _by_enumeration(instance, pairs, n_sites) if plain and formulation == "auto" else None
+    )
+    if enumerated is not None:
+        return enumerated, time.perf_counter() - start, "enumeration"
     if plain:
         started = time.perf_counter()
         reduction = _reduce(instance, pairs, n_sites, options, start)
@@ -174,9 +177,11 @@ def _solve_median(
         instance, pairs = fixed, _subset(pairs, reduction.kept_pairs)
     build_s = time.perf_counter() - start
     step = replace(options, time_limit_s=_remaining(options, start))
-    if formulation == "auto" and reduction is not None and _few_choices(instance, pairs, n_sites):
-        formulation = "enumeration"
-        result = _by_enumeration(instance, pairs, n_sites)
+    enumerated = None
+    if formulation == "auto" and reduction is not None:
+        enumerated = _by_enumeration(instance, pairs, n_sites)
+    if enumerated is not None:
+        formulation, result = "enumeration", enumerated
     elif formulation in ("radius", "auto"):
         formulation = "radius"
         result = _by_radius(instance, pairs, n_sites, step)
@@ -205,27 +210,22 @@ def _formulation(asked: str, capacities: FloatArray | None) -> str:
     return asked
 
 
-def _few_choices(instance: Instance, pairs: _Pairs, n_sites: int) -> bool:
+def _by_enumeration(instance: Instance, pairs: _Pairs, n_sites: int) -> MipResult | None:
+    """Every set of the sites left free (`siting.locate.enumeration`), or None when there
+    are too many to try."""
     free = instance.allowed & ~instance.required
     n_choose = n_sites - int(instance.required.sum())
-    work = enumeration_work(pairs.indptr.size - 1, int(free.sum()), n_choose)
-    return work <= MAX_WORK
-
-
-def _by_enumeration(instance: Instance, pairs: _Pairs, n_sites: int) -> MipResult:
-    """Every set of the sites the Lagrangian pass left free (`siting.locate.enumeration`)."""
-    free = instance.allowed & ~instance.required
-    n_rows = pairs.indptr.size - 1
-    local = np.repeat(np.arange(n_rows), np.diff(pairs.indptr))
-    cost = instance.weights[pairs.rows] * pairs.minutes
-    base = np.full(n_rows, np.inf)
+    if enumeration_work(pairs.indptr.size - 1, int(free.sum()), n_choose) > MAX_WORK:
+        return None
+    priced = _assignment_pairs(instance, pairs)
+    local, cost = priced.local_rows, priced.cost
+    base = np.full(priced.n_rows, np.inf)
     at_open = instance.required[pairs.columns]
     np.minimum.at(base, local[at_open], cost[at_open])
     position = np.cumsum(free) - 1
     at_free = free[pairs.columns]
-    free_cost = np.full((n_rows, int(free.sum())), np.inf)
+    free_cost = np.full((priced.n_rows, int(free.sum())), np.inf)
     free_cost[local[at_free], position[pairs.columns[at_free]]] = cost[at_free]
-    n_choose = n_sites - int(instance.required.sum())
     result = best_site_set(free_cost, base, instance.required, free, n_choose, instance.excluded)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, None, "p-median")
@@ -233,9 +233,7 @@ def _by_enumeration(instance: Instance, pairs: _Pairs, n_sites: int) -> MipResul
 
 
 def _by_radius(instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions) -> MipResult:
-    weights = instance.weights[pairs.active]
-    radius_pairs = RadiusPairs(pairs.columns, pairs.minutes, pairs.indptr, weights)
-    result = solve_radius(instance, radius_pairs, n_sites, options)
+    result = solve_radius(instance, _assignment_pairs(instance, pairs), n_sites, options)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, options, "p-median")
     return result
@@ -453,14 +451,17 @@ def _fill_sites(instance: Instance, pairs: _Pairs, chosen: BoolArray, n_sites: i
     chosen = chosen.copy()
     weights = instance.weights[pairs.rows]
     n_columns = instance.od.shape[1]
+    current = np.full(pairs.active.size, np.inf)  # per row, its nearest open site's minutes
+    near = chosen[pairs.columns]
+    np.minimum.at(current, pairs.rows[near], pairs.minutes[near])
     for _ in range(n_sites - int(chosen.sum())):
-        current = np.full(pairs.active.size, np.inf)
-        near = chosen[pairs.columns]
-        np.minimum.at(current, pairs.rows[near], pairs.minutes[near])
         saving = weights * np.maximum(np.minimum(current[pairs.rows], 1e12) - pairs.minutes, 0)
         gain = np.bincount(pairs.columns, weights=saving, minlength=n_columns)
         gain[chosen | ~instance.allowed] = -1.0
-        chosen[int(np.argmax(gain))] = True
+        opened = int(np.argmax(gain))
+        chosen[opened] = True
+        at = pairs.columns == opened
+        np.minimum.at(current, pairs.rows[at], pairs.minutes[at])
     return chosen
 
 
@@ -475,18 +476,22 @@ def _subset(pairs: _Pairs, keep: BoolArray) -> _Pairs:
     )
 
 
-def _reduce(
-    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions, start: float
-) -> Reduction | None:
-    """Lagrangian bound, answer and exact site fixing; None when it found no answer."""
-    local = np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr))
-    assignment = AssignmentPairs(
-        local_rows=local,
+def _assignment_pairs(instance: Instance, pairs: _Pairs) -> AssignmentPairs:
+    """The pairs with their costs (weight x minutes), as the pass and the models take them."""
+    return AssignmentPairs(
+        local_rows=np.repeat(np.arange(pairs.indptr.size - 1), np.diff(pairs.indptr)),
         columns=pairs.columns,
         cost=instance.weights[pairs.rows] * pairs.minutes,
         indptr=pairs.indptr,
         n_columns=instance.od.shape[1],
     )
+
+
+def _reduce(
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions, start: float
+) -> Reduction | None:
+    """Lagrangian bound, answer and exact site fixing; None when it found no answer."""
+    assignment = _assignment_pairs(instance, pairs)
     deadline = None if options.time_limit_s is None else start + options.time_limit_s
     return reduce_p_median(
         assignment,

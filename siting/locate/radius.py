@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting.locate.instance import BoolArray, FloatArray, Instance, IntArray, add_site_columns
+from siting.locate.interchange import AssignmentPairs
 from siting.locate.mip import MipModel, MipOptions, MipResult
 
 logger = logging.getLogger(__name__)
@@ -53,38 +54,21 @@ SETTINGS: dict[str, bool | float] = {
 
 
 @dataclass(frozen=True)
-class RadiusPairs:
-    """Demand-site pairs of the demand rows, row by row (CSR), and each row's weight."""
-
-    columns: IntArray
-    minutes: FloatArray
-    indptr: IntArray
-    weights: FloatArray
-
-    @property
-    def n_rows(self) -> int:
-        """Number of demand rows."""
-        return int(self.indptr.size - 1)
-
-    @property
-    def local_rows(self) -> IntArray:
-        """Per pair, its row."""
-        rows: IntArray = np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
-        return rows
-
-
-@dataclass(frozen=True)
 class _Levels:
-    """Each row's distinct distances, ascending; level ids run row by row."""
+    """Each row's distinct costs (weight x distance), ascending; level ids run row by row.
 
-    minutes: FloatArray  # per level
+    A row's weight is one positive factor, so its distinct costs are its distinct distances
+    and cost steps are the weighted distance steps of the module notes.
+    """
+
+    cost: FloatArray  # per level
     row: IntArray  # per level: its row
     first: IntArray  # per row: the id of its first level (n_rows + 1 pointers)
     of_pair: IntArray  # per pair: its level id
 
 
 def solve_radius(
-    instance: Instance, pairs: RadiusPairs, n_sites: int, options: MipOptions
+    instance: Instance, pairs: AssignmentPairs, n_sites: int, options: MipOptions
 ) -> MipResult:
     """Open `n_sites` sites of least weighted distance over `pairs`. Values of the result:
     the site columns first.
@@ -98,38 +82,39 @@ def solve_radius(
     return model.solve(options, settings=SETTINGS)
 
 
-def _levels(pairs: RadiusPairs) -> _Levels:
-    """Sort each row's pairs by minutes and number their distinct values row by row."""
+def _levels(pairs: AssignmentPairs) -> _Levels:
+    """Sort each row's pairs by cost and number their distinct values row by row."""
     local = pairs.local_rows
-    order = np.lexsort((pairs.minutes, local))
-    minutes, rows = pairs.minutes[order], local[order]
+    order = np.lexsort((pairs.cost, local))
+    cost, rows = pairs.cost[order], local[order]
     new = np.ones(order.size, dtype=np.bool_)
-    new[1:] = (rows[1:] != rows[:-1]) | (minutes[1:] != minutes[:-1])
+    new[1:] = (rows[1:] != rows[:-1]) | (cost[1:] != cost[:-1])
     ids = np.cumsum(new) - 1
     of_pair = np.empty(order.size, dtype=np.int64)
     of_pair[order] = ids
     level_rows = rows[new]
     first = np.searchsorted(level_rows, np.arange(pairs.n_rows + 1)).astype(np.int64)
-    return _Levels(minutes[new], level_rows, first, of_pair)
+    return _Levels(cost[new], level_rows, first, of_pair)
 
 
-def _level_model(instance: Instance, pairs: RadiusPairs, levels: _Levels, n_sites: int) -> MipModel:
+def _level_model(
+    instance: Instance, pairs: AssignmentPairs, levels: _Levels, n_sites: int
+) -> MipModel:
     """Sites y; a z per level below each row's farthest; a constant column; rows as noted.
 
     z of level k (not a row's last) sits at column ``z0 + k - row``, as each row has one
     level (its last) without a z.
     """
-    n_levels = levels.minutes.size
+    n_levels = levels.cost.size
     last = np.zeros(n_levels, dtype=np.bool_)
     last[levels.first[1:] - 1] = True
     with_z = np.flatnonzero(~last)
     model = MipModel("min")
     add_site_columns(model, instance, n_sites=n_sites)
-    step = levels.minutes[with_z + 1] - levels.minutes[with_z]
-    z0 = model.add_columns(pairs.weights[levels.row[with_z]] * step, upper=1.0)
+    z0 = model.add_columns(levels.cost[with_z + 1] - levels.cost[with_z], upper=1.0)
     # the constant part of the cost, each row's nearest distance, as one column fixed at 1
-    nearest = levels.minutes[levels.first[:-1]]
-    model.add_columns([float(pairs.weights @ nearest)], lower=1.0, upper=1.0)
+    nearest = levels.cost[levels.first[:-1]]
+    model.add_columns([float(nearest.sum())], lower=1.0, upper=1.0)
     z_column = np.full(n_levels, -1, dtype=np.int64)
     z_column[with_z] = z0 + np.arange(with_z.size)
     matrix, lower = _ring_rows(instance, pairs, levels, z_column, n_sites)
@@ -138,12 +123,16 @@ def _level_model(instance: Instance, pairs: RadiusPairs, levels: _Levels, n_site
 
 
 def _ring_rows(
-    instance: Instance, pairs: RadiusPairs, levels: _Levels, z_column: IntArray, n_sites: int
+    instance: Instance,
+    pairs: AssignmentPairs,
+    levels: _Levels,
+    z_column: IntArray,
+    n_sites: int,
 ) -> tuple[sp.csr_matrix, FloatArray]:
     """One row per level: z_k - z_(k-1) + (sites at exactly D^k) >= 0, with z_0 = 1 (a row's
     first level: >= 1) and, at a row's last level, no z_k: that row says some site serves
     it, and is left out where every answer serves the row anyway."""
-    n_levels = levels.minutes.size
+    n_levels = levels.cost.size
     is_first = np.zeros(n_levels, dtype=np.bool_)
     is_first[levels.first[:-1]] = True
     has_z = z_column >= 0
@@ -163,7 +152,7 @@ def _ring_rows(
     return sp.csr_matrix(matrix[needed]), lower[needed]
 
 
-def _may_be_unserved(instance: Instance, pairs: RadiusPairs, n_sites: int) -> BoolArray:
+def _may_be_unserved(instance: Instance, pairs: AssignmentPairs, n_sites: int) -> BoolArray:
     """Rows some answer leaves without an open site: no required site among theirs, and
     enough allowed sites outside theirs to make up `n_sites`."""
     stored = np.diff(pairs.indptr)
