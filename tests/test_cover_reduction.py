@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from random_graphs import random_graph_distances
 
 from siting import ODMatrix, solve
-from siting.locate.cover_reduction import reduce_cover
+from siting.locate.cover_reduction import disjoint_rows, reduce_cover
 
 
 def _fewest_covering(matrix: np.ndarray) -> float:
@@ -36,6 +36,23 @@ def test_reduced_cover_needs_as_many_sites_as_the_full_one(seed: int) -> None:
     rows_only, all_columns = reduce_cover(sp.csr_matrix(matrix.astype(float)), plain=False)
     assert all_columns.all()
     assert _fewest_covering(rows_only.toarray() > 0) == _fewest_covering(matrix)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_disjoint_rows_never_exceed_the_fewest_covering_sites(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    matrix = rng.random((12, 9)) < rng.uniform(0.1, 0.4)
+    matrix[np.arange(12), rng.integers(0, 9, 12)] = True
+    assert 1 <= disjoint_rows(sp.csr_matrix(matrix.astype(float))) <= _fewest_covering(matrix)
+
+
+def test_disjoint_rows_count_rows_needing_a_site_each() -> None:
+    # rows 0, 2 and 4 share no site (so 3 are needed); row 1 shares with 0, row 3 with 4
+    matrix = np.array(
+        [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 1, 0, 1, 1], [0, 0, 0, 0, 1]],
+        dtype=float,
+    )
+    assert disjoint_rows(sp.csr_matrix(matrix)) == 3 == _fewest_covering(matrix > 0)
 
 
 def test_dominated_rows_and_sites_leave() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import warnings
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 import siting.locate.coverage
 import siting.locate.solve
-from siting import InfeasibleError, InputError, ODMatrix, solve
+from siting import InfeasibleError, InputError, ODMatrix, SitingError, solve
 from siting.locate.solution import proven_status
 
 
@@ -157,6 +158,62 @@ def test_p_median_cut_off_too_tight_says_how_many_sites_are_needed() -> None:
     od = ODMatrix.from_dense([[10.0, np.inf], [np.inf, 12.0]])
     with pytest.raises(InfeasibleError, match="at least 2 sites, n_sites=1 is short by 1"):
         solve(od, problem="p-median", n_sites=1)
+
+
+def test_p_median_with_far_too_few_sites_is_refused_by_the_disjoint_rows_bound() -> None:
+    """Five towns each alone in reach of one site, a sixth reaching them all: 5 are needed;
+    the bound says so without the set cover (rows sharing no site need a site each)."""
+    minutes = np.full((6, 6), np.inf)
+    minutes[np.arange(5), np.arange(5)] = 5.0
+    minutes[5, :] = 9.0
+    od = ODMatrix.from_dense(minutes)
+    with pytest.raises(InfeasibleError, match="at least 5 sites, n_sites=2 is short by 3"):
+        solve(od, problem="p-median", n_sites=2)
+    with pytest.raises(InfeasibleError, match="at least 6 sites, n_sites=5 is short by 1"):
+        solve(od, problem="p-median", n_sites=5, required_sites=[5])
+
+
+#: Three sites serve every row (sites 0, 2, 4), but the greedy add and the swaps find no
+#: such set (found by a random search): the MIP alone answers.
+HEURISTICS_TRAP = np.array(
+    [
+        [43, 10, np.inf, 7, np.inf, np.inf],
+        [39, np.inf, 7, np.inf, 98, np.inf],
+        [np.inf, np.inf, np.inf, 72, np.inf, 4],
+        [np.inf, 22, np.inf, np.inf, 35, 72],
+        [np.inf, np.inf, np.inf, np.inf, 15, np.inf],
+        [np.inf, np.inf, 20, np.inf, np.inf, np.inf],
+        [np.inf, np.inf, 50, 50, np.inf, np.inf],
+    ]
+)
+
+
+def test_p_median_the_heuristics_miss_is_solved_by_the_mip() -> None:
+    od = ODMatrix.from_dense(HEURISTICS_TRAP)
+    expected = brute_force_median(HEURISTICS_TRAP, 3)
+    for formulation in ("auto", "radius", "assignment"):
+        solution = solve(od, problem="p-median", n_sites=3, formulation=formulation)
+        assert solution.objective == pytest.approx(expected)
+
+
+def test_p_median_without_an_answer_refuses_a_mip_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No heuristic answer and more pairs than HiGHS may take: a clear error, not a crash."""
+    from siting.locate import median_center
+
+    monkeypatch.setattr(median_center, "MAX_MIP_PAIRS", 10)
+    od = ODMatrix.from_dense(HEURISTICS_TRAP)
+    with pytest.raises(SitingError, match=r"whole MIP \(15 pairs\) is more than HiGHS"):
+        solve(od, problem="p-median", n_sites=3, formulation="radius")
+
+
+def brute_force_median(minutes: np.ndarray, p: int) -> float:
+    """Least total time over every set of `p` sites serving all rows."""
+    best = np.inf
+    for chosen in itertools.combinations(range(minutes.shape[1]), p):
+        best = min(best, float(minutes[:, list(chosen)].min(axis=1).sum()))
+    return best
 
 
 def test_empty_demand_matrix_is_an_input_error() -> None:

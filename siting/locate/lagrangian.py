@@ -109,7 +109,9 @@ def reduce_p_median(
     keep = keep_per_row or _default_keep(int(allowed.sum()), n_sites)
     near, cap = nearest_pairs(pairs, keep)
     greedy = _greedy(near, n_sites, required, allowed)
-    answer = improve_by_swaps(near, greedy, required, allowed, excluded=excluded)
+    answer = improve_by_swaps(
+        near, greedy, required, allowed, excluded=excluded, deadline=_share(deadline, 0.3)
+    )
     estimate = pairs.cost_of(answer)
     if not np.isfinite(estimate):
         return None  # the cut-off leaves some row without an open site
@@ -117,7 +119,9 @@ def reduce_p_median(
     search = _subgradient(
         near, cap, (answer, estimate), rules, target_gap, deadline, iterations=iterations
     )
-    polished = improve_by_swaps(near, search.relaxed_open, required, allowed, excluded=excluded)
+    polished = improve_by_swaps(
+        near, search.relaxed_open, required, allowed, excluded=excluded, deadline=deadline
+    )
     upper, upper_open = _best_feasible(pairs, [search.upper_open, polished, answer], excluded)
     if not np.isfinite(upper):
         return None
@@ -125,6 +129,14 @@ def reduce_p_median(
     if _within_gap(upper, lower, target_gap):
         return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
+
+
+def _share(deadline: float | None, share: float) -> float | None:
+    """The moment `share` of the time left until `deadline` has passed."""
+    if deadline is None:
+        return None
+    now = time.perf_counter()
+    return now + share * max(deadline - now, 0.0)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError, SitingError, warn
-from siting.locate.cover_reduction import reduce_cover
+from siting.locate.cover_reduction import disjoint_rows, reduce_cover
 from siting.locate.enumeration import MAX_WORK, best_site_set, enumeration_work
 from siting.locate.instance import (
     BoolArray,
@@ -166,6 +166,8 @@ def _solve_median(
     if plain:
         started = time.perf_counter()
         reduction = _reduce(instance, pairs, n_sites, options, start)
+        if reduction is None:
+            _check_without_answer(instance, pairs, n_sites, options)
     if reduction is not None:
         seconds = time.perf_counter() - started
         status = _lagrangian_status(reduction, options, start)
@@ -251,6 +253,22 @@ def _by_assignment(
     if capacities is not None:
         _add_capacity_rows(model, instance, pairs, capacities)
     return _solve_or_explain(model, instance, pairs, n_sites, options, "p-median")
+
+
+def _check_without_answer(
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions
+) -> None:
+    """The heuristics served no answer: refuse at once when too few sites can be (the
+    usual cause), or when the whole MIP is too large to hand to HiGHS."""
+    if _sites_needed_bound(instance, pairs) > n_sites:
+        _raise_too_few_sites(instance, pairs, n_sites, options, "p-median")
+    if pairs.rows.size > MAX_MIP_PAIRS:
+        msg = (
+            f"p-median: no answer serving every demand point was found with n_sites={n_sites} "
+            f"and the whole MIP ({pairs.rows.size} pairs) is more than HiGHS can hold here "
+            f"({MAX_MIP_PAIRS}); raise n_sites or the OD matrix's cut-off"
+        )
+        raise SitingError(msg)
 
 
 def _budget_binds(instance: Instance, n_sites: int) -> bool:
@@ -604,7 +622,7 @@ def _raise_too_few_sites(
     options: MipOptions | None,
     problem: str,
 ) -> NoReturn:
-    needed = _fewest_sites_reaching_all(instance, pairs, options)
+    needed = _fewest_sites_reaching_all(instance, pairs, n_sites, options)
     if needed > n_sites:
         msg = (
             f"{problem} is infeasible: reaching every demand point within the OD matrix's "
@@ -617,19 +635,36 @@ def _raise_too_few_sites(
 
 
 def _fewest_sites_reaching_all(
-    instance: Instance, pairs: _Pairs, options: MipOptions | None
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions | None
 ) -> int:
-    """Set cover over the usable pairs: how many sites any feasible answer needs."""
+    """How many sites any feasible answer needs: a bound from rows with no site in common
+    when that is already over `n_sites`, else the set cover over the usable pairs."""
+    bound = _sites_needed_bound(instance, pairs)
+    if bound > n_sites:
+        return bound
     model = MipModel("min")
     unbudgeted = replace(instance, budget=None)
     add_site_columns(model, unbudgeted, cost=1.0)
+    model.add_rows(reduce_cover(_reach(instance, pairs), plain=False)[0], lower=1.0)
+    return round(model.solve(options or MipOptions()).objective)
+
+
+def _sites_needed_bound(instance: Instance, pairs: _Pairs) -> int:
+    """Required sites plus rows they leave unserved that share no allowed site."""
+    reach = _reach(instance, pairs)
+    unserved = np.asarray(reach[:, instance.required].sum(axis=1)).ravel() == 0
+    free = instance.allowed & ~instance.required
+    left = sp.csr_matrix(reach[unserved][:, free])
+    return int(instance.required.sum()) + disjoint_rows(left)
+
+
+def _reach(instance: Instance, pairs: _Pairs) -> sp.csr_matrix:
+    """Rows x sites, one where the pair is usable."""
     n_rows = pairs.indptr.size - 1
-    reach = sp.csr_matrix(
+    return sp.csr_matrix(
         (np.ones(pairs.rows.size), pairs.columns, pairs.indptr),
         shape=(n_rows, instance.od.shape[1]),
     )
-    model.add_rows(reach, lower=1.0)
-    return round(model.solve(options or MipOptions()).objective)
 
 
 def _assignment_from_x(
