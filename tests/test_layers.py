@@ -35,6 +35,7 @@ HEAVY = (
     "folium",
     "highspy",
     "pyvrp",
+    "numba",
     "osmium",
     "dask",
     "networkx",
