@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from csa_reference import ConnectionScan
 from gtfs_files import STOP_TIMES, write_feed
+from shared_data import shared_file
 
 from siting.travel.raptor import UNREACHED, earliest_arrivals, from_stop
 from siting.travel.timetable import Timetable, load_timetable
 
 DAY = dt.date(2023, 3, 15)  # a Wednesday
-NORRBOTTEN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtfs_norrbotten_2023.zip"
+NORRBOTTEN = shared_file("gtfs_norrbotten_2023.zip")
 
 
 def _clock(text: str) -> int:

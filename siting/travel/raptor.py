@@ -51,12 +51,51 @@ def earliest_arrivals(
         raise InputError(f"source stops must be between 0 and {timetable.n_stops - 1}")
     if max_transfers < 0:
         raise InputError(f"max_transfers must be >= 0, got {max_transfers}")
-    return _raptor(
+    if stops.size == 0:
+        return np.full(timetable.n_stops, UNREACHED, dtype=np.int32)
+    start = times.min()
+    arrivals: Int32Array = _range_raptor(
         stops.astype(np.int32),
-        times.astype(np.int32),
+        (times - start).astype(np.int32),
+        np.array([start], dtype=np.int32),
+        max_transfers + 1,
+        *_arrays(timetable),
+    )[0]
+    return arrivals
+
+
+def range_arrivals(
+    timetable: Timetable,
+    access_stops: npt.ArrayLike,
+    access_s: npt.ArrayLike,
+    run_times_s: npt.ArrayLike,
+    *,
+    max_transfers: int = 5,
+) -> Int32Array:
+    """Range RAPTOR: per leaving time (falling), every stop's earliest arrival when leaving
+    then or later, walking `access_s` seconds to each of `access_stops` first.
+
+    Labels are kept from run to run (Delling, Pajor, Werneck 2012, section 3.3): a journey
+    leaving later is one an earlier traveller may wait for, so each run only looks for what
+    leaving earlier gains. Returns (runs x stops) arrivals, `UNREACHED` where none arrives.
+    """
+    stops = np.asarray(access_stops, dtype=np.int64).ravel()
+    offsets = np.asarray(access_s, dtype=np.int64).ravel()
+    runs = np.asarray(run_times_s, dtype=np.int64).ravel()
+    if stops.size != offsets.size:
+        raise InputError(f"{stops.size} access stops but {offsets.size} walking times")
+    if runs.size > 1 and (np.diff(runs) >= 0).any():
+        raise InputError("run times must fall strictly (latest first)")
+    if max_transfers < 0:
+        raise InputError(f"max_transfers must be >= 0, got {max_transfers}")
+    arrivals: Int32Array = _range_raptor(
+        stops.astype(np.int32),
+        offsets.astype(np.int32),
+        runs.astype(np.int32),
         max_transfers + 1,
         *_arrays(timetable),
     )
+    return arrivals
 
 
 def from_stop(timetable: Timetable, stop: int, time_s: int) -> tuple[IntArray, IntArray]:
@@ -88,9 +127,10 @@ def _arrays(timetable: Timetable) -> tuple[Any, ...]:
 
 
 @njit(cache=True)
-def _raptor(
+def _range_raptor(
     source_stops: Int32Array,
-    source_times: Int32Array,
+    source_offsets: Int32Array,
+    run_times: Int32Array,
     max_rounds: int,
     pattern_stop_ptr: IntArray,
     pattern_stops: Int32Array,
@@ -107,78 +147,82 @@ def _raptor(
     stop_patterns: Int32Array,
     stop_positions: Int32Array,
 ) -> Int32Array:
+    """Per run (departures in falling order), every stop's earliest arrival leaving at that
+    run's time or later; labels are kept from run to run (rRAPTOR)."""
     n_stops = stop_pattern_ptr.size - 1
     n_patterns = pattern_stop_ptr.size - 1
     unreached = np.int32(2147483647)
+    labels = np.full((max_rounds + 1, n_stops), unreached, dtype=np.int32)
     best = np.full(n_stops, unreached, dtype=np.int32)
     best_by_trip = np.full(n_stops, unreached, dtype=np.int32)
-    previous = np.full(n_stops, unreached, dtype=np.int32)
     marked = np.zeros(n_stops, dtype=np.bool_)
-    for k in range(source_stops.size):
-        stop, time = source_stops[k], source_times[k]
-        if time < previous[stop]:
-            previous[stop] = time
-            best[stop] = time
-        marked[stop] = True
     first_position = np.full(n_patterns, -1, dtype=np.int64)
     queue = np.empty(n_patterns, dtype=np.int64)
     by_trip = np.full(n_stops, unreached, dtype=np.int32)
     reached = np.empty(n_stops, dtype=np.int64)
-    for _ in range(max_rounds):
-        n_queued = 0
-        for stop in range(n_stops):
-            if not marked[stop]:
-                continue
-            marked[stop] = False
-            for k in range(stop_pattern_ptr[stop], stop_pattern_ptr[stop + 1]):
-                pattern, position = stop_patterns[k], stop_positions[k]
-                if first_position[pattern] < 0:
-                    queue[n_queued] = pattern
-                    n_queued += 1
-                    first_position[pattern] = position
-                elif position < first_position[pattern]:
-                    first_position[pattern] = position
-        if n_queued == 0:
-            break
-        current = previous.copy()
-        n_reached = 0
-        for q in range(n_queued):
-            pattern = queue[q]
-            n_reached = _scan_pattern(
-                pattern,
-                first_position[pattern],
-                previous,
-                current,
-                best,
-                best_by_trip,
-                by_trip,
-                reached,
-                n_reached,
-                pattern_stop_ptr,
-                pattern_stops,
-                pattern_trip_ptr,
-                trip_event_ptr,
-                arrival_s,
-                departure_s,
-                can_board,
-                can_alight,
-            )
-            first_position[pattern] = -1
-        for r in range(n_reached):
-            stop = reached[r]
-            if current[stop] < previous[stop]:
+    result = np.empty((run_times.size, n_stops), dtype=np.int32)
+    for run in range(run_times.size):
+        for k in range(source_stops.size):
+            stop, time = source_stops[k], run_times[run] + source_offsets[k]
+            if time < labels[0, stop]:
+                labels[0, stop] = time
+                best[stop] = min(best[stop], time)
                 marked[stop] = True
-            for k in range(footpath_ptr[stop], footpath_ptr[stop + 1]):
-                target = footpath_stops[k]
-                walked = by_trip[stop] + footpath_s[k]
-                if walked < best[target]:
-                    best[target] = walked
-                    current[target] = walked
-                    marked[target] = True
-        for r in range(n_reached):
-            by_trip[reached[r]] = unreached
-        previous = current
-    return best
+        for round_ in range(1, max_rounds + 1):
+            n_queued = 0
+            for stop in range(n_stops):
+                if not marked[stop]:
+                    continue
+                marked[stop] = False
+                for k in range(stop_pattern_ptr[stop], stop_pattern_ptr[stop + 1]):
+                    pattern, position = stop_patterns[k], stop_positions[k]
+                    if first_position[pattern] < 0:
+                        queue[n_queued] = pattern
+                        n_queued += 1
+                        first_position[pattern] = position
+                    elif position < first_position[pattern]:
+                        first_position[pattern] = position
+            if n_queued == 0:
+                break
+            previous, current = labels[round_ - 1], labels[round_]
+            np.minimum(current, previous, current)  # k trips do at least as well as k - 1
+            n_reached = 0
+            for q in range(n_queued):
+                pattern = queue[q]
+                n_reached = _scan_pattern(
+                    pattern,
+                    first_position[pattern],
+                    previous,
+                    current,
+                    best,
+                    best_by_trip,
+                    by_trip,
+                    marked,
+                    reached,
+                    n_reached,
+                    pattern_stop_ptr,
+                    pattern_stops,
+                    pattern_trip_ptr,
+                    trip_event_ptr,
+                    arrival_s,
+                    departure_s,
+                    can_board,
+                    can_alight,
+                )
+                first_position[pattern] = -1
+            for r in range(n_reached):
+                stop = reached[r]
+                for k in range(footpath_ptr[stop], footpath_ptr[stop + 1]):
+                    target = footpath_stops[k]
+                    walked = by_trip[stop] + footpath_s[k]
+                    if walked < best[target]:
+                        best[target] = walked
+                        current[target] = walked
+                        marked[target] = True
+                by_trip[stop] = unreached
+        marked[:] = False
+        result[run] = best
+    return result
 
 
 @njit(cache=True)
@@ -190,6 +234,7 @@ def _scan_pattern(
     best: Int32Array,
     best_by_trip: Int32Array,
     by_trip: Int32Array,
+    marked: BoolArray,
     reached: IntArray,
     n_reached: int,
     pattern_stop_ptr: IntArray,
@@ -220,6 +265,7 @@ def _scan_pattern(
                 if arrival < best[stop]:
                     best[stop] = arrival
                     current[stop] = arrival
+                    marked[stop] = True
                 if by_trip[stop] == 2147483647:
                     reached[n_reached] = stop
                     n_reached += 1

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from siting._core.errors import InputError
-from siting.roads.graph_build import haversine_m
+from siting.roads.graph_build import EARTH_RADIUS_M, haversine_m
 from siting.travel.gtfs_calendar import feed_period, services_on
 from siting.travel.gtfs_feed import (
     Feed,
@@ -32,6 +32,7 @@ from siting.travel.gtfs_feed import (
     parse_times,
     read_feed,
 )
+from siting.travel.options import WALK_CIRCUITY, WALK_SPEED_KPH
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,6 @@ BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
 DAY_S = 86_400
-#: Walking speed (km/h) on footpaths, access and egress; a common planning figure.
-WALK_SPEED_KPH = 4.8
-#: Walked distance over straight-line distance between stops.
-WALK_CIRCUITY = 1.3
 #: Stops this near (straight line, metres) are joined by a footpath.
 FOOTPATH_M = 400.0
 
@@ -372,8 +369,8 @@ def _footpaths(
     footpath_m: float,
 ) -> tuple[IntArray, Int32Array, Int32Array]:
     """Stops within `footpath_m`, then transfers.txt: type 2 sets the time, 3 removes it."""
-    xy = _local_metres(lat, lon)
-    pairs = cKDTree(xy).query_pairs(footpath_m * 1.01, output_type="ndarray")
+    xyz = sphere_metres(lat, lon)
+    pairs = cKDTree(xyz).query_pairs(footpath_m, output_type="ndarray")
     both = np.vstack([pairs, pairs[:, ::-1]]) if pairs.size else np.empty((0, 2), dtype=np.int64)
     distance = haversine_m(lon[both[:, 0]], lat[both[:, 0]], lon[both[:, 1]], lat[both[:, 1]])
     near = distance <= footpath_m
@@ -390,11 +387,13 @@ def _footpaths(
     return pointer, target, seconds
 
 
-def _local_metres(lat: FloatArray, lon: FloatArray) -> FloatArray:
-    """Equirectangular metres about each point's latitude: only used to find near pairs."""
-    radius = 6_371_008.8
-    phi = np.radians(lat)
-    return np.column_stack([radius * np.radians(lon) * np.cos(phi), radius * phi])
+def sphere_metres(lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Points as (x, y, z) metres on the sphere: a chord is never longer than its arc, so a
+    k-d tree search within d finds every pair whose great-circle distance is d or less."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    return EARTH_RADIUS_M * np.column_stack(
+        [np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)]
+    )
 
 
 def _apply_transfers(
@@ -442,3 +441,15 @@ def _stop_patterns(
     order = np.lexsort((position, pattern, stops))
     pointer = np.searchsorted(stops[order], np.arange(n_stops + 1)).astype(np.int64)
     return pointer, pattern[order].astype(np.int32), position[order].astype(np.int32)
+
+
+def event_stops(timetable: Timetable) -> IntArray:
+    """The stop of every event (trip and position), from each trip's pattern."""
+    stops = np.empty(timetable.arrival_s.size, dtype=np.int64)
+    for pattern in range(timetable.pattern_stop_ptr.size - 1):
+        span = slice(timetable.pattern_stop_ptr[pattern], timetable.pattern_stop_ptr[pattern + 1])
+        trips = range(timetable.pattern_trip_ptr[pattern], timetable.pattern_trip_ptr[pattern + 1])
+        for trip in trips:
+            first = timetable.trip_event_ptr[trip]
+            stops[first : first + span.stop - span.start] = timetable.pattern_stops[span]
+    return stops
