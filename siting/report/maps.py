@@ -786,8 +786,11 @@ def _bounds(data: MapData) -> list[list[float]]:
 
 
 def model_kind(model: str) -> str:
-    """``"road"``, ``"straight"`` or ``"user"``: how a matrix's model is presented."""
+    """``"road"``, ``"straight"``, ``"transit"`` or ``"user"``: how a matrix's model is
+    presented."""
     text = model.lower()
+    if "public transport" in text or "gtfs" in text:
+        return "transit"
     if "straight" in text or "fågel" in text:
         return "straight"
     if "road" in text:
@@ -803,7 +806,7 @@ def _add_legend(
     estimate = kind == "straight"
     model_text = labels[f"model_{kind}"]
     banner = f"<b>{escape_text(labels['model'])}:</b> {escape_text(model_text)}"
-    if kind == "user":
+    if kind in ("user", "transit") or any(mode in data.model for mode in ("walking", "cycling")):
         banner += f" ({escape_text(data.model)})"
     css = "siting-box siting-model" + (" siting-model-estimate" if estimate else "")
     ml.HtmlControl(

@@ -42,6 +42,7 @@ LABELS: dict[Language, dict[str, str]] = {
             "UPPSKATTNING: fågelvägen × omvägsfaktor och schablonhastighet, inte restider på väg"
         ),
         "model_user": "restider från användarens tabell",
+        "model_transit": "kollektivtrafik enligt tidtabell (GTFS), gång till och från hållplats",
         "cells_as_image": "{n} rutor visas som bild (ingen information vid hovring)",
         "unknown": "–",
         "legend_offices": "Kontor",
@@ -84,6 +85,7 @@ LABELS: dict[Language, dict[str, str]] = {
             "ESTIMATE: straight-line distance × detour factor at typical speeds, not road times"
         ),
         "model_user": "travel times from the user's table",
+        "model_transit": "public transport by timetable (GTFS), walking to and from stops",
         "cells_as_image": "{n} cells drawn as an image (no hover details)",
         "unknown": "–",
         "legend_offices": "Offices",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,7 +25,7 @@ from siting.roads.network import (
 from siting.roads.speeds import SpeedModel
 from siting.scenario import parameters
 from siting.scenario.parameters import ProblemParameters
-from siting.travel.options import SnapRule
+from siting.travel.options import WALK_CIRCUITY, SnapRule, TransitOptions
 from siting.travel.straightline import StraightLineModel
 
 #: the problem name reserved for today's offices in the outputs
@@ -69,7 +71,8 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Travel:
-    """The travel-time model: road speeds, ferries, tracks, snapping, cut-off, fallback."""
+    """The travel-time model: mode, road speeds, ferries, tracks, snapping, cut-off, fallback,
+    and the timetable when the mode is transit."""
 
     speeds: SpeedModel
     ferries: bool
@@ -80,6 +83,18 @@ class Travel:
     max_minutes: float
     straight_line: StraightLineModel
     workers: int
+    mode: str = "car"
+    transit: Transit | None = None
+
+
+@dataclass(frozen=True)
+class Transit:
+    """Public transport (`mode = "transit"`): the feed, the day and how journeys count."""
+
+    gtfs: Path
+    date: dt.date
+    options: TransitOptions
+    percentile: float
 
 
 @dataclass(frozen=True)
@@ -249,6 +264,54 @@ def _override_speeds(value: Any, where: str) -> dict[str, float]:
     }
 
 
+def _date(value: Any, where: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise check.fail(where, "a date YYYY-MM-DD", value) from None
+
+
+def _window(value: Any, where: str) -> tuple[int, int]:
+    """ "HH:MM-HH:MM" as seconds from midnight (hours may pass 24, as in GTFS)."""
+    try:
+        start, end = (
+            int(hours) * 3600 + int(minutes) * 60
+            for hours, minutes in (part.strip().split(":") for part in str(value).split("-"))
+        )
+    except ValueError:
+        raise check.fail(where, 'a window "HH:MM-HH:MM" such as "08:00-10:00"', value) from None
+    if not 0 <= start < end:
+        raise check.fail(where, "a window that ends after it starts", value)
+    return start, end
+
+
+def _percentile(value: Any, where: str) -> float:
+    if not (check.is_number(value) and 0 < value <= 100):
+        raise check.fail(where, "a percentile above 0 and at most 100", value)
+    return float(value)
+
+
+def _count(value: Any, where: str) -> int:
+    if not (check.is_int(value) and value >= 0):
+        raise check.fail(where, "an integer >= 0", value)
+    return int(value)
+
+
+#: travel modes; walk and bike are straight-line estimates until OSM walk/bike networks land
+MODES = ("car", "walk", "bike", "transit")
+#: speeds of the straight-line walk and bike models (km/h)
+MODE_SPEEDS_KPH = {"walk": 4.8, "bike": 15.0}
+_TRANSIT_KEYS = (
+    "gtfs",
+    "date",
+    "departure_window",
+    "percentile",
+    "max_walk_minutes",
+    "max_transfers",
+)
+
 # --- sections: key -> (checker, default); a default of _REQUIRED must be given --------------
 
 _REQUIRED = object()
@@ -277,7 +340,15 @@ _TRAVEL: dict[str, tuple[Checker, Any]] = {
     "circuity": (check.at_least_one, StraightLineModel().circuity),
     "speed_bands": (_speed_bands, StraightLineModel().speed_bands),
     "workers": (check.positive_int, 1),
+    "mode": (check.choice(*MODES), "car"),
+    "gtfs": (check.text, None),
+    "date": (_date, None),
+    "departure_window": (_window, (8 * 3600, 10 * 3600)),
+    "percentile": (_percentile, 50.0),
+    "max_walk_minutes": (check.non_negative, 15.0),
+    "max_transfers": (_count, 3),
 }
+
 
 _OUTPUTS: dict[str, tuple[Checker, Any]] = {
     "map": (check.boolean, True),
@@ -366,6 +437,12 @@ class _Reader:
         }
         inputs = self.inputs(data["inputs"])
         travel = self.travel(data.get("travel", {}))
+        if travel.mode != "car" and inputs.network is not None:
+            raise self.error(
+                f"[travel] mode = {travel.mode!r} walks on straight lines (to stops, for "
+                'transit): set [inputs] network = "straight-line"; OSM walk and bike networks '
+                "are not read yet"
+            )
         problems = self.problems(data["problems"], inputs, travel)
         outputs = Outputs(**self.section(data.get("outputs", {}), _OUTPUTS, "outputs"))
         return Scenario(
@@ -469,7 +546,14 @@ class _Reader:
             speed_factor=values["speed_factor"],
         )
         straight = StraightLineModel(circuity=values["circuity"], speed_bands=values["speed_bands"])
+        mode = values["mode"]
+        if mode in MODE_SPEEDS_KPH:  # walking or cycling the straight line, at one speed
+            straight = StraightLineModel(
+                circuity=WALK_CIRCUITY, speed_bands=((math.inf, MODE_SPEEDS_KPH[mode]),)
+            )
         return Travel(
+            mode=mode,
+            transit=self.transit(table, values),
             speeds=speeds,
             ferries=values["ferries"],
             ferry_speed_kph=values["ferry_speed_kph"],
@@ -480,6 +564,25 @@ class _Reader:
             straight_line=straight,
             workers=values["workers"],
         )
+
+    def transit(self, table: dict[str, Any], values: dict[str, Any]) -> Transit | None:
+        """The timetable settings: required with mode "transit", refused with any other."""
+        if values["mode"] != "transit":
+            given = [key for key in _TRANSIT_KEYS if key in table]
+            if given:
+                raise self.error(f'[travel] {given[0]} is only used with mode = "transit"')
+            return None
+        for key in ("gtfs", "date"):
+            if values[key] is None:
+                raise self.error(f'[travel] {key} is required with mode = "transit"')
+        options = TransitOptions(
+            window_s=values["departure_window"],
+            percentiles=(values["percentile"],),
+            max_walk_minutes=values["max_walk_minutes"],
+            max_transfers=values["max_transfers"],
+        )
+        gtfs = self.existing_file(values["gtfs"], "[travel] gtfs")
+        return Transit(gtfs, values["date"], options, values["percentile"])
 
     def problems(self, value: Any, inputs: Inputs, travel: Travel) -> tuple[Problem, ...]:
         if not (isinstance(value, list) and value and all(isinstance(p, dict) for p in value)):

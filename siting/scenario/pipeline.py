@@ -11,7 +11,7 @@ import platform
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,7 +35,7 @@ from siting.report.maps import MapOptions, write_map
 from siting.report.texts import check_language
 from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_inputs
-from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
+from siting.scenario.config import EXISTING, Scenario, TableInput, Transit, load_scenario
 from siting.scenario.problems import (
     ProblemContext,
     ProblemResult,
@@ -167,12 +167,12 @@ def load_inputs(scenario: Scenario) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
 
 
 @contextmanager
-def _named(scenario: Scenario, key: str) -> Iterator[None]:
+def _named(scenario: Scenario, key: str, section: str = "inputs") -> Iterator[None]:
     """Prefix input errors with the scenario file and the key whose file caused them."""
     try:
         yield
     except InputError as error:
-        msg = f"{scenario.path}: [inputs] {key}: {error}"
+        msg = f"{scenario.path}: [{section}] {key}: {error}"
         raise InputError(msg) from None
 
 
@@ -242,8 +242,12 @@ def _travel_matrix(
     cache_dir: str | os.PathLike[str] | None,
     progress: bool | None,
 ) -> ODMatrix:
-    """The matrix from the run cache, else from the network (loaded only then)."""
+    """The matrix from the run cache, else from the network (loaded only then); by
+    timetable when the mode is transit."""
     scenario = roads.scenario
+    if scenario.travel.transit is not None:
+        with _timed(timings, "od_matrix"):
+            return _transit_matrix(scenario, scenario.travel.transit, demand, sites)
     folder = od_cache_dir() if cache_dir is None else Path(cache_dir)
     cached = _run_cache_file(scenario, demand, sites, folder)
     if cached is not None and cached.is_file():
@@ -264,9 +268,26 @@ def _travel_matrix(
             straight_line=travel.straight_line, snap=travel.snap,
             compute=ComputeOptions(workers=travel.workers, cache_dir=folder, progress=progress),
         )  # fmt: skip
+    if travel.mode != "car":  # walking or cycling the straight line
+        model = f"straight-line {'walking' if travel.mode == 'walk' else 'cycling'}"
+        od = replace(od, metadata={**od.metadata, "model": model, "mode": travel.mode})
     if cached is not None:
         od.save(cached)
     return od
+
+
+def _transit_matrix(
+    scenario: Scenario, transit: Transit, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+) -> ODMatrix:
+    from siting.travel.timetable import load_timetable  # late: numba compiles on first use
+    from siting.travel.transit import transit_times
+
+    with _named(scenario, "gtfs", "travel"):
+        timetable = load_timetable(transit.gtfs, transit.date)
+    return transit_times(
+        timetable, demand, sites, options=transit.options, percentile=transit.percentile,
+        max_minutes=scenario.travel.max_minutes,
+    )  # fmt: skip
 
 
 def _run_cache_file(
@@ -510,15 +531,24 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
         path = Path(source)
         network = file_record(path) if path.is_file() else {"place": source}
     metadata = od.metadata
+    transit = {
+        key: metadata.get(key)
+        for key in ("feed", "date", "departure_window", "percentile", "max_walk_minutes",
+                    "max_transfers")
+    } if travel.transit is not None else None  # fmt: skip
     return {
         "model": metadata.get("model"),
+        "mode": travel.mode,
+        "transit": transit,
         "network": network,
         "max_minutes": travel.max_minutes,
         "speeds": travel.speeds.key() if source is not None else None,
         "ferries": travel.ferries if source is not None else None,
         "tracks": travel.include_tracks if source is not None else None,
         "access_speed_kph": travel.snap.access_speed_kph,
-        "straight_line": repr(travel.straight_line) if source is None else None,
+        "straight_line": (
+            repr(travel.straight_line) if source is None and travel.transit is None else None
+        ),
         "od_pairs": od.summary.stored_pairs,
         "engine": metadata.get("engine"),
         "od_seconds": metadata.get("seconds"),

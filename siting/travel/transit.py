@@ -15,14 +15,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from siting.roads.graph_build import haversine_m
+from siting.travel.odmatrix import ODMatrix
 from siting.travel.options import TransitOptions
+from siting.travel.points import as_points
 from siting.travel.raptor import UNREACHED, range_arrivals
 from siting.travel.timetable import (
     Timetable,
@@ -146,3 +149,51 @@ def _percentile(travel: FloatArray, percentile: float) -> FloatArray:
     rank = max(math.ceil(percentile / 100 * travel.shape[1]) - 1, 0)
     chosen: FloatArray = np.partition(travel, rank, axis=1)[:, rank]
     return chosen
+
+
+#: The `ODMatrix` model of transit matrices (maps and summaries show it).
+TRANSIT_MODEL = "public transport (GTFS timetable)"
+
+
+def transit_times(
+    timetable: Timetable,
+    origins: Any,
+    destinations: Any,
+    *,
+    options: TransitOptions | None = None,
+    percentile: float = 50.0,
+    max_minutes: float | None = None,
+) -> ODMatrix:
+    """Transit travel times as an `ODMatrix`: the `percentile` over the departure window.
+
+    `origins` and `destinations` as `siting.travel_times` takes them (GeoDataFrames with
+    ids, or ``(ids, x, y)``); pairs over `max_minutes` or never reached are left out.
+    """
+    options = options or TransitOptions(percentiles=(percentile,))
+    if percentile not in options.percentiles:
+        options = replace(options, percentiles=(*options.percentiles, percentile))
+    start = time.perf_counter()
+    demand = as_points(origins, argument="origins")
+    sites = as_points(destinations, argument="destinations")
+    minutes = transit_minutes(timetable, (demand.lon, demand.lat), (sites.lon, sites.lat), options)
+    od = ODMatrix.from_dense(
+        minutes[percentile],
+        origin_ids=demand.ids,
+        destination_ids=sites.ids,
+        max_minutes=max_minutes,
+    )
+    window = "-".join(f"{s // 3600:02d}:{s % 3600 // 60:02d}" for s in options.window_s)
+    metadata = {
+        "model": f"{TRANSIT_MODEL}, {timetable.date} {window}, {percentile:g}th percentile",
+        "mode": "transit",
+        "engine": "range RAPTOR",
+        "feed": str(timetable.feed),
+        "date": str(timetable.date),
+        "departure_window": window,
+        "percentile": percentile,
+        "max_walk_minutes": options.max_walk_minutes,
+        "max_transfers": options.max_transfers,
+        "max_minutes": max_minutes,
+        "seconds": time.perf_counter() - start,
+    }
+    return replace(od, metadata=metadata)

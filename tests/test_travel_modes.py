@@ -1,0 +1,155 @@
+"""[travel] mode in scenarios: walk and bike on the straight line, transit by timetable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gtfs_files import write_feed
+from scenario_files import scenario_text, write_scenario
+
+from siting._core.errors import InputError
+from siting.scenario.config import load_scenario
+from siting.scenario.pipeline import run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the bundled scenario reads the feed at ../shared beside the checkout, as CI has it
+NORRBOTTEN = ROOT.parent / "shared" / "data" / "gtfs_norrbotten_2023.zip"
+
+#: the tiny scenario's towns, rebuilt along the hand-made feed's line (S1 .. S4 at 65 N)
+CELLS = """id,population,lon,lat,kommun_kod,name
+near-s1,100,20.0,64.999,2380,Near S1
+near-s4,50,20.15,65.001,2380,Near S4
+"""
+SITES = """site_id,name,status,lon,lat
+at-s4,Office at S4,existing,20.15,65.001
+"""
+
+
+def _transit(folder: Path, **travel: str) -> str:
+    write_feed(folder / "feed.zip")
+    keys = {
+        ("travel", "mode"): '"transit"',
+        ("travel", "gtfs"): '"feed.zip"',
+        ("travel", "date"): '"2023-03-15"',
+        ("travel", "departure_window"): '"07:50-08:00"',
+        ("travel", "circuity"): None,
+        ("travel", "speed_bands"): None,
+        ("travel", "max_minutes"): "120",
+    }
+    keys.update({("travel", key): value for key, value in travel.items()})
+    problem = {"name": '"nearest"', "kind": '"p-median"', "n_sites": "1"}
+    return scenario_text(keys, problems=[problem])
+
+
+def test_a_transit_scenario_runs_on_the_timetable(tmp_path: Path) -> None:
+    """Near S1 leaving 07:50-07:59: walk 109 s, A1 at 08:00, B1 to S4 08:35, walk 109 s:
+    46:49 at 07:50 down to 37:49 at 07:59, median (5th of 10) 42:49."""
+    path = write_scenario(tmp_path, _transit(tmp_path))
+    (tmp_path / "cells.csv").write_text(CELLS)
+    (tmp_path / "sites.csv").write_text(SITES)
+    result = run_scenario(path, tmp_path / "out", progress=False)
+    rows = pd.read_csv(tmp_path / "out" / "assignments.csv")
+    near_s1 = rows[(rows["problem"] == "existing") & (rows["demand_id"] == "near-s1")]
+    assert near_s1["minutes"].iloc[0] == pytest.approx((42 * 60 + 49) / 60, abs=1e-3)
+    travel = result.summary["travel"]
+    assert travel["mode"] == "transit"
+    assert travel["model"].startswith("public transport (GTFS timetable), 2023-03-15 07:50-08:00")
+    assert travel["transit"]["max_transfers"] == 3
+
+
+def test_walking_is_the_straight_line_at_walking_pace(tmp_path: Path) -> None:
+    """mode = "walk": 11.12 km between A and B x 1.3 at 4.8 km/h = 180.7 minutes."""
+    text = scenario_text(
+        {
+            ("travel", "mode"): '"walk"',
+            ("travel", "circuity"): None,
+            ("travel", "speed_bands"): None,
+            ("travel", "max_minutes"): "600",
+        }
+    )
+    result = run_scenario(write_scenario(tmp_path, text), tmp_path / "out", progress=False)
+    rows = pd.read_csv(tmp_path / "out" / "assignments.csv")
+    b = rows[(rows["problem"] == "existing") & (rows["demand_id"] == "b")]
+    assert b["minutes"].iloc[0] == pytest.approx(11.1195 * 1.3 / 4.8 * 60, rel=1e-3)
+    assert result.summary["travel"]["model"] == "straight-line walking"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({("travel", "gtfs"): None}, r'\[travel\] gtfs is required with mode = "transit"'),
+        ({("travel", "date"): '"2023-02-30"'}, "date.*a date YYYY-MM-DD"),
+        ({("travel", "departure_window"): '"8-10"'}, 'a window "HH:MM-HH:MM"'),
+        ({("travel", "departure_window"): '"10:00-08:00"'}, "ends after it starts"),
+        ({("travel", "percentile"): "0"}, "a percentile above 0"),
+        ({("travel", "max_transfers"): "-1"}, "an integer >= 0"),
+        ({("travel", "mode"): '"train"'}, "one of 'car', 'walk', 'bike', 'transit'"),
+        ({("travel", "mode"): '"car"'}, r'\[travel\] gtfs is only used with mode = "transit"'),
+        ({("travel", "gtfs"): '"absent.zip"'}, r"\[travel\] gtfs: no such file 'absent.zip'"),
+        ({("inputs", "network"): '"roads.osm.pbf"'}, 'set \\[inputs\\] network = "straight-line"'),
+    ],
+)
+def test_bad_travel_modes_are_named(
+    tmp_path: Path, changes: dict[tuple[str, str], str | None], message: str
+) -> None:
+    text = _transit(tmp_path)
+    (tmp_path / "roads.osm.pbf").write_bytes(b"")
+    path = write_scenario(tmp_path, scenario_text(_keys(text, changes)))
+    with pytest.raises(InputError, match=message):
+        load_scenario(path)
+
+
+def _keys(
+    text: str, changes: dict[tuple[str, str], str | None]
+) -> dict[tuple[str, str], str | None]:
+    """The transit scenario's travel keys with `changes` applied."""
+    keys: dict[tuple[str, str], str | None] = {
+        ("travel", "mode"): '"transit"',
+        ("travel", "gtfs"): '"feed.zip"',
+        ("travel", "date"): '"2023-03-15"',
+        ("travel", "circuity"): None,
+        ("travel", "speed_bands"): None,
+    }
+    keys.update(changes)
+    return keys
+
+
+def test_a_feed_problem_exits_2_in_one_line(tmp_path: Path) -> None:
+    """A date outside the feed's calendar: exit 2, one line naming the feed, no output."""
+    path = write_scenario(tmp_path, _transit(tmp_path, date='"2025-01-01"'))
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "siting"),
+            "run",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1
+    assert "[travel] gtfs: " in errors[0]
+    assert "2025-01-01 is outside the feed's calendar 2023-01-01..2023-12-31" in errors[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not NORRBOTTEN.exists(), reason=f"{NORRBOTTEN} is absent (../shared/data)")
+def test_the_bundled_norrbotten_scenario_runs(tmp_path: Path) -> None:
+    """data/scenarios/norrbotten_transit.toml: a closure and a new office by bus, both optimal."""
+    result = run_scenario(
+        ROOT / "data" / "scenarios" / "norrbotten_transit.toml", tmp_path / "out", progress=False
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["travel"]["mode"] == "transit"
+    assert summary == result.summary or summary["travel"] == result.summary["travel"]
+    assert result.summary["travel"]["transit"]["date"] == str(dt.date(2023, 3, 15))
