@@ -8,6 +8,7 @@ honours range requests as Geofabrik's server does, and can cut a response short.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import random
 import threading
@@ -18,14 +19,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from gtfs_files import write_feed
 
 from siting._core.errors import DownloadError, InputError, SitingError
 from siting.cli.main import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
 from siting.download import http as fetch_http
+from siting.download.gtfs import fetch_gtfs
 from siting.download.http import CHUNK_BYTES
 from siting.download.osm import extract_url, fetch_osm_extract, fetch_place
 from siting.inputs.population import load_population
 from siting.inputs.scb_grid import fetch_population_grid
+from siting.travel.timetable import load_timetable
 
 DATA = Path(__file__).parent / "data" / "fetch"
 SWEDEN = "/europe/sweden-latest.osm.pbf"
@@ -454,7 +458,8 @@ def test_fetch_help_names_every_kind_and_the_exit_codes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`siting fetch --help` and each kind's help exist and say what the exit codes mean."""
-    for argv in (["fetch"], ["fetch", "osm"], ["fetch", "place"], ["fetch", "grid"]):
+    kinds = (["fetch"], ["fetch", "osm"], ["fetch", "place"], ["fetch", "grid"], ["fetch", "gtfs"])
+    for argv in kinds:
         with pytest.raises(SystemExit) as stop:
             main([*argv, "--help"])
         assert stop.value.code == 0
@@ -538,3 +543,82 @@ def test_real_place_download(tmp_path: Path) -> None:
     """Overpass gives the roads of a small place as OSM XML."""
     out = fetch_place("Näsåker, Sollefteå kommun", out=tmp_path / "nasaker.osm")
     assert b"<osm" in out.read_bytes()[:500]
+
+
+# --- GTFS from Trafiklab --------------------------------------------------------------------
+
+NORRBOTTEN_GTFS = "/gtfs/norrbotten/norrbotten.zip"
+KEY = "secret-key-123"
+
+
+def _feed_bytes(tmp_path: Path) -> bytes:
+    return write_feed(tmp_path / "recorded.zip").read_bytes()
+
+
+def test_gtfs_is_fetched_with_the_key_checked_and_then_reused(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key goes in the query; the zip is checked, cached, and reused without a request."""
+    monkeypatch.setenv("TRAFIKLAB_API_KEY", KEY)
+    server.routes[NORRBOTTEN_GTFS] = Answer(_feed_bytes(tmp_path), content_type="application/zip")
+    path = fetch_gtfs("Norrbotten", base_url=server.url + "/gtfs")
+    assert path.read_bytes() == _feed_bytes(tmp_path)
+    assert [r.query for r in server.requests] == [{"key": KEY}]
+    assert fetch_gtfs("norrbotten", base_url=server.url + "/gtfs") == path
+    assert len(server.requests) == 1
+    fetch_gtfs("norrbotten", base_url=server.url + "/gtfs", refresh=True)
+    assert len(server.requests) == 2
+    assert load_timetable(path, dt.date(2023, 3, 15)).n_stops == 5
+
+
+def test_gtfs_without_a_key_or_with_a_refused_one_is_bad_input(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No key: say which variable; HTTP 403: the key was refused, and the key is not shown."""
+    monkeypatch.delenv("TRAFIKLAB_API_KEY", raising=False)
+    with pytest.raises(InputError, match="set TRAFIKLAB_API_KEY"):
+        fetch_gtfs("norrbotten", base_url=server.url + "/gtfs")
+    monkeypatch.setenv("TRAFIKLAB_API_KEY", KEY)
+    server.routes[NORRBOTTEN_GTFS] = Answer(b"forbidden", status=403, content_type="text/plain")
+    with pytest.raises(InputError, match="API key was refused") as refused:
+        fetch_gtfs("norrbotten", base_url=server.url + "/gtfs")
+    assert KEY not in str(refused.value)
+    assert "***" in str(refused.value)
+
+
+def test_gtfs_answer_that_is_no_feed_leaves_nothing(
+    server: LocalServer, tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTML page, or a zip without stop_times.txt: a download error, no file kept."""
+    monkeypatch.setenv("TRAFIKLAB_API_KEY", KEY)
+    server.routes[NORRBOTTEN_GTFS] = Answer(b"<html>maintenance</html>", content_type="text/html")
+    with pytest.raises(DownloadError, match="not a zip"):
+        fetch_gtfs("norrbotten", base_url=server.url + "/gtfs")
+    partial = write_feed(tmp_path / "partial.zip", leave_out=("stop_times",)).read_bytes()
+    server.routes[NORRBOTTEN_GTFS] = Answer(partial, content_type="application/zip")
+    with pytest.raises(DownloadError, match=r"not a GTFS feed \(no stop_times\.txt\)"):
+        fetch_gtfs("norrbotten", base_url=server.url + "/gtfs")
+    assert [p.name for p in (private_cache / "gtfs").iterdir()] == []
+
+
+def test_gtfs_operator_names_are_checked() -> None:
+    with pytest.raises(InputError, match="did you mean 'norrbotten'"):
+        fetch_gtfs("norrboten")
+    with pytest.raises(InputError, match="letters and digits only"):
+        fetch_gtfs("../etc")
+
+
+def test_fetch_gtfs_command_prints_the_feed_it_wrote(
+    server: LocalServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRAFIKLAB_API_KEY", KEY)
+    server.routes[NORRBOTTEN_GTFS] = Answer(_feed_bytes(tmp_path), content_type="application/zip")
+    out = tmp_path / "norrbotten.zip"
+    argv = ["-q", "fetch", "gtfs", "--operator", "norrbotten", "--out", str(out)]
+    assert main([*argv, "--server", server.url + "/gtfs"]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == str(out)
+    assert out.read_bytes() == _feed_bytes(tmp_path)
+    assert main(["-q", "fetch", "gtfs", "--operator", "atlantis"]) == EXIT_BAD_INPUT

@@ -1,4 +1,5 @@
-"""The `siting fetch` command: download OSM extracts, a place's roads and SCB population grids."""
+"""The `siting fetch` command: download OSM extracts, a place's roads, SCB population grids
+and GTFS timetables."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ EXIT_CODES = (
 
 
 def add_fetch_command(commands: Any) -> None:
-    """Add `fetch` with its `osm`, `place` and `grid` sub-commands to the `siting` parser."""
+    """Add `fetch` with its `osm`, `place`, `grid` and `gtfs` sub-commands to the parser."""
     fetch = commands.add_parser(
         "fetch",
         help="download real data: OSM extracts (Geofabrik), a place's roads, SCB grids",
@@ -26,6 +27,7 @@ def add_fetch_command(commands: Any) -> None:
     _add_osm(kinds)
     _add_place(kinds)
     _add_grid(kinds)
+    _add_gtfs(kinds)
 
 
 def _kind_parser(kinds: Any, name: str, *, help: str, description: str) -> Any:
@@ -145,3 +147,48 @@ def _integer(option: str, text: str) -> int:
     except ValueError:
         msg = f"{option} must be an integer, got {text!r}"
         raise InputError(msg) from None
+
+
+def _add_gtfs(kinds: Any) -> None:
+    from siting.download.gtfs import API_KEY_VARIABLE, OPERATORS, TRAFIKLAB_GTFS_URL
+
+    gtfs = _kind_parser(
+        kinds,
+        "gtfs",
+        help="a region's public transport timetable (GTFS zip) from Trafiklab's GTFS Regional",
+        description=(
+            f"Download an operator's GTFS feed (API key from ${API_KEY_VARIABLE}, free at "
+            "trafiklab.se) and check that it is a GTFS zip. A feed in the cache is reused "
+            "unless --refresh is given. Scenarios name it as [travel] gtfs."
+        ),
+    )
+    gtfs.add_argument("--operator", required=True, help=f"one of {', '.join(OPERATORS)}")
+    gtfs.add_argument("--refresh", action="store_true", help="download again")
+    gtfs.add_argument(
+        "--any-operator", action="store_true", help="allow an operator not in the list"
+    )
+    gtfs.add_argument("--out", type=Path, help="also copy the feed here")
+    gtfs.add_argument(
+        "--server", default=TRAFIKLAB_GTFS_URL, help=f"mirror (default {TRAFIKLAB_GTFS_URL})"
+    )
+    gtfs.set_defaults(run=_run_gtfs)
+
+
+def _run_gtfs(args: argparse.Namespace) -> int:
+    import shutil
+
+    from siting._core.atomic import atomic_path
+    from siting._core.outfolders import check_file_path
+    from siting.download.gtfs import fetch_gtfs
+
+    if args.out is not None:
+        check_file_path(args.out, "--out")
+    path = fetch_gtfs(
+        args.operator, refresh=args.refresh, base_url=args.server, strict=not args.any_operator
+    )
+    if args.out is not None:
+        with atomic_path(args.out) as temporary:
+            shutil.copyfile(path, temporary)
+        path = args.out
+    print(path)
+    return 0

@@ -17,10 +17,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from siting._core.errors import InputError
+from siting.download.gtfs import GTFS_REQUIRED_FILES
 
 IntArray = npt.NDArray[np.int64]
 
-#: Columns read from each file; the files without a default are required.
+#: Columns read from each file (`GTFS_REQUIRED_FILES` must be there).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "stops.txt": ("stop_id", "stop_lat", "stop_lon"),
     "routes.txt": ("route_id",),
@@ -42,7 +43,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "transfers.txt": ("from_stop_id", "to_stop_id", "transfer_type"),
     "frequencies.txt": ("trip_id", "start_time", "end_time", "headway_secs"),
 }
-REQUIRED_FILES = ("stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
 #: Columns read when present, empty otherwise.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "stops.txt": ("location_type",),
@@ -88,7 +88,7 @@ def read_feed(path: str | Path) -> Feed:
             tables = {name: _read_table(path, archive, names, name) for name in COLUMNS}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         raise InputError(f"{path}: not a readable GTFS zip ({error})") from error
-    for name in REQUIRED_FILES:
+    for name in GTFS_REQUIRED_FILES:
         if tables[name] is None:
             raise InputError(f"{path}: the feed has no {name}")
     if tables["calendar.txt"] is None and tables["calendar_dates.txt"] is None:
