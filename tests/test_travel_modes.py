@@ -63,6 +63,23 @@ def test_a_transit_scenario_runs_on_the_timetable(tmp_path: Path) -> None:
     assert travel["transit"]["max_transfers"] == 3
 
 
+def test_other_modes_measure_the_same_offices(tmp_path: Path) -> None:
+    """compare_modes = ["car"]: by bus 50 of 150 people are within 30 min (near S4 walks;
+    near S1 takes 42:49), by car (7 km of straight line) all are; the map says so."""
+    text = _transit(tmp_path, compare_modes='["car"]')
+    path = write_scenario(tmp_path, text.replace("map = false", "map = true"))
+    (tmp_path / "cells.csv").write_text(CELLS)
+    (tmp_path / "sites.csv").write_text(SITES)
+    result = run_scenario(path, tmp_path / "out", progress=False)
+    existing = next(p for p in result.summary["problems"] if p["name"] == "existing")
+    assert existing["metrics"]["total"]["share_within_30_min"] == pytest.approx(50 / 150)
+    car = existing["by_mode"]["car"]
+    assert car["share_within_30_min"] == 1.0
+    assert car["model"] == "straight-line fallback"
+    page = (tmp_path / "out" / "map.html").read_text()
+    assert "Same offices by car: 100% within 30 min, 100% within 60 min" in page
+
+
 def test_walking_is_the_straight_line_at_walking_pace(tmp_path: Path) -> None:
     """mode = "walk": 11.12 km between A and B x 1.3 at 4.8 km/h = 180.7 minutes."""
     text = scenario_text(
@@ -93,6 +110,12 @@ def test_walking_is_the_straight_line_at_walking_pace(tmp_path: Path) -> None:
         ({("travel", "mode"): '"car"'}, r'\[travel\] gtfs is only used with mode = "transit"'),
         ({("travel", "gtfs"): '"absent.zip"'}, r"\[travel\] gtfs: no such file 'absent.zip'"),
         ({("inputs", "network"): '"roads.osm.pbf"'}, 'set \\[inputs\\] network = "straight-line"'),
+        (
+            {("travel", "compare_modes"): '["transit"]'},
+            "compare_modes: 'transit' is the mode itself",
+        ),
+        ({("travel", "compare_modes"): '"car"'}, "compare_modes.*a list of modes"),
+        ({("travel", "compare_modes"): '["car", "car"]'}, "each mode once"),
     ],
 )
 def test_bad_travel_modes_are_named(

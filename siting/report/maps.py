@@ -172,6 +172,8 @@ class MapParts(TypedDict, total=False):
     """What a map shows beside demand, sites and times; the keywords of `write_map`."""
 
     model: str | None
+    #: lines under the travel model's name, such as the same offices by another mode
+    notes: Sequence[str]
     opened: Collection[Any]
     closed: Collection[Any]
     options: MapOptions
@@ -263,7 +265,7 @@ def build_map(
         _add_mobile(figure, routes, stops, lang)
     folium.LayerControl(collapsed=False).add_to(figure)
     ml.ViewSync().add_to(figure)
-    _add_legend(figure, data, lang, title, image_cells)
+    _add_legend(figure, data, lang, title, image_cells, parts.get("notes", ()))
     figure.fit_bounds(_bounds(data))
     return figure
 
@@ -799,7 +801,12 @@ def model_kind(model: str) -> str:
 
 
 def _add_legend(
-    figure: folium.Map, data: MapData, lang: Language, title: str | None, image_cells: int | None
+    figure: folium.Map,
+    data: MapData,
+    lang: Language,
+    title: str | None,
+    image_cells: int | None,
+    notes: Sequence[str] = (),
 ) -> None:
     labels = LABELS[lang]
     kind = model_kind(data.model)
@@ -808,6 +815,7 @@ def _add_legend(
     banner = f"<b>{escape_text(labels['model'])}:</b> {escape_text(model_text)}"
     if kind in ("user", "transit") or any(mode in data.model for mode in ("walking", "cycling")):
         banner += f" ({escape_text(data.model)})"
+    banner += "".join(f"<br>{escape_text(note)}" for note in notes)
     css = "siting-box siting-model" + (" siting-model-estimate" if estimate else "")
     ml.HtmlControl(
         ("⚠ " if estimate else "") + banner, position="bottomleft", css_class=css

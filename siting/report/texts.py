@@ -43,6 +43,13 @@ LABELS: dict[Language, dict[str, str]] = {
         ),
         "model_user": "restider från användarens tabell",
         "model_transit": "kollektivtrafik enligt tidtabell (GTFS), gång till och från hållplats",
+        "mode_car": "bil",
+        "mode_walk": "till fots",
+        "mode_bike": "cykel",
+        "mode_transit": "kollektivtrafik",
+        "same_offices_by": (
+            "Samma kontor med {mode}: {share_30} inom 30 min, {share_60} inom 60 min"
+        ),
         "cells_as_image": "{n} rutor visas som bild (ingen information vid hovring)",
         "unknown": "–",
         "legend_offices": "Kontor",
@@ -86,6 +93,13 @@ LABELS: dict[Language, dict[str, str]] = {
         ),
         "model_user": "travel times from the user's table",
         "model_transit": "public transport by timetable (GTFS), walking to and from stops",
+        "mode_car": "car",
+        "mode_walk": "walking",
+        "mode_bike": "bike",
+        "mode_transit": "public transport",
+        "same_offices_by": (
+            "Same offices by {mode}: {share_30} within 30 min, {share_60} within 60 min"
+        ),
         "cells_as_image": "{n} cells drawn as an image (no hover details)",
         "unknown": "–",
         "legend_offices": "Offices",

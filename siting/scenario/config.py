@@ -84,7 +84,17 @@ class Travel:
     straight_line: StraightLineModel
     workers: int
     mode: str = "car"
+    compare_modes: tuple[str, ...] = ()
     transit: Transit | None = None
+
+    def straight_line_of(self, mode: str) -> StraightLineModel:
+        """The straight-line model of a mode: the car's bands, or walking or cycling at one
+        speed."""
+        if mode not in MODE_SPEEDS_KPH:
+            return self.straight_line
+        return StraightLineModel(
+            circuity=WALK_CIRCUITY, speed_bands=((math.inf, MODE_SPEEDS_KPH[mode]),)
+        )
 
 
 @dataclass(frozen=True)
@@ -293,6 +303,16 @@ def _percentile(value: Any, where: str) -> float:
     return float(value)
 
 
+def _modes(value: Any, where: str) -> tuple[str, ...]:
+    """Other modes each answer is also measured by: distinct names from `MODES`."""
+    if not isinstance(value, list):
+        raise check.fail(where, f"a list of modes from {', '.join(map(repr, MODES))}", value)
+    modes = tuple(check.choice(*MODES)(mode, where) for mode in value)
+    if len(set(modes)) != len(modes):
+        raise check.fail(where, "each mode once", value)
+    return modes
+
+
 def _count(value: Any, where: str) -> int:
     if not (check.is_int(value) and value >= 0):
         raise check.fail(where, "an integer >= 0", value)
@@ -341,6 +361,7 @@ _TRAVEL: dict[str, tuple[Checker, Any]] = {
     "speed_bands": (_speed_bands, StraightLineModel().speed_bands),
     "workers": (check.positive_int, 1),
     "mode": (check.choice(*MODES), "car"),
+    "compare_modes": (_modes, ()),
     "gtfs": (check.text, None),
     "date": (_date, None),
     "departure_window": (_window, (8 * 3600, 10 * 3600)),
@@ -437,9 +458,10 @@ class _Reader:
         }
         inputs = self.inputs(data["inputs"])
         travel = self.travel(data.get("travel", {}))
-        if travel.mode != "car" and inputs.network is not None:
+        other = [mode for mode in (travel.mode, *travel.compare_modes) if mode != "car"]
+        if other and inputs.network is not None:
             raise self.error(
-                f"[travel] mode = {travel.mode!r} walks on straight lines (to stops, for "
+                f"[travel] mode = {other[0]!r} walks on straight lines (to stops, for "
                 'transit): set [inputs] network = "straight-line"; OSM walk and bike networks '
                 "are not read yet"
             )
@@ -547,12 +569,12 @@ class _Reader:
         )
         straight = StraightLineModel(circuity=values["circuity"], speed_bands=values["speed_bands"])
         mode = values["mode"]
-        if mode in MODE_SPEEDS_KPH:  # walking or cycling the straight line, at one speed
-            straight = StraightLineModel(
-                circuity=WALK_CIRCUITY, speed_bands=((math.inf, MODE_SPEEDS_KPH[mode]),)
-            )
+        compared = values["compare_modes"]
+        if mode in compared:
+            raise self.error(f"[travel] compare_modes: {mode!r} is the mode itself")
         return Travel(
             mode=mode,
+            compare_modes=compared,
             transit=self.transit(table, values),
             speeds=speeds,
             ferries=values["ferries"],
@@ -567,7 +589,7 @@ class _Reader:
 
     def transit(self, table: dict[str, Any], values: dict[str, Any]) -> Transit | None:
         """The timetable settings: required with mode "transit", refused with any other."""
-        if values["mode"] != "transit":
+        if "transit" not in (values["mode"], *values["compare_modes"]):
             given = [key for key in _TRANSIT_KEYS if key in table]
             if given:
                 raise self.error(f'[travel] {given[0]} is only used with mode = "transit"')

@@ -30,9 +30,15 @@ from siting._core.version import __version__
 from siting.inputs.population import load_population
 from siting.inputs.regions import KOMMUN_CODE_COLUMNS, assign_regions, kommun_names
 from siting.inputs.sites import combine_sites, load_sites
-from siting.report.compare_pages import UNKNOWN_GROUP, Comparison, OfficePlan, compare_scenarios
-from siting.report.maps import MapOptions, write_map
-from siting.report.texts import check_language
+from siting.report.compare_pages import (
+    UNKNOWN_GROUP,
+    Comparison,
+    OfficePlan,
+    access_metrics,
+    compare_scenarios,
+)
+from siting.report.maps import MapOptions, align_travel, nearest_office, write_map
+from siting.report.texts import LABELS, check_language
 from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_inputs
 from siting.scenario.config import EXISTING, Scenario, TableInput, Transit, load_scenario
@@ -41,6 +47,7 @@ from siting.scenario.problems import (
     ProblemResult,
     existing_result,
     json_records,
+    od_to_sites,
     run_problem,
 )
 from siting.travel.odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
@@ -126,6 +133,9 @@ def run_scenario(
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(od, demand, sites, scenario.seed, legs=roads.legs)
     results = _solve_all(scenario, context, timings, progress)
+    if scenario.travel.compare_modes:
+        with _timed(timings, "other_modes"):
+            results = _by_other_modes(scenario, demand, sites, results)
     with atomic_directory(final) as work:
         with _timed(timings, "outputs"):
             files = write_outputs(work, scenario, context, results)
@@ -265,15 +275,68 @@ def _travel_matrix(
     with _timed(timings, "od_matrix"):
         od = travel_times(
             road, demand, sites, max_minutes=travel.max_minutes,
-            straight_line=travel.straight_line, snap=travel.snap,
+            straight_line=travel.straight_line_of(travel.mode), snap=travel.snap,
             compute=ComputeOptions(workers=travel.workers, cache_dir=folder, progress=progress),
         )  # fmt: skip
-    if travel.mode != "car":  # walking or cycling the straight line
-        model = f"straight-line {'walking' if travel.mode == 'walk' else 'cycling'}"
-        od = replace(od, metadata={**od.metadata, "model": model, "mode": travel.mode})
+    od = _labelled(od, travel.mode)
     if cached is not None:
         od.save(cached)
     return od
+
+
+def _mode_notes(result: ProblemResult, language: str) -> list[str]:
+    """One map line per other mode: the same offices' share within 30 and 60 minutes."""
+    labels = LABELS[check_language(language)]
+    notes = []
+    for mode, metrics in result.summary.get("by_mode", {}).items():
+        text = labels["same_offices_by"].format(
+            mode=labels[f"mode_{mode}"],
+            share_30=f"{metrics['share_within_30_min']:.0%}",
+            share_60=f"{metrics['share_within_60_min']:.0%}",
+        )
+        notes.append(f"{text} ({metrics['model']})")
+    return notes
+
+
+def _labelled(od: ODMatrix, mode: str) -> ODMatrix:
+    """The matrix with its mode in the metadata (walking and cycling named in the model)."""
+    metadata = {**od.metadata, "mode": mode}
+    if mode in ("walk", "bike"):
+        metadata["model"] = f"straight-line {'walking' if mode == 'walk' else 'cycling'}"
+    return replace(od, metadata=metadata)
+
+
+def _by_other_modes(
+    scenario: Scenario,
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    results: Sequence[ProblemResult],
+) -> list[ProblemResult]:
+    """Each answer's offices measured by the other modes too (`compare_modes`): the summary's
+    ``by_mode`` per problem, the same metrics as its own."""
+    travel = scenario.travel
+    measured = [dict(r.summary.get("by_mode", {})) for r in results]
+    for mode in travel.compare_modes:
+        if mode == "transit" and travel.transit is not None:
+            od = _transit_matrix(scenario, travel.transit, demand, sites)
+        else:
+            od = _labelled(
+                travel_times(
+                    None, demand, sites, max_minutes=travel.max_minutes,
+                    straight_line=travel.straight_line_of(mode),
+                ),
+                mode,
+            )  # fmt: skip
+        people = demand["population"].to_numpy(dtype=np.float64)
+        for result, record in zip(results, measured, strict=True):
+            if result.travel is None or not result.open_sites:
+                continue
+            minutes = align_travel(demand, nearest_office(od_to_sites(od, result.open_sites)))[0]
+            record[mode] = {"model": od.metadata.get("model"), **access_metrics(people, minutes)}
+    return [
+        replace(result, summary={**result.summary, "by_mode": record}) if record else result
+        for result, record in zip(results, measured, strict=True)
+    ]
 
 
 def _transit_matrix(
@@ -431,6 +494,7 @@ def _write_maps(
             context.sites,
             travel,
             model=model,
+            notes=_mode_notes(result, scenario.outputs.language),
             opened=result.opened,
             closed=result.closed,
             routes=result.routes,

@@ -118,12 +118,12 @@ def existing_result(context: ProblemContext) -> ProblemResult | None:
     ids = context.existing_ids
     if not ids:
         return None
-    today = nearest_office(_columns(context.od, ids))
+    today = nearest_office(od_to_sites(context.od, ids))
     summary = {"kind": EXISTING, "sites": ids}
     return ProblemResult(EXISTING, EXISTING, today, tuple(ids), summary=summary)
 
 
-def _columns(od: ODMatrix, site_ids: Sequence[str]) -> ODMatrix:
+def od_to_sites(od: ODMatrix, site_ids: Sequence[str]) -> ODMatrix:
     """The matrix to these sites only."""
     keep = np.flatnonzero(np.isin(od.destination_ids, list(site_ids)))
     return ODMatrix(od.minutes[:, keep], od.origin_ids, od.destination_ids[keep], od.metadata)
@@ -390,7 +390,7 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     # the metrics and open_sites below count, so nobody is both "served" and "newly served"
     fixed = context.existing_ids
     plan = plan_mobile(
-        _columns(context.od, stop_ids), demand_weights(parameters, context.demand),
+        od_to_sites(context.od, stop_ids), demand_weights(parameters, context.demand),
         _site_points(by_id, stop_ids), _site_points(by_id, depot_ids),
         _mobile_options(parameters, context.seed),
         travel=context.legs(places, parameters.day_minutes),
@@ -406,7 +406,7 @@ def _run_mobile(problem: Problem, context: ProblemContext) -> ProblemResult:
     }  # fmt: skip
     return ProblemResult(
         name=problem.name, kind=problem.kind,
-        travel=nearest_office(_columns(context.od, fixed)) if fixed else None,
+        travel=nearest_office(od_to_sites(context.od, fixed)) if fixed else None,
         open_sites=tuple(fixed), summary=summary, tables={"visits": visits},
         routes=plan.routes_frame(), stops=plan.stops_frame(),
     )  # fmt: skip
@@ -426,7 +426,7 @@ def _fixed_offices(
     if not fixed:
         return None
     reach = parameters.fixed_minutes or parameters.serve_minutes
-    return FixedOffices(_columns(od, fixed), reach)
+    return FixedOffices(od_to_sites(od, fixed), reach)
 
 
 def _site_points(by_id: pd.DataFrame, site_ids: Sequence[str]) -> gpd.GeoDataFrame:
