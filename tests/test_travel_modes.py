@@ -11,7 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from gtfs_files import write_feed
+from osm_files import write_osm
 from scenario_files import scenario_text, write_scenario
+from test_walk_bike_networks import NODES as WALK_NODES
+from test_walk_bike_networks import WAYS as WALK_WAYS
 
 from siting._core.errors import InputError
 from siting.scenario.config import load_scenario
@@ -78,6 +81,32 @@ def test_other_modes_measure_the_same_offices(tmp_path: Path) -> None:
     assert car["model"] == "straight-line fallback"
     page = (tmp_path / "out" / "map.html").read_text()
     assert "Same offices by car: 100% within 30 min, 100% within 60 min" in page
+
+
+def test_walking_over_an_osm_walk_network(tmp_path: Path) -> None:
+    """mode = "walk" with an OSM file: the footway counts, the cycleway does not; from node 1
+    to node 3 is 1,112 m at 4.8 km/h = 13.9 minutes; the model says walking."""
+    write_osm(tmp_path / "town.osm", WALK_NODES, WALK_WAYS)
+    text = scenario_text(
+        {
+            ("inputs", "network"): '"town.osm"',
+            ("travel", "mode"): '"walk"',
+            ("travel", "circuity"): None,
+            ("travel", "speed_bands"): None,
+        },
+        problems=[{"name": '"nearest"', "kind": '"p-median"', "n_sites": "1"}],
+    )
+    path = write_scenario(tmp_path, text)
+    (tmp_path / "cells.csv").write_text(
+        "id,population,lon,lat,kommun_kod,name\nat-1,10,18.0,60.0,0180,One\n"
+    )
+    (tmp_path / "sites.csv").write_text(
+        "site_id,name,status,lon,lat\nat-3,Office,existing,18.02,60.0\n"
+    )
+    result = run_scenario(path, tmp_path / "out", cache_dir=tmp_path / "cache", progress=False)
+    rows = pd.read_csv(tmp_path / "out" / "assignments.csv")
+    assert rows["minutes"].iloc[0] == pytest.approx(1111.95 / (4.8 / 3.6) / 60, rel=1e-3)
+    assert result.summary["travel"]["model"] == "road network, walking"
 
 
 def test_walking_is_the_straight_line_at_walking_pace(tmp_path: Path) -> None:

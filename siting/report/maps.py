@@ -788,14 +788,16 @@ def _bounds(data: MapData) -> list[list[float]]:
 
 
 def model_kind(model: str) -> str:
-    """``"road"``, ``"straight"``, ``"transit"`` or ``"user"``: how a matrix's model is
-    presented."""
+    """``"road"`` (``"road_walk"``, ``"road_bike"``), ``"straight"``, ``"transit"`` or
+    ``"user"``: how a matrix's model is presented."""
     text = model.lower()
     if "public transport" in text or "gtfs" in text:
         return "transit"
     if "straight" in text or "fågel" in text:
         return "straight"
     if "road" in text:
+        if "walking" in text or "cycling" in text:
+            return "road_walk" if "walking" in text else "road_bike"
         return "road"
     return "user"
 
@@ -813,7 +815,7 @@ def _add_legend(
     estimate = kind == "straight"
     model_text = labels[f"model_{kind}"]
     banner = f"<b>{escape_text(labels['model'])}:</b> {escape_text(model_text)}"
-    if kind in ("user", "transit") or any(mode in data.model for mode in ("walking", "cycling")):
+    if kind in ("user", "transit") or (kind == "straight" and "straight-line " in data.model):
         banner += f" ({escape_text(data.model)})"
     banner += "".join(f"<br>{escape_text(note)}" for note in notes)
     css = "siting-box siting-model" + (" siting-model-estimate" if estimate else "")

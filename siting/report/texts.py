@@ -38,6 +38,8 @@ LABELS: dict[Language, dict[str, str]] = {
         "may_close": "kan komma att stängas",
         "model": "Restidsmodell",
         "model_road": "vägnät (OpenStreetMap), bil",
+        "model_road_walk": "gångnät (OpenStreetMap), till fots 4,8 km/h",
+        "model_road_bike": "cykelnät (OpenStreetMap), cykel 15 km/h",
         "model_straight": (
             "UPPSKATTNING: fågelvägen × omvägsfaktor och schablonhastighet, inte restider på väg"
         ),
@@ -88,6 +90,8 @@ LABELS: dict[Language, dict[str, str]] = {
         "may_close": "may close",
         "model": "Travel-time model",
         "model_road": "road network (OpenStreetMap), car",
+        "model_road_walk": "walking network (OpenStreetMap), on foot at 4.8 km/h",
+        "model_road_bike": "cycling network (OpenStreetMap), by bike at 15 km/h",
         "model_straight": (
             "ESTIMATE: straight-line distance × detour factor at typical speeds, not road times"
         ),

@@ -1,4 +1,5 @@
-"""Which OpenStreetMap ways a car can use, in which direction, and how long ferries take."""
+"""Which OpenStreetMap ways a car (or a walker, or a cyclist) can use, in which direction, and
+how long ferries take."""
 
 from __future__ import annotations
 
@@ -22,6 +23,31 @@ _DRIVE_EXCLUDE: Mapping[str, re.Pattern[str]] = {
     "service": re.compile("alley|driveway|emergency_access|parking|parking_aisle|private"),
 }
 _TRACK_EXCLUDE = {key: rule for key, rule in _DRIVE_EXCLUDE.items() if key != "highway"}
+
+# osmnx 2.x's "walk" and "bike" filters with its default access filter, the same way: walkers
+# keep off motorways and cycleways, cyclists off motorways, footways and steps.
+_WALK_EXCLUDE: Mapping[str, re.Pattern[str]] = {
+    "area": re.compile("yes"),
+    "access": re.compile("private"),
+    "highway": re.compile(
+        "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|"
+        "raceway|razed"
+    ),
+    "foot": re.compile("no"),
+    "service": re.compile("private"),
+}
+_BIKE_EXCLUDE: Mapping[str, re.Pattern[str]] = {
+    "area": re.compile("yes"),
+    "access": re.compile("private"),
+    "highway": re.compile(
+        "abandoned|bus_guideway|construction|corridor|elevator|escalator|footway|motor|no|"
+        "planned|platform|proposed|raceway|razed|steps"
+    ),
+    "bicycle": re.compile("no"),
+    "service": re.compile("private"),
+}
+#: networks a way may belong to: by car (osmnx's "drive"), on foot, by bike
+NETWORK_MODES = ("drive", "walk", "bike")
 
 # A track is usable by car unless motor traffic is forbidden or reserved (Swedish private
 # roads are open to traffic unless signed otherwise), or it is graded as passable only by
@@ -50,6 +76,8 @@ class WayKind(Enum):
     ROAD = "road"
     TRACK = "track"
     FERRY = "ferry"
+    FOOT = "foot"  # walked both ways, one-way streets included
+    CYCLE = "cycle"  # cycled as one-way tags allow (oneway:bicycle=no lifts them)
 
 
 def is_drive_way(tags: Mapping[str, str]) -> bool:
@@ -81,8 +109,12 @@ def is_car_ferry(tags: Mapping[str, str]) -> bool:
     return any(tags.get(key) in _CAR_FERRY_VALUES for key in _CAR_FERRY_KEYS)
 
 
-def may_be_drivable(highway: str | None, route: str | None, *, include_tracks: bool) -> bool:
+def may_be_drivable(
+    highway: str | None, route: str | None, *, include_tracks: bool, mode: str = "drive"
+) -> bool:
     """A cheap first test on two tags, to skip most non-drivable ways before reading the rest."""
+    if mode != "drive":
+        return highway is not None
     if highway is None:
         return route == "ferry"
     if include_tracks and highway == "track":
@@ -90,8 +122,23 @@ def may_be_drivable(highway: str | None, route: str | None, *, include_tracks: b
     return _DRIVE_EXCLUDE["highway"].search(highway) is None or route == "ferry"
 
 
-def classify_way(tags: Mapping[str, str], *, include_tracks: bool, ferries: bool) -> WayKind | None:
-    """Return how a way joins the drive network, or None if cars cannot use it."""
+def classify_way(
+    tags: Mapping[str, str], *, include_tracks: bool, ferries: bool, mode: str = "drive"
+) -> WayKind | None:
+    """Return how a way joins the network of `mode`, or None if it is not part of it.
+
+    Examples
+    --------
+    >>> classify_way({"highway": "footway"}, include_tracks=False, ferries=False, mode="walk")
+    <WayKind.FOOT: 'foot'>
+    >>> classify_way({"highway": "motorway"}, include_tracks=False, ferries=False, mode="bike")
+    """
+    if mode == "walk":
+        ok = "highway" in tags and not _excluded(tags, _WALK_EXCLUDE)
+        return WayKind.FOOT if ok else None
+    if mode == "bike":
+        ok = "highway" in tags and not _excluded(tags, _BIKE_EXCLUDE)
+        return WayKind.CYCLE if ok else None
     if is_drive_way(tags):
         return WayKind.ROAD
     if include_tracks and is_motor_track(tags):

@@ -21,7 +21,7 @@ from scipy.sparse import csgraph
 
 from siting._core.errors import InputError
 from siting.roads.filters import WayKind, directions, parse_duration_s
-from siting.roads.speeds import SpeedModel
+from siting.roads.speeds import ConstantSpeed, SpeedModel
 from siting.roads.ways import OsmWays
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,9 @@ class _Edges:
         )
 
 
-def build_drive_graph(ways: OsmWays, speeds: SpeedModel, ferry: FerryModel) -> nx.MultiDiGraph:
+def build_drive_graph(
+    ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
+) -> nx.MultiDiGraph:
     """Return the simplified drive graph of the largest strongly connected part of `ways`."""
     if not ways.kind:
         msg = "no drivable roads"
@@ -146,7 +148,7 @@ def _directed_edges(
     segments: IntArray,
     lon: FloatArray,
     lat: FloatArray,
-    speeds: SpeedModel,
+    speeds: SpeedModel | ConstantSpeed,
     ferry: FerryModel,
 ) -> _Edges:
     a, b, position = segments
@@ -183,7 +185,7 @@ def _directed_edges(
 
 
 def _way_rules(
-    ways: OsmWays, speeds: SpeedModel
+    ways: OsmWays, speeds: SpeedModel | ConstantSpeed
 ) -> tuple[BoolArray, BoolArray, FloatArray, FloatArray, FloatArray]:
     """Per way: allowed directions, speed each way (km/h), ferry duration (s; NaN if untagged)."""
     n = len(ways.kind)
@@ -214,8 +216,11 @@ def _way_rules(
 
 
 def way_directions(kind: WayKind, tags: dict[str, str]) -> tuple[bool, bool]:
-    """Directions cars may use a way in; ferries run both ways unless tagged one-way."""
-    if kind is WayKind.FERRY and "oneway" not in tags:
+    """Directions a way may be used in: ferries run both ways unless tagged one-way, walkers
+    go both ways, cyclists as one-way tags say unless ``oneway:bicycle=no``."""
+    if kind is WayKind.FOOT or (kind is WayKind.FERRY and "oneway" not in tags):
+        return (True, True)
+    if kind is WayKind.CYCLE and tags.get("oneway:bicycle") == "no":
         return (True, True)
     return directions(tags)
 

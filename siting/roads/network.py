@@ -26,10 +26,11 @@ from siting._core.atomic import atomic_path
 from siting._core.errors import InputError
 from siting._core.paths import readable_file
 from siting._core.version import __version__
+from siting.roads.filters import NETWORK_MODES
 from siting.roads.graph_build import FerryModel, build_drive_graph
 from siting.roads.snapping import Snapped as Snapped
 from siting.roads.snapping import snap_points as snap_points
-from siting.roads.speeds import SpeedModel
+from siting.roads.speeds import MODE_SPEEDS_KPH, ConstantSpeed, SpeedModel
 from siting.roads.ways import is_osm_file, read_osm_ways
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,9 @@ def load_network(
     speeds: SpeedModel | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
+    mode: str = "drive",
 ) -> nx.MultiDiGraph:
-    """Return the drive network of an OSM file, a GraphML file, or a place.
+    """Return the drive (or walk, or bike) network of an OSM file, a GraphML file, or a place.
 
     Parameters
     ----------
@@ -76,6 +78,11 @@ def load_network(
     cache, cache_dir
         Reuse a graph built before from the same input and options. The cache lives in
         `cache_dir`, else in `networks/` of `$SITING_CACHE_DIR` or `~/.cache/siting`.
+    mode
+        ``"drive"``; or ``"walk"`` / ``"bike"``: the ways osmnx's walk or bike filter keeps
+        (``foot=no`` / ``bicycle=no`` and motorways left out), at 4.8 or 15 km/h, walked both
+        ways, cycled as one-way tags allow. No ferries, tracks included, speeds ignored. An
+        OSM file only (a place's download holds drive ways).
 
     Returns
     -------
@@ -83,6 +90,8 @@ def load_network(
         The largest strongly connected part of the simplified network; the graph attribute
         `build_report` says how many nodes and kilometres of road were dropped.
     """
+    if mode not in NETWORK_MODES:
+        raise InputError(f"mode must be one of {', '.join(NETWORK_MODES)}, got {mode!r}")
     speeds = speeds or SpeedModel()
     ferry = FerryModel(speed_kph=ferry_speed_kph, wait_minutes=ferry_wait_minutes)
     _check_positive("ferry_speed_kph", ferry_speed_kph)
@@ -99,6 +108,8 @@ def load_network(
 
         source = download_drive_osm(source, cache_dir=directory / "overpass")
     path = Path(source)
+    if mode != "drive" and not is_osm_file(path):
+        raise InputError(f"{path}: a {mode} network is read from an OSM file (.osm.pbf, .osm)")
     if path.name.lower().endswith(_GRAPHML_SUFFIXES):
         return _load_graphml(path, speeds)
     if not is_osm_file(path):
@@ -108,11 +119,15 @@ def load_network(
         )
         raise InputError(msg)
     readable_file(path)
+    way_speeds: SpeedModel | ConstantSpeed = speeds
+    if mode != "drive":
+        include_tracks, ferries, way_speeds = True, False, ConstantSpeed(MODE_SPEEDS_KPH[mode])
     options = {
         "include_tracks": include_tracks,
         "ferries": ferries,
         "ferry": asdict(ferry),
-        "speeds": speeds.key(),
+        "speeds": way_speeds.key(),
+        **({"mode": mode} if mode != "drive" else {}),  # drive caches keep their keys
     }
     cache_file = directory / f"{_cache_key(path, options)}.pickle" if cache else None
     if cache_file is not None and cache_file.is_file():
@@ -120,9 +135,9 @@ def load_network(
         if graph is not None:
             logger.info("%s: network from cache %s", path, cache_file)
             return graph
-    ways = read_osm_ways(path, include_tracks=include_tracks, ferries=ferries)
+    ways = read_osm_ways(path, include_tracks=include_tracks, ferries=ferries, mode=mode)
     try:
-        graph = build_drive_graph(ways, speeds, ferry)
+        graph = build_drive_graph(ways, way_speeds, ferry)
     except InputError as error:
         msg = f"{path}: {error}"
         raise InputError(msg) from error

@@ -184,3 +184,26 @@ def _zone_speed(tags: Mapping[str, str]) -> float | None:
 
 def _is_speed(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+@dataclass(frozen=True)
+class ConstantSpeed:
+    """One speed on every way: walking or cycling networks (a walker ignores `maxspeed`)."""
+
+    kph: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.kph) and self.kph > 0):
+            raise InputError(f"speed must be a positive number of km/h, got {self.kph!r}")
+
+    def key(self) -> dict[str, object]:
+        """The model as plain data, for cache keys and summaries."""
+        return {"constant_kph": self.kph}
+
+    def speed_kph(self, tags: Mapping[str, str], *, maxspeed_key: str = "maxspeed") -> float:
+        """The same speed whatever the tags."""
+        return self.kph
+
+
+#: Speeds of the walk and bike networks (km/h): common planning figures.
+MODE_SPEEDS_KPH = {"walk": 4.8, "bike": 15.0}

@@ -43,6 +43,9 @@ KEPT_TAGS = frozenset(
         "surface",
     }
 )
+#: Tags the walk and bike filters read besides (kept only in those networks, so the drive
+#: network stays as it was built).
+MODE_TAGS = frozenset({"area", "service", "foot", "bicycle", "oneway:bicycle"})
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 # pyosmium marks a missing node location with this coordinate (in units of 1e-7 degrees)
 _UNDEFINED_COORDINATE = 2**31 - 1
@@ -74,8 +77,11 @@ def is_osm_file(path: Path) -> bool:
     return path.name.lower().endswith(OSM_SUFFIXES)
 
 
-def read_osm_ways(path: Path, *, include_tracks: bool, ferries: bool) -> OsmWays:
-    """Stream an OSM file and return the ways cars can use, with node locations.
+def read_osm_ways(
+    path: Path, *, include_tracks: bool, ferries: bool, mode: str = "drive"
+) -> OsmWays:
+    """Stream an OSM file and return the ways of `mode`'s network (cars by default), with
+    node locations.
 
     pyosmium filters ways by key and keeps node locations in C++; only the ways that pass the
     drive filter reach Python, which keeps a county extract to seconds (measured: 21 M nodes,
@@ -88,6 +94,7 @@ def read_osm_ways(path: Path, *, include_tracks: bool, ferries: bool) -> OsmWays
     ys: array[int] = array("q")
     kinds: list[WayKind] = []
     kept_tags: list[dict[str, str]] = []
+    kept = KEPT_TAGS if mode == "drive" else KEPT_TAGS | MODE_TAGS
     try:
         processor = (
             osmium.FileProcessor(str(path))
@@ -98,11 +105,14 @@ def read_osm_ways(path: Path, *, include_tracks: bool, ferries: bool) -> OsmWays
         for way in processor:
             assert isinstance(way, osmium.osm.Way)  # the entity filter passes only ways
             if not may_be_drivable(
-                way.tags.get("highway"), way.tags.get("route"), include_tracks=include_tracks
+                way.tags.get("highway"),
+                way.tags.get("route"),
+                include_tracks=include_tracks,
+                mode=mode,
             ):
                 continue
-            tags = {tag.k: tag.v for tag in way.tags if tag.k in KEPT_TAGS}
-            kind = classify_way(tags, include_tracks=include_tracks, ferries=ferries)
+            tags = {tag.k: tag.v for tag in way.tags if tag.k in kept}
+            kind = classify_way(tags, include_tracks=include_tracks, ferries=ferries, mode=mode)
             if kind is None:
                 continue
             for node in way.nodes:

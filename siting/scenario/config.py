@@ -22,7 +22,7 @@ from siting.roads.network import (
     bundled_osm_extract,
     is_straight_line_typo,
 )
-from siting.roads.speeds import SpeedModel
+from siting.roads.speeds import MODE_SPEEDS_KPH, SpeedModel
 from siting.scenario import parameters
 from siting.scenario.parameters import ProblemParameters
 from siting.travel.options import WALK_CIRCUITY, SnapRule, TransitOptions
@@ -86,6 +86,13 @@ class Travel:
     mode: str = "car"
     compare_modes: tuple[str, ...] = ()
     transit: Transit | None = None
+
+    @property
+    def snap_of_mode(self) -> SnapRule:
+        """How points join the network: on foot or by bike at that mode's speed."""
+        if self.mode not in MODE_SPEEDS_KPH:
+            return self.snap
+        return SnapRule(MODE_SPEEDS_KPH[self.mode], self.snap.max_snap_m)
 
     def straight_line_of(self, mode: str) -> StraightLineModel:
         """The straight-line model of a mode: the car's bands, or walking or cycling at one
@@ -319,10 +326,8 @@ def _count(value: Any, where: str) -> int:
     return int(value)
 
 
-#: travel modes; walk and bike are straight-line estimates until OSM walk/bike networks land
+#: travel modes: walk and bike over OSM walk and bike networks, or straight-line estimates
 MODES = ("car", "walk", "bike", "transit")
-#: speeds of the straight-line walk and bike models (km/h)
-MODE_SPEEDS_KPH = {"walk": 4.8, "bike": 15.0}
 _TRANSIT_KEYS = (
     "gtfs",
     "date",
@@ -458,12 +463,10 @@ class _Reader:
         }
         inputs = self.inputs(data["inputs"])
         travel = self.travel(data.get("travel", {}))
-        other = [mode for mode in (travel.mode, *travel.compare_modes) if mode != "car"]
-        if other and inputs.network is not None:
+        if travel.mode == "transit" and inputs.network is not None:
             raise self.error(
-                f"[travel] mode = {other[0]!r} walks on straight lines (to stops, for "
-                'transit): set [inputs] network = "straight-line"; OSM walk and bike networks '
-                "are not read yet"
+                'mode = "transit" walks to and from stops on straight lines and reads no '
+                'roads: set [inputs] network = "straight-line"'
             )
         problems = self.problems(data["problems"], inputs, travel)
         outputs = Outputs(**self.section(data.get("outputs", {}), _OUTPUTS, "outputs"))

@@ -50,7 +50,13 @@ from siting.scenario.problems import (
     od_to_sites,
     run_problem,
 )
-from siting.travel.odmatrix import ODMatrix, RoadNetwork, prepare_network, travel_times
+from siting.travel.odmatrix import (
+    ROAD_MODEL,
+    ODMatrix,
+    RoadNetwork,
+    prepare_network,
+    travel_times,
+)
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
 from siting.travel.straightline import StraightLineModel
@@ -221,6 +227,7 @@ class _Roads:
                 ferry_speed_kph=travel.ferry_speed_kph,
                 ferry_wait_minutes=travel.ferry_wait_minutes,
                 speeds=travel.speeds,
+                mode="drive" if travel.mode == "car" else travel.mode,
             )
         # the array form is all the matrices need; the networkx graph is freed after this
         return prepare_network(graph)
@@ -275,7 +282,7 @@ def _travel_matrix(
     with _timed(timings, "od_matrix"):
         od = travel_times(
             road, demand, sites, max_minutes=travel.max_minutes,
-            straight_line=travel.straight_line_of(travel.mode), snap=travel.snap,
+            straight_line=travel.straight_line_of(travel.mode), snap=travel.snap_of_mode,
             compute=ComputeOptions(workers=travel.workers, cache_dir=folder, progress=progress),
         )  # fmt: skip
     od = _labelled(od, travel.mode)
@@ -301,7 +308,9 @@ def _mode_notes(result: ProblemResult, language: str) -> list[str]:
 def _labelled(od: ODMatrix, mode: str) -> ODMatrix:
     """The matrix with its mode in the metadata (walking and cycling named in the model)."""
     metadata = {**od.metadata, "mode": mode}
-    if mode in ("walk", "bike"):
+    if mode in ("walk", "bike") and od.metadata.get("model") == ROAD_MODEL:
+        metadata["model"] = f"road network, {'walking' if mode == 'walk' else 'cycling'}"
+    elif mode in ("walk", "bike"):
         metadata["model"] = f"straight-line {'walking' if mode == 'walk' else 'cycling'}"
     return replace(od, metadata=metadata)
 
@@ -371,7 +380,7 @@ def _run_cache_file(
         "speeds": travel.speeds.key(),
         "options": [travel.include_tracks, travel.ferries, travel.ferry_speed_kph,
                     travel.ferry_wait_minutes, travel.snap.access_speed_kph, travel.snap.max_snap_m,
-                    travel.max_minutes],
+                    travel.max_minutes, travel.mode],
         "origins": as_points(demand, argument="origins").digest(),
         "sites": as_points(sites, argument="destinations").digest(),
         "siting": __version__,
