@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -89,3 +90,16 @@ def test_a_bad_mode_or_source_is_named(tmp_path: Path) -> None:
         load_network(osm, mode="boat")
     with pytest.raises(InputError, match="a walk network is read from an OSM file"):
         load_network(tmp_path / "roads.graphml", mode="walk")
+
+
+def test_network_command_builds_the_walk_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting network FILE --mode walk`: the summary counts the walk network's 2 edges."""
+    from siting.cli.main import EXIT_OK, main
+
+    osm = write_osm(tmp_path / "town.osm", NODES, WAYS)
+    assert main(["-q", "network", str(osm), "--mode", "walk", "--no-cache"]) == EXIT_OK
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["edges"] == 2
+    assert summary["edge_km"] == pytest.approx(2 * 1.112, abs=0.001)

@@ -104,6 +104,12 @@ def _add_network_command(commands: Any) -> None:
         "--tracks", action="store_true", help="also use highway=track ways open to cars"
     )
     network.add_argument("--no-ferries", action="store_true", help="leave car ferries out")
+    network.add_argument(
+        "--mode",
+        choices=("drive", "walk", "bike"),
+        default="drive",
+        help="the network of cars (default), walkers or cyclists (from an OSM file)",
+    )
     network.add_argument("--no-cache", action="store_true", help="build even if cached")
     network.add_argument("--out", type=Path, help="write the network as GraphML here")
     network.set_defaults(run=_run_network)
@@ -120,6 +126,7 @@ def _run_network(args: argparse.Namespace) -> int:
         include_tracks=args.tracks,
         ferries=not args.no_ferries,
         cache=not args.no_cache,
+        mode=args.mode,
     )
     if args.out is not None:
         save_network(graph, args.out)
