@@ -325,6 +325,7 @@ def _by_other_modes(
     ``by_mode`` per problem, the same metrics as its own."""
     travel = scenario.travel
     measured = [dict(r.summary.get("by_mode", {})) for r in results]
+    people = demand["population"].to_numpy(dtype=np.float64)
     for mode in travel.compare_modes:
         if mode == "transit" and travel.transit is not None:
             od = _transit_matrix(scenario, travel.transit, demand, sites)
@@ -336,7 +337,6 @@ def _by_other_modes(
                 ),
                 mode,
             )  # fmt: skip
-        people = demand["population"].to_numpy(dtype=np.float64)
         for result, record in zip(results, measured, strict=True):
             if result.travel is None or not result.open_sites:
                 continue

@@ -47,19 +47,12 @@ def earliest_arrivals(
     times = np.asarray(source_times_s, dtype=np.int64).ravel()
     if stops.size != times.size:
         raise InputError(f"{stops.size} source stops but {times.size} source times")
-    if stops.size and (stops.min() < 0 or stops.max() >= timetable.n_stops):
-        raise InputError(f"source stops must be between 0 and {timetable.n_stops - 1}")
-    if max_transfers < 0:
-        raise InputError(f"max_transfers must be >= 0, got {max_transfers}")
     if stops.size == 0:
         return np.full(timetable.n_stops, UNREACHED, dtype=np.int32)
-    start = times.min()
-    arrivals: Int32Array = _range_raptor(
-        stops.astype(np.int32),
-        (times - start).astype(np.int32),
-        np.array([start], dtype=np.int32),
-        max_transfers + 1,
-        *_arrays(timetable),
+    # one run leaving at the earliest source time, each source walked to its own time
+    start = int(times.min())
+    arrivals: Int32Array = range_arrivals(
+        timetable, stops, times - start, [start], max_transfers=max_transfers
     )[0]
     return arrivals
 
@@ -84,6 +77,8 @@ def range_arrivals(
     runs = np.asarray(run_times_s, dtype=np.int64).ravel()
     if stops.size != offsets.size:
         raise InputError(f"{stops.size} access stops but {offsets.size} walking times")
+    if stops.size and (stops.min() < 0 or stops.max() >= timetable.n_stops):
+        raise InputError(f"source stops must be between 0 and {timetable.n_stops - 1}")
     if runs.size > 1 and (np.diff(runs) >= 0).any():
         raise InputError("run times must fall strictly (latest first)")
     if max_transfers < 0:

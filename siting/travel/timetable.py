@@ -441,15 +441,3 @@ def _stop_patterns(
     order = np.lexsort((position, pattern, stops))
     pointer = np.searchsorted(stops[order], np.arange(n_stops + 1)).astype(np.int64)
     return pointer, pattern[order].astype(np.int32), position[order].astype(np.int32)
-
-
-def event_stops(timetable: Timetable) -> IntArray:
-    """The stop of every event (trip and position), from each trip's pattern."""
-    stops = np.empty(timetable.arrival_s.size, dtype=np.int64)
-    for pattern in range(timetable.pattern_stop_ptr.size - 1):
-        span = slice(timetable.pattern_stop_ptr[pattern], timetable.pattern_stop_ptr[pattern + 1])
-        trips = range(timetable.pattern_trip_ptr[pattern], timetable.pattern_trip_ptr[pattern + 1])
-        for trip in trips:
-            first = timetable.trip_event_ptr[trip]
-            stops[first : first + span.stop - span.start] = timetable.pattern_stops[span]
-    return stops

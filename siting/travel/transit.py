@@ -23,7 +23,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from siting.roads.graph_build import haversine_m
-from siting.travel.odmatrix import ODMatrix
+from siting.travel.odmatrix import ODMatrix, row_pointers
 from siting.travel.options import TransitOptions
 from siting.travel.points import as_points
 from siting.travel.raptor import UNREACHED, range_arrivals
@@ -98,9 +98,8 @@ class _StopIndex:
         )
         distance = haversine_m(lon[point], lat[point], self.lon[stop], self.lat[stop])
         keep = distance <= radius_m
-        counts = np.bincount(point[keep], minlength=lon.size)
         return _Near(
-            np.r_[0, np.cumsum(counts)].astype(np.int64),
+            row_pointers(point[keep], lon.size),
             stop[keep],
             walk_seconds(distance[keep]).astype(np.int64),
         )
