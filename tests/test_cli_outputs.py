@@ -352,7 +352,7 @@ def test_network_typo_fails_offline_with_a_suggestion(
     def no_download(*args: object, **kwargs: object) -> None:
         raise AssertionError("went online")
 
-    monkeypatch.setattr("siting.download.overpass.download_drive_osm", no_download)
+    monkeypatch.setattr("siting.download.overpass.download_place_osm", no_download)
     (tmp_path / "cells.csv").write_text(DEMAND_CSV)
     (tmp_path / "sites.csv").write_text(SITES_CSV)
     argv = (

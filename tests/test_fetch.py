@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -324,6 +325,23 @@ def test_place_roads_are_saved_and_reused_by_load_network(
     assert sorted(graph.nodes) == [7100003, 7100005]
     spur = graph.get_edge_data(7100003, 7100005)[0]
     assert spur["length"] == pytest.approx(0.003 * 111_195, rel=1e-3)
+    assert overpass.paths().count("/api/interpreter") == 1
+
+
+@pytest.mark.slow
+def test_place_download_also_gives_the_walk_network(overpass: LocalServer) -> None:
+    """One download serves every mode: walking adds the footway the car network leaves out."""
+    from siting.roads.network import load_network
+
+    fetch_place("Testby")
+    walk = load_network("Testby", mode="walk")
+    drive = load_network("Testby")
+    # spur north 0.003° of latitude, footway west 0.006° of longitude at 63.438°N, south 0.003°
+    over_footway = 0.006 * 111_195 * math.cos(math.radians(63.438)) + 2 * 0.003 * 111_195
+    for a, b in ((7100003, 7100004), (7100004, 7100003)):  # walked both ways
+        lengths = [d["length"] for d in walk.get_edge_data(a, b).values()]
+        assert min(abs(length - over_footway) for length in lengths) < 1e-3 * over_footway
+    assert sorted(drive.nodes) == [7100003, 7100005]  # the car network has no footway
     assert overpass.paths().count("/api/interpreter") == 1
 
 

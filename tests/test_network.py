@@ -354,7 +354,7 @@ def test_straight_line_is_not_looked_up_as_a_place(
     def no_download(*args: object, **kwargs: object) -> None:
         raise AssertionError("went online")
 
-    monkeypatch.setattr("siting.download.overpass.download_drive_osm", no_download)
+    monkeypatch.setattr("siting.download.overpass.download_place_osm", no_download)
     with pytest.raises(InputError, match=re.escape(message)):
         load_network(source, cache_dir=tmp_path)
 

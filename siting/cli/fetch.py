@@ -73,11 +73,12 @@ def _add_place(kinds: Any) -> None:
     place = _kind_parser(
         kinds,
         "place",
-        help="the roads and car ferries of a place or municipality, from Overpass (.osm)",
+        help="the roads, paths and car ferries of a place or municipality, from Overpass (.osm)",
         description=(
-            "Geocode a place with Nominatim and download its roads and car ferries from "
-            "Overpass as OSM XML. `siting network PLACE` and scenarios naming the place then "
-            "use this download."
+            "Geocode a place with Nominatim and download every highway (roads, footways, "
+            "cycleways, paths) and car ferry from Overpass as OSM XML. `siting network PLACE "
+            "[--mode drive|walk|bike]` and scenarios naming the place then use this download: "
+            "each mode's filter is applied when the file is read."
         ),
     )
     place.add_argument("place", help='a place name, such as "Sollefteå kommun"')

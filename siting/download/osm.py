@@ -155,7 +155,7 @@ def fetch_place(
     out: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Download the roads and car ferries of a place from Overpass as an `.osm` file.
+    """Download every highway and car ferry of a place from Overpass as an `.osm` file.
 
     The file lands where `siting.load_network(place)` looks for it, so a network built from
     the place name afterwards needs no download; with `out` a copy is written there too.
@@ -168,14 +168,14 @@ def fetch_place(
         If Overpass or the geocoder cannot be reached or answers with an error.
     """
     from siting.download.overpass import (
-        download_drive_osm,  # late: pulls in shapely and, for names, osmnx
+        download_place_osm,  # late: pulls in shapely and, for names, osmnx
     )
 
     if out is not None and not str(out).endswith(".osm"):
         msg = f"--out {str(out)!r} must end in .osm (the file is OSM XML)"
         raise InputError(msg)
     directory = cache_root(cache_dir) / "networks" / "overpass"
-    cached = download_drive_osm(place, cache_dir=directory)
+    cached = download_place_osm(place, cache_dir=directory)
     if out is None:
         return cached
     with atomic_path(out) as temporary:

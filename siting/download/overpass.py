@@ -26,10 +26,10 @@ _SIMPLIFY_DEGREES = 0.001
 _BUFFER_DEGREES = 0.002
 
 
-def download_drive_osm(
+def download_place_osm(
     place: str | BaseGeometry, *, cache_dir: Path, timeout_s: float = 180.0
 ) -> Path:
-    """Return an `.osm` file with the roads and car ferries of a place name or lon/lat polygon."""
+    """Return an `.osm` file with every highway and car ferry of a place or lon/lat polygon."""
     polygon = _polygon_of(place)
     query = overpass_query(polygon, timeout_s=timeout_s)
     target = cache_dir / f"{hashlib.sha256(query.encode()).hexdigest()[:32]}.osm"
@@ -60,8 +60,8 @@ def download_drive_osm(
 def overpass_query(polygon: Polygon | MultiPolygon, *, timeout_s: float = 180.0) -> str:
     """The Overpass QL query for every highway and ferry way in a polygon, with their nodes.
 
-    All highways are fetched; the drive filter is applied when the file is read, so the
-    options (tracks, ferries) do not need a new download.
+    All highways are fetched; the drive, walk or bike filter is applied when the file is read,
+    so another mode or option (tracks, ferries) needs no new download.
     """
     parts = list(polygon.geoms) if isinstance(polygon, MultiPolygon) else [polygon]
     clauses = []

@@ -82,7 +82,7 @@ def load_network(
         ``"drive"``; or ``"walk"`` / ``"bike"``: the ways osmnx's walk or bike filter keeps
         (``foot=no`` / ``bicycle=no`` and motorways left out), at 4.8 or 15 km/h, walked both
         ways, cycled as one-way tags allow. No ferries, tracks included, speeds ignored. An
-        OSM file only (a place's download holds drive ways).
+        OSM file or a place (its download holds every highway), not GraphML.
 
     Returns
     -------
@@ -103,10 +103,10 @@ def load_network(
         source = _named_source(source)
     if isinstance(source, BaseGeometry) or not _looks_like_path(source):
         from siting.download.overpass import (
-            download_drive_osm,  # late: only place sources need the network
+            download_place_osm,  # late: only place sources need the network
         )
 
-        source = download_drive_osm(source, cache_dir=directory / "overpass")
+        source = download_place_osm(source, cache_dir=directory / "overpass")
     path = Path(source)
     if mode != "drive" and not is_osm_file(path):
         raise InputError(f"{path}: a {mode} network is read from an OSM file (.osm.pbf, .osm)")
