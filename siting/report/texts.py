@@ -49,6 +49,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "mode_walk": "till fots",
         "mode_bike": "cykel",
         "mode_transit": "kollektivtrafik",
+        "counted": "Räknas: {who}",
         "same_offices_by": (
             "Samma kontor med {mode}: {share_30} inom 30 min, {share_60} inom 60 min"
         ),
@@ -101,6 +102,7 @@ LABELS: dict[Language, dict[str, str]] = {
         "mode_walk": "walking",
         "mode_bike": "bike",
         "mode_transit": "public transport",
+        "counted": "Counted: {who}",
         "same_offices_by": (
             "Same offices by {mode}: {share_30} within 30 min, {share_60} within 60 min"
         ),

@@ -59,6 +59,9 @@ class Inputs:
         Municipality, county or FA region to clip every input to.
     group_column
         Demand column to break metrics down by (default: its municipality code column).
+    counted
+        Who the population counts ("people 65+, estimated ..."), shown on maps and in the
+        summary; None for everyone.
     """
 
     network: str | None
@@ -67,6 +70,7 @@ class Inputs:
     existing: TableInput | None
     region: str | None
     group_column: str | None
+    counted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -392,6 +396,7 @@ _POPULATION_OPTIONS: dict[str, Checker] = {
     "layer": check.text,
     "encoding": check.encoding,
     "cell_size_m": check.positive,
+    "counted": check.text,
 }
 _SITE_OPTIONS: dict[str, Checker] = {
     "path": check.text,
@@ -495,13 +500,17 @@ class _Reader:
         }
         if optional["region"] is not None:
             self.region(optional["region"])
+        population = self.table_input(table["population"], "population", _POPULATION_OPTIONS)
+        options = dict(population.options)
+        counted = options.pop("counted", None)  # a label, not an option of load_population
         return Inputs(
             network=self.network(table["network"]),
-            population=self.table_input(table["population"], "population", _POPULATION_OPTIONS),
+            population=TableInput(population.path, MappingProxyType(options)),
             candidates=self.site_table(table.get("candidates"), "candidates", "candidate"),
             existing=self.site_table(table.get("existing"), "existing", "existing"),
             region=optional["region"],
             group_column=optional["group_column"],
+            counted=counted,
         )
 
     def region(self, name: str) -> None:

@@ -291,10 +291,11 @@ def _travel_matrix(
     return od
 
 
-def _mode_notes(result: ProblemResult, language: str) -> list[str]:
-    """One map line per other mode: the same offices' share within 30 and 60 minutes."""
+def _map_notes(result: ProblemResult, language: str, counted: str | None) -> list[str]:
+    """Who is counted, then one line per other mode: the same offices' share within 30 and
+    60 minutes."""
     labels = LABELS[check_language(language)]
-    notes = []
+    notes = [] if counted is None else [labels["counted"].format(who=counted)]
     for mode, metrics in result.summary.get("by_mode", {}).items():
         text = labels["same_offices_by"].format(
             mode=labels[f"mode_{mode}"],
@@ -503,7 +504,7 @@ def _write_maps(
             context.sites,
             travel,
             model=model,
-            notes=_mode_notes(result, scenario.outputs.language),
+            notes=_map_notes(result, scenario.outputs.language, scenario.inputs.counted),
             opened=result.opened,
             closed=result.closed,
             routes=result.routes,
@@ -592,6 +593,7 @@ def _inputs_record(scenario: Scenario, context: ProblemContext) -> dict[str, Any
         "region": inputs.region,
         "demand_points": len(context.demand),
         "people": float(context.demand["population"].sum()),
+        "counted": inputs.counted or "everyone",
         "sites_by_status": {str(k): int(v) for k, v in sites.items()},
     }
 
