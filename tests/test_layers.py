@@ -23,6 +23,7 @@ LAYERS = (
     "mobile",
     "report",
     "scenario",
+    "service",
     "cli",
 )
 
@@ -40,6 +41,10 @@ HEAVY = (
     "dask",
     "networkx",
     "osmnx",
+    "fastapi",
+    "sqlalchemy",
+    "uvicorn",
+    "alembic",
 )
 
 
@@ -165,6 +170,7 @@ def test_an_upward_import_is_caught(tmp_path: Path) -> None:
         "import siting; siting.InputError; siting.__version__",
         "import siting.cli.main as m\ntry: m.main(['--help'])\nexcept SystemExit: pass",
         "import siting.cli.main as m\ntry: m.main(['run', '--help'])\nexcept SystemExit: pass",
+        "import siting.cli.main as m\ntry: m.main(['serve', '--help'])\nexcept SystemExit: pass",
     ],
 )
 def test_light_import(code: str) -> None:

@@ -26,6 +26,7 @@ from siting._core.errors import (
 )
 from siting._core.version import __version__
 from siting.cli.fetch import add_fetch_command
+from siting.cli.service import add_service_commands
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_od_command(commands)
     _add_publish_command(commands)
     add_fetch_command(commands)
+    add_service_commands(commands)
     return parser
 
 

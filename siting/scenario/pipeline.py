@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +41,7 @@ from siting.report.maps import MapOptions, align_travel, nearest_office, write_m
 from siting.report.texts import LABELS, check_language
 from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_inputs
-from siting.scenario.config import EXISTING, Scenario, TableInput, Transit, load_scenario
+from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
 from siting.scenario.problems import (
     ProblemContext,
     ProblemResult,
@@ -60,6 +60,9 @@ from siting.travel.odmatrix import (
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
 from siting.travel.straightline import StraightLineModel
+
+if TYPE_CHECKING:
+    from siting.travel.timetable import Timetable
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ def run_scenario(
     with _timed(timings, "inputs"):
         demand, sites = load_inputs(scenario)
     check_scenario_inputs(scenario, demand, sites)  # before the OD matrix: ids, counts, columns
-    roads = _Roads(scenario)
+    roads = TravelModel(scenario)
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(od, demand, sites, scenario.seed, legs=roads.legs)
     results = _solve_all(scenario, context, timings, progress)
@@ -206,8 +209,9 @@ def _with_groups(demand: gpd.GeoDataFrame, column: str | None) -> gpd.GeoDataFra
     return grouped
 
 
-class _Roads:
-    """The scenario's road network, loaded at most once and only when something needs it."""
+class TravelModel:
+    """The scenario's road network or timetable, loaded at most once and only when something
+    needs it; `matrix` computes times to any sites by the scenario's mode."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -232,6 +236,31 @@ class _Roads:
         # the array form is all the matrices need; the networkx graph is freed after this
         return prepare_network(graph)
 
+    @cached_property
+    def timetable(self) -> Timetable:
+        """The transit timetable of the scenario's date (mode = "transit" only)."""
+        from siting.travel.timetable import load_timetable  # late: numba compiles on first use
+
+        transit = self.scenario.travel.transit
+        if transit is None:
+            msg = f"{self.scenario.path}: [travel] mode is not transit"
+            raise InputError(msg)
+        with _named(self.scenario, "gtfs", "travel"):
+            return load_timetable(transit.gtfs, transit.date)
+
+    def matrix(self, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> ODMatrix:
+        """Times from every demand point to `sites` by the scenario's mode, uncached: for a
+        few sites at a time, such as a new office placed in the web service."""
+        travel = self.scenario.travel
+        if travel.transit is not None:
+            return _transit_matrix(self, demand, sites)
+        od = travel_times(
+            self.network, demand, sites, max_minutes=travel.max_minutes,
+            straight_line=travel.straight_line_of(travel.mode), snap=travel.snap_of_mode,
+            compute=ComputeOptions(workers=travel.workers, progress=False),
+        )  # fmt: skip
+        return _labelled(od, travel.mode)
+
     def legs(self, places: gpd.GeoDataFrame, max_minutes: float) -> ODMatrix | StraightLineModel:
         """Travel between sites (mobile tours): a square matrix over the roads, or the model."""
         if self.network is None:
@@ -251,7 +280,7 @@ def od_cache_dir() -> Path:
 
 
 def _travel_matrix(
-    roads: _Roads,
+    roads: TravelModel,
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     timings: dict[str, Any],
@@ -264,7 +293,7 @@ def _travel_matrix(
     scenario = roads.scenario
     if scenario.travel.transit is not None:
         with _timed(timings, "od_matrix"):
-            return _transit_matrix(scenario, scenario.travel.transit, demand, sites)
+            return _transit_matrix(roads, demand, sites)
     folder = od_cache_dir() if cache_dir is None else Path(cache_dir)
     cached = _run_cache_file(scenario, demand, sites, folder)
     if cached is not None and cached.is_file():
@@ -329,7 +358,7 @@ def _by_other_modes(
     people = demand["population"].to_numpy(dtype=np.float64)
     for mode in travel.compare_modes:
         if mode == "transit" and travel.transit is not None:
-            od = _transit_matrix(scenario, travel.transit, demand, sites)
+            od = _transit_matrix(TravelModel(scenario), demand, sites)
         else:
             od = _labelled(
                 travel_times(
@@ -350,16 +379,15 @@ def _by_other_modes(
 
 
 def _transit_matrix(
-    scenario: Scenario, transit: Transit, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+    model: TravelModel, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
 ) -> ODMatrix:
-    from siting.travel.timetable import load_timetable  # late: numba compiles on first use
-    from siting.travel.transit import transit_times
+    from siting.travel.transit import transit_times  # late: numba compiles on first use
 
-    with _named(scenario, "gtfs", "travel"):
-        timetable = load_timetable(transit.gtfs, transit.date)
+    transit = model.scenario.travel.transit
+    assert transit is not None  # the callers ask only when the mode is transit
     return transit_times(
-        timetable, demand, sites, options=transit.options, percentile=transit.percentile,
-        max_minutes=scenario.travel.max_minutes,
+        model.timetable, demand, sites, options=transit.options, percentile=transit.percentile,
+        max_minutes=model.scenario.travel.max_minutes,
     )  # fmt: skip
 
 

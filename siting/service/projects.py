@@ -1,0 +1,170 @@
+"""Projects: made from a bundled scenario, shown as map data, planned, queued, published.
+
+The same functions serve the pages and `/api/`; each takes objects `tenancy` already
+checked belong to the caller's organisation.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siting._core.errors import InputError
+from siting.scenario.config import load_scenario
+from siting.scenario.demo import DATA_DIR
+from siting.scenario.export import portable_scenario
+from siting.service import jobs
+from siting.service.models import Job, Plan, Project
+from siting.service.whatif import Edits, WhatIf
+
+#: the scenario files a project can start from (data/scenarios of the checkout)
+BUNDLED_DIR = DATA_DIR / "scenarios"
+#: problem kinds a run from the page may ask for, and the counts each needs
+RUN_KINDS = {
+    "mclp": ("n_new", "n_sites"),
+    "p-median": ("n_new", "n_sites"),
+    "p-center": ("n_new", "n_sites"),
+    "lscp": (),
+    "closures": ("n_close",),
+}
+#: run files a caller may open (what `siting run` writes)
+RUN_FILES = ("summary.json", "assignments.csv", "sites.geojson", "map.html")
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario files by name (the file's stem), those that exist here."""
+    return {path.stem: path for path in sorted(BUNDLED_DIR.glob("*.toml"))}
+
+
+def create_project(session: Session, org_id: int, bundled: str, name: str | None) -> Project:
+    """A project from the bundled scenario `bundled` (validated as `siting run` would)."""
+    scenarios = bundled_scenarios()
+    if bundled not in scenarios:
+        msg = f"scenario: no bundled scenario {bundled!r}; choose one of {sorted(scenarios)}"
+        raise InputError(msg)
+    scenario = load_scenario(scenarios[bundled])
+    project = Project(
+        org_id=org_id, name=(name or scenario.name).strip()[:200] or bundled,
+        scenario_path=str(scenarios[bundled]),
+    )  # fmt: skip
+    session.add(project)
+    session.flush()
+    return project
+
+
+def map_data(whatif: WhatIf) -> dict[str, Any]:
+    """What the map page draws: demand points, sites with their status, today's figures."""
+    demand = whatif.demand.to_crs("EPSG:4326")
+    sites = whatif.sites.to_crs("EPSG:4326")
+    names = sites["name"] if "name" in sites.columns else sites["site_id"]
+    return {
+        "title": whatif.scenario.name,
+        "counted": whatif.scenario.inputs.counted or "people",
+        "model": whatif.model_name,
+        "demand": {
+            "lon": [round(x, 5) for x in demand.geometry.x],
+            "lat": [round(y, 5) for y in demand.geometry.y],
+            "population": [float(p) for p in whatif.population],
+        },
+        "sites": [
+            {
+                "id": str(site),
+                "name": str(name),
+                "status": str(status),
+                "lon": round(x, 5),
+                "lat": round(y, 5),
+            }
+            for site, name, status, x, y in zip(
+                sites["site_id"],
+                names,
+                sites["status"],
+                sites.geometry.x,
+                sites.geometry.y,
+                strict=True,
+            )
+        ],
+        "today": list(whatif.today),
+    }
+
+
+def save_plan(session: Session, project: Project, name: str, edits: Edits) -> Plan:
+    """Keep a what-if under a name."""
+    name = name.strip()[:200]
+    if not name:
+        msg = "name: a plan needs a name"
+        raise InputError(msg)
+    plan = Plan(project_id=project.id, name=name, edits=edits.to_json())
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def publish(plan: Plan) -> str:
+    """Publish a plan read-only; returns the non-guessable token of its public address."""
+    if plan.publish_token is None:
+        plan.publish_token = secrets.token_urlsafe(24)
+    return plan.publish_token
+
+
+def unpublish(plan: Plan) -> None:
+    """The public address stops working at once."""
+    plan.publish_token = None
+
+
+def queue_run(session: Session, project: Project, form: dict[str, Any]) -> Job:
+    """Queue a run of one problem from the page's or the API's fields (checked here, and
+    again by `siting run` when the worker starts it)."""
+    kind = str(form.get("kind", ""))
+    if kind not in RUN_KINDS:
+        msg = f"kind: {kind!r} is not one of {sorted(RUN_KINDS)}"
+        raise InputError(msg)
+    problem: dict[str, Any] = {"name": str(form.get("name") or kind)[:100], "kind": kind}
+    for key in ("max_minutes", *RUN_KINDS[kind]):
+        value = form.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            msg = f"{key}: not a number: {value!r}"
+            raise InputError(msg) from None
+        problem[key] = number if key == "max_minutes" else int(number)
+    check_problem(project, problem)
+    return jobs.enqueue(session, project, problem)
+
+
+def check_problem(project: Project, problem: dict[str, Any]) -> None:
+    """The problem as `siting run` will read it: the same checks and messages, now."""
+    text = portable_scenario(project.scenario_path, problems=[problem])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            load_scenario(path)
+        except InputError as error:
+            raise InputError(str(error).replace(f"{path}: ", "")) from None
+
+
+def job_record(job: Job) -> dict[str, Any]:
+    """A run's state as the page and the API show it."""
+    return {
+        "id": job.id, "project_id": job.project_id, "problem": job.problem,
+        "status": job.status, "step": job.step, "percent": job.percent, "error": job.error,
+        "attempts": job.attempts,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }  # fmt: skip
+
+
+def run_summary(folder: Path) -> dict[str, Any] | None:
+    """A finished run's summary.json, or None."""
+    path = folder / "summary.json"
+    if not path.is_file():
+        return None
+    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return result
