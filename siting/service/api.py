@@ -20,7 +20,13 @@ from siting.service.whatif import Edits
 
 router = APIRouter(prefix="/api", tags=["api"])
 DbSession = Annotated[Session, Depends(database_session)]
-CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER)]
+
+
+def _csrf_header(token: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> str | None:
+    return token
+
+
+CsrfHeader = Annotated[str | None, Depends(_csrf_header)]
 
 
 def _caller(request: Request, session: DbSession) -> Caller:

@@ -120,6 +120,8 @@ class Worker:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(BEAT_S)
         reader.join(timeout=5)
+        if child.stderr is not None:
+            child.stderr.close()
         if child.returncode == 0:
             return jobs.DONE, None
         if cancelled:
