@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from siting.locate.alternatives import solve_alternatives as solve_alternatives
     from siting.locate.closure import closure_impact as closure_impact
     from siting.locate.closure import solve_closures as solve_closures
+    from siting.locate.decay import Decay as Decay
     from siting.locate.solution import Solution as Solution
     from siting.locate.solve import solve as solve
     from siting.locate.tradeoff import tradeoff_curve as tradeoff_curve
@@ -88,6 +89,7 @@ _HOMES: dict[str, str] = {
     "solve_alternatives": "siting.locate.alternatives",
     "closure_impact": "siting.locate.closure",
     "solve_closures": "siting.locate.closure",
+    "Decay": "siting.locate.decay",
     "Solution": "siting.locate.solution",
     "solve": "siting.locate.solve",
     "tradeoff_curve": "siting.locate.tradeoff",
