@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from siting.locate.closure import closure_impact as closure_impact
     from siting.locate.closure import solve_closures as solve_closures
     from siting.locate.decay import Decay as Decay
+    from siting.locate.equity import EquityMeasures as EquityMeasures
+    from siting.locate.equity import equity_by_group as equity_by_group
+    from siting.locate.equity import equity_measures as equity_measures
     from siting.locate.solution import Solution as Solution
     from siting.locate.solve import solve as solve
     from siting.locate.tradeoff import tradeoff_curve as tradeoff_curve
@@ -90,6 +93,9 @@ _HOMES: dict[str, str] = {
     "closure_impact": "siting.locate.closure",
     "solve_closures": "siting.locate.closure",
     "Decay": "siting.locate.decay",
+    "EquityMeasures": "siting.locate.equity",
+    "equity_by_group": "siting.locate.equity",
+    "equity_measures": "siting.locate.equity",
     "Solution": "siting.locate.solution",
     "solve": "siting.locate.solve",
     "tradeoff_curve": "siting.locate.tradeoff",
