@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from siting.inputs.sites import candidates_from_osm as candidates_from_osm
     from siting.inputs.sites import combine_sites as combine_sites
     from siting.inputs.sites import load_sites as load_sites
+    from siting.locate.accessibility import accessibility_table as accessibility_table
+    from siting.locate.accessibility import floating_catchment_access as floating_catchment_access
+    from siting.locate.accessibility import gravity_access as gravity_access
     from siting.locate.alternatives import solve_alternatives as solve_alternatives
     from siting.locate.closure import closure_impact as closure_impact
     from siting.locate.closure import solve_closures as solve_closures
@@ -89,6 +92,9 @@ _HOMES: dict[str, str] = {
     "candidates_from_osm": "siting.inputs.sites",
     "combine_sites": "siting.inputs.sites",
     "load_sites": "siting.inputs.sites",
+    "accessibility_table": "siting.locate.accessibility",
+    "floating_catchment_access": "siting.locate.accessibility",
+    "gravity_access": "siting.locate.accessibility",
     "solve_alternatives": "siting.locate.alternatives",
     "closure_impact": "siting.locate.closure",
     "solve_closures": "siting.locate.closure",
