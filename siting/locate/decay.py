@@ -174,6 +174,10 @@ class Decay:
         return {"kind": self.kind, **{name: getattr(self, name) for name in DEFAULTS[self.kind]}}
 
 
+#: the decay a scenario uses when it names none: the Gaussian fitted to Luo and Qi's weights
+DEFAULT_DECAY = Decay("gaussian")
+
+
 def decay_from_mapping(value: Any, where: str) -> Decay:
     """A `Decay` from a table such as ``{kind = "exponential", beta = 0.1}``.
 
