@@ -30,9 +30,16 @@ if TYPE_CHECKING:
     from siting.inputs.sites import candidates_from_osm as candidates_from_osm
     from siting.inputs.sites import combine_sites as combine_sites
     from siting.inputs.sites import load_sites as load_sites
+    from siting.locate.accessibility import accessibility_table as accessibility_table
+    from siting.locate.accessibility import floating_catchment_access as floating_catchment_access
+    from siting.locate.accessibility import gravity_access as gravity_access
     from siting.locate.alternatives import solve_alternatives as solve_alternatives
     from siting.locate.closure import closure_impact as closure_impact
     from siting.locate.closure import solve_closures as solve_closures
+    from siting.locate.decay import Decay as Decay
+    from siting.locate.equity import EquityMeasures as EquityMeasures
+    from siting.locate.equity import equity_by_group as equity_by_group
+    from siting.locate.equity import equity_measures as equity_measures
     from siting.locate.solution import Solution as Solution
     from siting.locate.solve import solve as solve
     from siting.locate.tradeoff import tradeoff_curve as tradeoff_curve
@@ -85,9 +92,16 @@ _HOMES: dict[str, str] = {
     "candidates_from_osm": "siting.inputs.sites",
     "combine_sites": "siting.inputs.sites",
     "load_sites": "siting.inputs.sites",
+    "accessibility_table": "siting.locate.accessibility",
+    "floating_catchment_access": "siting.locate.accessibility",
+    "gravity_access": "siting.locate.accessibility",
     "solve_alternatives": "siting.locate.alternatives",
     "closure_impact": "siting.locate.closure",
     "solve_closures": "siting.locate.closure",
+    "Decay": "siting.locate.decay",
+    "EquityMeasures": "siting.locate.equity",
+    "equity_by_group": "siting.locate.equity",
+    "equity_measures": "siting.locate.equity",
     "Solution": "siting.locate.solution",
     "solve": "siting.locate.solve",
     "tradeoff_curve": "siting.locate.tradeoff",

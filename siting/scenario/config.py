@@ -16,6 +16,7 @@ from siting._core import validators as check
 from siting._core.errors import InputError
 from siting._core.names import slugify
 from siting._core.paths import MISSING, file_problem, shown_path
+from siting.locate.decay import DEFAULT_DECAY, Decay, decay_from_mapping
 from siting.roads.network import (
     BUNDLED_PREFIX,
     STRAIGHT_LINE,
@@ -90,6 +91,10 @@ class Travel:
     mode: str = "car"
     compare_modes: tuple[str, ...] = ()
     transit: Transit | None = None
+    #: how attendance falls with travel time (`DEFAULT_DECAY` when the scenario names none)
+    decay: Decay = DEFAULT_DECAY
+    #: whether the scenario named its decay (the summary says which was used)
+    decay_given: bool = False
 
     @property
     def snap_of_mode(self) -> SnapRule:
@@ -377,6 +382,7 @@ _TRAVEL: dict[str, tuple[Checker, Any]] = {
     "percentile": (_percentile, 50.0),
     "max_walk_minutes": (check.non_negative, 15.0),
     "max_transfers": (_count, 3),
+    "decay": (decay_from_mapping, None),
 }
 
 
@@ -584,6 +590,12 @@ class _Reader:
         compared = values["compare_modes"]
         if mode in compared:
             raise self.error(f"[travel] compare_modes: {mode!r} is the mode itself")
+        decay = values["decay"] or DEFAULT_DECAY
+        if decay.max_minutes is not None and decay.max_minutes > values["max_minutes"]:
+            raise self.error(
+                f"[travel] decay.max_minutes {decay.max_minutes:g} exceeds the matrix cut-off "
+                f"[travel] max_minutes {values['max_minutes']:g}"
+            )
         return Travel(
             mode=mode,
             compare_modes=compared,
@@ -597,6 +609,8 @@ class _Reader:
             max_minutes=values["max_minutes"],
             straight_line=straight,
             workers=values["workers"],
+            decay=decay,
+            decay_given=values["decay"] is not None,
         )
 
     def transit(self, table: dict[str, Any], values: dict[str, Any]) -> Transit | None:

@@ -42,6 +42,7 @@ from siting.report.texts import LABELS, check_language
 from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_inputs
 from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
+from siting.scenario.plan_measures import plan_measures
 from siting.scenario.problems import (
     ProblemContext,
     ProblemResult,
@@ -572,9 +573,13 @@ def build_summary(
         "seed": scenario.seed,
         "inputs": _inputs_record(scenario, context),
         "travel": _travel_record(scenario, context.od),
-        "problems": [_problem_record(r, comparison, names, site_names) for r in results],
+        "problems": [
+            {**_problem_record(r, comparison, names, site_names),
+             **_plan_record(r, scenario, context.demand, names)}
+            for r in results
+        ],
         "timings_s": timings,
-    }
+    }  # fmt: skip
 
 
 def finite(value: Any) -> Any:
@@ -652,6 +657,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
         "straight_line": (
             repr(travel.straight_line) if source is None and travel.transit is None else None
         ),
+        "decay": {**travel.decay.summary(), "given": travel.decay_given},
         "od_pairs": od.summary.stored_pairs,
         "engine": metadata.get("engine"),
         "od_seconds": metadata.get("seconds"),
@@ -668,6 +674,23 @@ def _compare(demand: gpd.GeoDataFrame, results: Sequence[ProblemResult]) -> Comp
 def _group_names(demand: gpd.GeoDataFrame) -> dict[str, str]:
     names = kommun_names()
     return {group: names.get(group, group) for group in demand[GROUP].unique()}
+
+
+def _plan_record(
+    result: ProblemResult, scenario: Scenario, demand: gpd.GeoDataFrame, names: dict[str, str]
+) -> dict[str, Any]:
+    """``attendance`` and ``equity`` of a plan's travel times (nothing for a curve)."""
+    if result.travel is None:
+        return {}
+    minutes = align_travel(demand, result.travel)[0]
+    return plan_measures(
+        minutes,
+        demand["population"].to_numpy(dtype=np.float64),
+        demand[GROUP].to_numpy(),
+        decay=scenario.travel.decay,
+        cut_off_minutes=scenario.travel.max_minutes,
+        names=names,
+    )
 
 
 def _problem_record(
