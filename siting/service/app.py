@@ -72,10 +72,10 @@ def create_app(
     app.state.whatifs = WhatIfCache()
     app.state.templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
     app.middleware("http")(security_headers)
-    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
     leaflet = find_leaflet()
-    if leaflet is not None:
+    if leaflet is not None:  # before /static, which would otherwise answer for it
         app.mount("/static/leaflet", StaticFiles(directory=str(leaflet)), name="leaflet")
+    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
     _add_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)

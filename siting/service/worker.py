@@ -89,6 +89,7 @@ class Worker:
         folder = job_folder(self.settings, job.id)
         toml = folder.with_suffix(".toml")
         try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
             toml.write_text(portable_scenario(scenario_path, problems=[job.problem]), "utf-8")
         except Exception as error:  # an unreadable scenario file: the run fails, named
             return jobs.FAILED, str(error)

@@ -8,7 +8,9 @@
   const csrf = meta ? meta.content : "";
   const projectId = app.dataset.project;
   const editable = app.dataset.mode === "edit";
+  // demand on a canvas (thousands of cells); offices as SVG, each an element to click
   const map = L.map("map", { preferCanvas: true });
+  const officeRenderer = L.svg();
   L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 18, attribution: "© OpenStreetMap contributors",
   }).addTo(map);
@@ -138,7 +140,9 @@
       bounds.push([d.demand.lat[i], lon]);
     });
     d.sites.forEach((site) => {
-      const m = L.circleMarker([site.lat, site.lon], { color: "#1d3557", weight: 2, fillOpacity: 1 }).addTo(map);
+      const m = L.circleMarker([site.lat, site.lon], {
+        color: "#1d3557", weight: 2, fillOpacity: 1, renderer: officeRenderer,
+      }).addTo(map);
       m.bindTooltip(el("span", site.name));
       siteMarkers[site.id] = m;
       styleSite(site);
@@ -151,6 +155,9 @@
         });
       }
     });
+    if (!editable) {
+      edits.points.forEach((p) => L.marker([p.lat, p.lon]).addTo(map).bindTooltip(el("span", p.name)));
+    }
     if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] });
     if (editable) map.on("click", (e) => addPoint(e.latlng));
     showFigures(d.evaluation);
