@@ -249,16 +249,24 @@ class TravelModel:
         with _named(self.scenario, "gtfs", "travel"):
             return load_timetable(transit.gtfs, transit.date)
 
-    def matrix(self, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> ODMatrix:
-        """Times from every demand point to `sites` by the scenario's mode, uncached: for a
-        few sites at a time, such as a new office placed in the web service."""
+    def matrix(
+        self,
+        demand: gpd.GeoDataFrame,
+        sites: gpd.GeoDataFrame,
+        *,
+        cache_dir: Path | None = None,
+        progress: bool | None = False,
+    ) -> ODMatrix:
+        """Times from every demand point to `sites` by the scenario's mode (the web service
+        asks for a new office's column this way; `siting run` for the whole matrix)."""
         travel = self.scenario.travel
         if travel.transit is not None:
             return _transit_matrix(self, demand, sites)
+        compute = ComputeOptions(workers=travel.workers, cache_dir=cache_dir, progress=progress)
         od = travel_times(
             self.network, demand, sites, max_minutes=travel.max_minutes,
             straight_line=travel.straight_line_of(travel.mode), snap=travel.snap_of_mode,
-            compute=ComputeOptions(workers=travel.workers, progress=False),
+            compute=compute,
         )  # fmt: skip
         return _labelled(od, travel.mode)
 
@@ -307,15 +315,9 @@ def _travel_matrix(
             timings.update(network=0.0, od_matrix=0.0, matrix_from_run_cache=True)
             return od
     with _timed(timings, "network"):
-        road = roads.network
-    travel = scenario.travel
+        _ = roads.network  # loaded here, so that its time is told apart from the matrix's
     with _timed(timings, "od_matrix"):
-        od = travel_times(
-            road, demand, sites, max_minutes=travel.max_minutes,
-            straight_line=travel.straight_line_of(travel.mode), snap=travel.snap_of_mode,
-            compute=ComputeOptions(workers=travel.workers, cache_dir=folder, progress=progress),
-        )  # fmt: skip
-    od = _labelled(od, travel.mode)
+        od = roads.matrix(demand, sites, cache_dir=folder, progress=progress)
     if cached is not None:
         od.save(cached)
     return od
