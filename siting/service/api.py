@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
 from siting.scenario.export import portable_scenario
 from siting.service import jobs, projects
 from siting.service.accounts import Caller, add_api_token
-from siting.service.deps import database_session, loaded, run_folder
+from siting.service.deps import (
+    UploadFields,
+    check_upload_size,
+    database_session,
+    loaded,
+    run_folder,
+    upload_fields,
+)
 from siting.service.models import User
 from siting.service.security import CSRF_HEADER, RUN_PAGE_CSP, api_caller, check_csrf
 from siting.service.tenancy import NotFoundError, Tenancy
@@ -63,6 +70,27 @@ def create_project(
     project = projects.create_project(
         session, caller.org_id, str(body.get("scenario", "")), body.get("name")
     )
+    return _project(project)
+
+
+@router.post("/projects/upload", status_code=201)
+def upload_project(
+    request: Request, caller: ApiCaller, session: DbSession, csrf: CsrfHeader,
+    population: UploadFile, sites: UploadFile, network: UploadFile | None = None,
+    fields: Annotated[UploadFields | None, Depends(upload_fields)] = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A project from uploaded files (multipart): ``population`` and ``sites`` (CSV,
+    GeoPackage or GeoJSON; SCB grid CSVs too), optionally ``network`` (.osm.pbf), and the
+    fields ``name``, ``population_id_column``, ``population_population_column``,
+    ``sites_id_column``, ``sites_name_column``, ``sites_status_column``."""
+    _acting(caller, csrf)
+    check_upload_size(request)
+    files = {"population": population, "sites": sites, "network": network}
+    project = projects.create_uploaded_project(
+        session, request.app.state.settings, caller.org_id,
+        {k: (f.file, f.filename) for k, f in files.items() if f is not None and f.filename},
+        dict(fields or {}),
+    )  # fmt: skip
     return _project(project)
 
 

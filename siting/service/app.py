@@ -21,6 +21,7 @@ from siting.service.database import Database, open_database
 from siting.service.security import LoginRequiredError, security_headers
 from siting.service.settings import ServiceSettings
 from siting.service.tenancy import NotFoundError
+from siting.service.uploads import TooLargeError
 from siting.service.whatif import WhatIfCache
 from siting.service.worker import Worker
 
@@ -95,4 +96,5 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError) -> Response:
-        return JSONResponse({"detail": str(error)}, status_code=422)
+        status = 413 if isinstance(error, TooLargeError) else 422
+        return JSONResponse({"detail": str(error)}, status_code=status)

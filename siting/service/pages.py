@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siting._core.errors import InputError
 from siting.service import accounts, projects
-from siting.service.deps import database_session, loaded
+from siting.service.deps import (
+    UploadFields,
+    check_upload_size,
+    database_session,
+    loaded,
+    upload_fields,
+)
 from siting.service.models import Plan, Project
 from siting.service.security import (
     LOGIN_CSRF_COOKIE,
@@ -27,6 +33,7 @@ from siting.service.security import (
 )
 from siting.service.settings import SESSION_S, ServiceSettings
 from siting.service.tenancy import NotFoundError, Tenancy
+from siting.service.uploads import TooLargeError
 from siting.service.whatif import Edits
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +132,33 @@ def create_project(
         return _render(
             request, "projects.html", 422, caller=caller,
             projects=Tenancy(session, caller).projects(),
+            bundled=sorted(projects.bundled_scenarios()), csrf_token=caller.csrf_token,
+            error=str(error),
+        )  # fmt: skip
+    return RedirectResponse(f"/projects/{project.id}", status_code=303)
+
+
+@router.post("/projects/upload")
+def upload_project(
+    request: Request, session: DbSession, population: UploadFile, sites: UploadFile,
+    network: UploadFile | None = None, csrf_token: Annotated[str, Form()] = "",
+    fields: Annotated[UploadFields | None, Depends(upload_fields)] = None,
+) -> Response:  # fmt: skip
+    """A project from uploaded files; what `siting run` would say of them shown on the page."""
+    caller = page_caller(request, session)
+    check_csrf(caller, csrf_token)
+    check_upload_size(request)
+    files = {"population": population, "sites": sites, "network": network}
+    try:
+        project = projects.create_uploaded_project(
+            session, request.app.state.settings, caller.org_id,
+            {k: (f.file, f.filename) for k, f in files.items() if f is not None and f.filename},
+            dict(fields or {}),
+        )  # fmt: skip
+    except InputError as error:
+        return _render(
+            request, "projects.html", 413 if isinstance(error, TooLargeError) else 422,
+            caller=caller, projects=Tenancy(session, caller).projects(),
             bundled=sorted(projects.bundled_scenarios()), csrf_token=caller.csrf_token,
             error=str(error),
         )  # fmt: skip

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
 from siting._core.errors import InputError
+from siting.scenario.checks import check_scenario_inputs
 from siting.scenario.config import load_scenario
 from siting.scenario.demo import DATA_DIR
 from siting.scenario.export import portable_scenario
+from siting.scenario.pipeline import load_inputs
 from siting.service import jobs
 from siting.service.models import Job, Plan, Project
+from siting.service.settings import ServiceSettings
+from siting.service.uploads import StoredUpload, store_upload, write_project_scenario
 from siting.service.whatif import Edits, WhatIf
 
 #: the scenario files a project can start from (data/scenarios of the checkout)
@@ -168,3 +173,65 @@ def run_summary(folder: Path) -> dict[str, Any] | None:
         return None
     result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return result
+
+
+def create_uploaded_project(
+    session: Session,
+    settings: ServiceSettings,
+    org_id: int,
+    files: dict[str, tuple[BinaryIO, str | None]],
+    form: dict[str, Any],
+) -> Project:
+    """A project from uploaded population and sites (and an optional OSM extract), read and
+    checked now as `siting run` would; nothing is kept when they fail.
+
+    Raises
+    ------
+    InputError
+        A missing, oversized or unrecognised file, or input `siting run` would refuse, with
+        its message (server paths replaced by the uploaded names).
+    """
+    for field in ("population", "sites"):
+        if field not in files:
+            msg = f"{field}: no file uploaded"
+            raise InputError(msg)
+    stored: dict[str, StoredUpload] = {}
+    project = Project(org_id=org_id, name=str(form.get("name") or "Uppladdat")[:200],
+                      scenario_path="")  # fmt: skip
+    try:
+        for field, (stream, filename) in files.items():
+            stored[field] = store_upload(
+                stream, filename, field=field, folder=settings.uploads_dir,
+                max_bytes=settings.max_upload_bytes,
+            )  # fmt: skip
+        session.add(project)
+        session.flush()
+        folder = settings.data_dir / "projects" / str(project.id)
+        path = write_project_scenario(
+            folder, name=project.name, population=stored["population"], sites=stored["sites"],
+            network=stored.get("network"), options=form,
+        )  # fmt: skip
+        project.scenario_path = str(path)
+        _check_inputs(path, stored)
+    except BaseException:
+        for upload in stored.values():
+            if upload.new:
+                upload.path.unlink(missing_ok=True)
+        if project.id is not None:  # a refused upload leaves no project behind
+            shutil.rmtree(settings.data_dir / "projects" / str(project.id), ignore_errors=True)
+            session.delete(project)
+            session.flush()
+        raise
+    return project
+
+
+def _check_inputs(path: Path, stored: dict[str, StoredUpload]) -> None:
+    try:
+        scenario = load_scenario(path)
+        demand, sites = load_inputs(scenario)
+        check_scenario_inputs(scenario, demand, sites)
+    except InputError as error:
+        text = str(error).replace(f"{path}: ", "")
+        for upload in stored.values():
+            text = text.replace(str(upload.path), upload.shown_name)
+        raise InputError(text) from None
