@@ -3,6 +3,10 @@ organisations kept apart, CSRF, what-if figures, queued runs, publishing, the AP
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -350,6 +354,70 @@ def test_same_figures_as_siting_run_for_today(alice: TestClient, tmp_path) -> No
     today = alice.get(f"/api/projects/{project}/map").json()["evaluation"]["today"]
     run = siting.run_scenario("data/scenarios/karlstad.toml", tmp_path / "run", progress=False)
     existing = next(p for p in run.summary["problems"] if p["kind"] == "existing")
-    total = existing["metrics"]["total"] if "total" in existing["metrics"] else existing["metrics"]
+    total = existing["metrics"]["total"]
     for key in ("within_15_min", "within_30_min", "mean_minutes"):
         assert today[key] == pytest.approx(total[key]), key
+
+
+def _saved_plan(client: TestClient, project: int, name: str, edits: dict) -> int:
+    response = client.post(f"/api/projects/{project}/plans", json={"name": name, "edits": edits},
+                           headers={"X-CSRF-Token": csrf_of(client)})  # fmt: skip
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def test_plans_compare_side_by_side_with_today(alice: TestClient) -> None:
+    """Two saved plans and today in one table, in total and by municipality, with the
+    what-if figures; the page shows it with names escaped."""
+    project = _project(alice)
+    one = _saved_plan(alice, project, XSS, {"closed": ["skare"]})
+    two = _saved_plan(alice, project, "utan Molkom", {"closed": ["molkom"]})
+    table = alice.get(f"/api/projects/{project}/compare", params={"plans": [one, two]}).json()
+    assert table["scenarios"] == ["today", XSS, "utan Molkom"]
+    totals = {r["scenario"]: r for r in table["metrics"] if r["group"] == "total"}
+    evaluated = alice.post(f"/api/projects/{project}/whatif", json={"closed": ["molkom"]},
+                           headers={"X-CSRF-Token": csrf_of(alice)}).json()  # fmt: skip
+    assert totals["utan Molkom"]["mean_minutes"] == pytest.approx(evaluated["plan"]["mean_minutes"])
+    assert totals["today"]["mean_minutes"] == pytest.approx(evaluated["today"]["mean_minutes"])
+    losers = {r["scenario"]: r for r in table["changes"] if r["group"] == "total"}
+    assert losers["utan Molkom"]["people_losing"] == pytest.approx(
+        evaluated["change"]["people_losing"]
+    )
+    page = alice.get(f"/projects/{project}/compare", params={"plans": [one, two]})
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    assert "utan Molkom" in page.text
+
+
+def test_a_plan_downloads_as_a_scenario_siting_run_agrees_with(
+    alice: TestClient, tmp_path: Path
+) -> None:
+    """A plan (an office closed, a candidate and a new point opened) as a zip: `siting run`
+    on its plan.toml gives the what-if figures of the plan."""
+    project = _project(alice, "solleftea")
+    data = alice.get(f"/api/projects/{project}/map").json()
+    candidate = next(s["id"] for s in data["sites"] if s["status"] == "candidate")
+    point = {"name": "Ny", "lon": 17.3, "lat": 63.4}
+    edits = {"closed": [data["today"][0]], "opened": [candidate], "points": [point]}
+    plan = _saved_plan(alice, project, "plan", edits)
+    archive = alice.get(f"/api/plans/{plan}/scenario.zip")
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as files:
+        files.extractall(tmp_path)
+    run = siting.run_scenario(tmp_path / "plan.toml", tmp_path / "run", progress=False)
+    existing = next(p for p in run.summary["problems"] if p["kind"] == "existing")
+    metrics = (
+        existing["metrics"]["total"] if "total" in existing["metrics"] else existing["metrics"]
+    )
+    evaluated = alice.post(f"/api/projects/{project}/whatif", json=edits,
+                           headers={"X-CSRF-Token": csrf_of(alice)}).json()  # fmt: skip
+    for key in ("within_15_min", "within_30_min", "mean_minutes", "unreached"):
+        assert metrics[key] == pytest.approx(evaluated["plan"][key], rel=1e-6), key
+
+
+def test_comparing_another_projects_plan_is_not_found(alice: TestClient) -> None:
+    """A plan id from another project (even of the same organisation) is 404 in a comparison."""
+    first, second = _project(alice), _project(alice)
+    plan = _saved_plan(alice, first, "p", {})
+    response = alice.get(f"/api/projects/{second}/compare", params={"plans": [plan]})
+    assert response.status_code == 404

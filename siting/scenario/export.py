@@ -18,7 +18,10 @@ _TABLE_INPUTS = ("population", "candidates", "existing")
 
 
 def portable_scenario(
-    path: str | os.PathLike[str], *, problems: Sequence[Mapping[str, Any]] | None = None
+    path: str | os.PathLike[str],
+    *,
+    problems: Sequence[Mapping[str, Any]] | None = None,
+    sites: str | None = None,
 ) -> str:
     """The scenario file at `path` as TOML text with absolute input paths.
 
@@ -28,6 +31,9 @@ def portable_scenario(
         A scenario file (relative paths in it are relative to its folder).
     problems
         ``[[problems]]`` tables to put instead of the file's own; None keeps them.
+    sites
+        A table of every site (lon/lat in WGS84, a ``status`` column) to use instead of the
+        file's existing offices and candidates, as written (relative to the new file).
 
     Raises
     ------
@@ -56,6 +62,9 @@ def portable_scenario(
         travel["gtfs"] = _absolute(folder, travel["gtfs"])
     if problems is not None:
         data["problems"] = [dict(problem) for problem in problems]
+    if sites is not None:
+        inputs.pop("candidates", None)
+        inputs["existing"] = {"path": sites, "crs": "EPSG:4326"}
     return tomli_w.dumps(data)
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import FileResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
@@ -138,6 +148,35 @@ def save_plan(
     edits = Edits.from_json(body.get("edits", {}))
     loaded(request, project.scenario_path).check(edits)
     return _plan(projects.save_plan(session, project, str(body.get("name", "")), edits))
+
+
+@router.get("/projects/{project_id}/compare")
+def compare_plans(
+    project_id: int, request: Request, caller: ApiCaller, session: DbSession,
+    plans: Annotated[list[int], Query()],
+) -> dict[str, Any]:  # fmt: skip
+    """Today and saved plans side by side (`siting compare`'s figures): ``?plans=1&plans=2``."""
+    tenancy = Tenancy(session, caller)
+    project = tenancy.project(project_id)
+    chosen = [tenancy.plan(plan_id) for plan_id in plans]
+    if any(plan.project_id != project.id for plan in chosen):
+        raise NotFoundError("plan")
+    return projects.compare_plans(loaded(request, project.scenario_path), chosen)
+
+
+@router.get("/plans/{plan_id}/scenario.zip")
+def plan_scenario(
+    plan_id: int, request: Request, caller: ApiCaller, session: DbSession
+) -> Response:
+    """The plan as a scenario file and its office table: `siting run plan.toml` gives the
+    plan's figures."""
+    tenancy = Tenancy(session, caller)
+    plan = tenancy.plan(plan_id)
+    project = tenancy.project(plan.project_id)
+    body = projects.plan_scenario(loaded(request, project.scenario_path), project, plan)
+    disposition = f'attachment; filename="plan-{plan.id}.zip"'
+    return Response(body, media_type="application/zip",
+                    headers={"Content-Disposition": disposition})  # fmt: skip
 
 
 @router.post("/plans/{plan_id}/publish")

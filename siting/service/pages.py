@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -176,6 +176,28 @@ def project_page(project_id: int, request: Request, session: DbSession) -> Respo
         plans=tenancy.plans(project), runs=tenancy.jobs(project),
         kinds=sorted(projects.RUN_KINDS), csrf_token=caller.csrf_token,
     )  # fmt: skip
+
+
+@router.get("/projects/{project_id}/compare")
+def compare_page(
+    project_id: int, request: Request, session: DbSession,
+    plans: Annotated[list[int] | None, Query()] = None,
+) -> Response:  # fmt: skip
+    """Today and the chosen plans side by side, in total and by municipality."""
+    caller = page_caller(request, session)
+    tenancy = Tenancy(session, caller)
+    project = tenancy.project(project_id)
+    chosen = [tenancy.plan(plan_id) for plan_id in plans or []]
+    if any(plan.project_id != project.id for plan in chosen):
+        raise NotFoundError("plan")
+    table: dict[str, Any] | None = None
+    message: str | None = None
+    try:
+        table = projects.compare_plans(loaded(request, project.scenario_path), chosen)
+    except InputError as error:
+        message = str(error)
+    return _render(request, "compare.html", caller=caller, project=project, table=table,
+                   error=message, csrf_token=caller.csrf_token)  # fmt: skip
 
 
 @router.get("/p/{token}")

@@ -6,10 +6,13 @@ checked belong to the caller's organisation.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import secrets
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -235,3 +238,59 @@ def _check_inputs(path: Path, stored: dict[str, StoredUpload]) -> None:
         for upload in stored.values():
             text = text.replace(str(upload.path), upload.shown_name)
         raise InputError(text) from None
+
+
+def compare_plans(whatif: WhatIf, plans: list[Plan]) -> dict[str, Any]:
+    """Today and the plans side by side (`siting compare`'s tables) as JSON records."""
+    if not plans:
+        msg = "plans: choose at least one saved plan to compare with today"
+        raise InputError(msg)
+    names = [plan.name for plan in plans]
+    if len(set(names)) != len(names) or "today" in names:
+        names = [f"{plan.name} (#{plan.id})" for plan in plans]
+    comparison = whatif.compare(
+        [(name, Edits.from_json(plan.edits)) for name, plan in zip(names, plans, strict=True)]
+    )
+    return {
+        "scenarios": ["today", *names],
+        "group_names": whatif.group_names,
+        "metrics": _records(comparison.metrics),
+        "changes": _records(comparison.changes),
+    }
+
+
+def _records(table: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(table.to_json(orient="records"))
+    return rows
+
+
+def plan_scenario(whatif: WhatIf, project: Project, plan: Plan) -> bytes:
+    """The plan as a zip of a scenario file and its office table: `siting run` on it gives
+    the plan's figures as its `existing` answer (new points are offices there too)."""
+    edits = Edits.from_json(plan.edits)
+    sites = whatif.sites.to_crs("EPSG:4326")
+    open_ids = [s for s in whatif.today if s not in edits.closed] + list(edits.opened)
+    rows = [
+        {"site_id": str(site), "name": str(name), "lon": x, "lat": y,
+         "status": "existing" if str(site) in open_ids else "candidate"}
+        for site, name, x, y in zip(
+            sites["site_id"], sites.get("name", sites["site_id"]), sites.geometry.x,
+            sites.geometry.y, strict=True,
+        )
+    ]  # fmt: skip
+    rows += [
+        {"site_id": f"new-{i + 1}", "name": p.name, "lon": p.lon, "lat": p.lat,
+         "status": "existing"}
+        for i, p in enumerate(edits.points)
+    ]  # fmt: skip
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    problem = {"name": plan.name, "kind": "p-median", "n_sites": len(open_ids) + len(edits.points)}
+    text = portable_scenario(project.scenario_path, problems=[problem], sites="plan_sites.csv")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("plan.toml", text)
+        archive.writestr("plan_sites.csv", table.getvalue())
+    return buffer.getvalue()

@@ -20,12 +20,20 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import scipy.sparse as sp
 from shapely.geometry import Point
 
 from siting._core.errors import InputError
 from siting.inputs.regions import kommun_names
-from siting.report.compare_pages import MINUTES_DECIMALS, access_metrics, change_metrics
+from siting.report.compare_pages import (
+    MINUTES_DECIMALS,
+    Comparison,
+    OfficePlan,
+    access_metrics,
+    change_metrics,
+    compare_scenarios,
+)
 from siting.scenario.config import Scenario, load_scenario
 from siting.scenario.pipeline import GROUP, TravelModel, load_inputs
 from siting.scenario.problems import ProblemContext
@@ -218,6 +226,24 @@ class WhatIf:
         while len(self._point_cache) > 4 * MAX_POINTS:
             self._point_cache.popitem(last=False)
         return times
+
+    def compare(self, plans: list[tuple[str, Edits]]) -> Comparison:
+        """Today and each named plan side by side, by municipality: `siting compare`'s
+        figures (people within 15/30/45/60 min, mean, p95, who gains and loses)."""
+        scenarios = [OfficePlan("today", self.travel_table(Edits()))]
+        scenarios += [
+            OfficePlan(name, self.travel_table(edits), opened=edits.opened, closed=edits.closed)
+            for name, edits in plans
+        ]
+        return compare_scenarios(self.demand, scenarios, group_column=GROUP)
+
+    def travel_table(self, edits: Edits) -> pd.DataFrame:
+        """``demand_id``, ``site_id`` and ``minutes`` of each demand point under `edits`."""
+        minutes, offices = self.minutes(edits)
+        return pd.DataFrame(
+            {"demand_id": self.demand["demand_id"].to_numpy(), "site_id": offices,
+             "minutes": minutes}
+        )  # fmt: skip
 
     def evaluate(self, edits: Edits) -> dict[str, Any]:
         """People within 15/30/45/60 min, mean and p95, by group, and gains and losses

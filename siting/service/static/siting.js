@@ -179,7 +179,17 @@
         li.appendChild(document.createTextNode(" "));
         li.appendChild(toml);
       }
-      if (run.status === "queued" || run.status === "running") setTimeout(() => watchRun(li), 1000);
+      const going = run.status === "queued" || run.status === "running";
+      let cancel = li.querySelector("button.cancel");
+      if (going && !cancel) {
+        cancel = el("button", "Avbryt", "cancel");
+        cancel.type = "button";
+        cancel.addEventListener("click", () => api("POST", "/api/runs/" + id + "/cancel"));
+        li.appendChild(cancel);
+      } else if (!going && cancel) {
+        cancel.remove();
+      }
+      if (going) setTimeout(() => watchRun(li), 1000);
     }).catch(() => setTimeout(() => watchRun(li), 3000));
   }
 
