@@ -261,8 +261,17 @@ class WhatIf:
                  "plan": _plain(access_metrics(people[chosen], after[chosen])),
                  "change": _plain(change_metrics(people[chosen], before[chosen], after[chosen]))}
             )  # fmt: skip
+        also = {}
+        for column in self.also_counted():
+            weight = self.demand[column].to_numpy(dtype=np.float64)
+            also[column] = {
+                "today": _plain(access_metrics(weight, before)),
+                "plan": _plain(access_metrics(weight, after)),
+                "change": _plain(change_metrics(weight, before, after)),
+            }
         return {
             "counted": self.scenario.inputs.counted or "people",
+            "also": also,
             "model": self.model_name,
             "today": _plain(access_metrics(people, before)),
             "plan": _plain(access_metrics(people, after)),
@@ -271,6 +280,20 @@ class WhatIf:
             "minutes": [None if not math.isfinite(m) else round(float(m), 1) for m in after],
             "office": offices,
         }
+
+    def also_counted(self) -> list[str]:
+        """Other demand columns the scenario's problems weigh by (such as people 65+): the
+        page shows their figures too."""
+        columns = []
+        for problem in self.scenario.problems:
+            column = getattr(problem.parameters, "weights", None)
+            if (
+                isinstance(column, str) and column != "population" and column not in columns
+                and column in self.demand.columns
+                and pd.api.types.is_numeric_dtype(self.demand[column])
+            ):  # fmt: skip
+                columns.append(column)
+        return columns
 
     @property
     def model_name(self) -> str:

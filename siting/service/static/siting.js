@@ -71,6 +71,10 @@
     change.appendChild(document.createTextNode(" · "));
     change.appendChild(el("span", num(ev.change.people_losing) + " förlorar", "loss"));
     box.appendChild(change);
+    Object.entries(ev.also || {}).forEach(([column, m]) => {
+      box.appendChild(el("p", column + ": inom 30 min " + pct(m.today.share_within_30_min) + " i dag, "
+        + pct(m.plan.share_within_30_min) + " i planen; " + num(m.change.people_losing) + " förlorar", "also"));
+    });
     const groups = el("table", null, "figures");
     const gh = el("tr");
     ["Kommun", "Inom 30 min i dag", "Plan", "Förlorar"].forEach((t) => gh.appendChild(el("th", t)));
