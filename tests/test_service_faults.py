@@ -128,3 +128,24 @@ def test_a_locked_sqlite_database_is_waited_for(tmp_path: Path) -> None:
         release.join()
         holder.close()
         database.dispose()
+
+
+def test_a_worker_shutting_down_gives_its_run_back(
+    database: Database, settings: ServiceSettings
+) -> None:
+    """Stopping a worker (the server shutting down) mid-run queues the run again, the
+    interrupted attempt not counted; the next worker finishes it."""
+    job_id = _queue(database, {"name": "c", "kind": "closures", "n_close": 2, "max_minutes": 15})
+    stop = threading.Event()
+    thread = threading.Thread(target=Worker(database, settings).run_once, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 60
+    while _job(database, job_id).status != jobs.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    thread.join(timeout=60)
+    given_back = _job(database, job_id)
+    assert given_back.status == jobs.QUEUED
+    assert given_back.attempts == 0
+    assert Worker(database, settings).run_once()
+    assert _job(database, job_id).status == jobs.DONE

@@ -78,6 +78,17 @@ def finish(database: Database, job_id: int, worker: str, status: str, error: str
         job.percent = 100 if status == DONE else job.percent
 
 
+def release(database: Database, job_id: int, worker: str) -> None:
+    """Give a running job back to the queue (its worker is shutting down), not counting the
+    interrupted attempt."""
+    with database.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.worker != worker or job.status != RUNNING:
+            return
+        job.status, job.step, job.percent, job.worker = QUEUED, "queued again", 0, None
+        job.attempts = max(0, job.attempts - 1)
+
+
 def cancel(session: Session, job: Job) -> None:
     """Cancel a queued job at once, or ask its worker to stop a running one."""
     if job.status == QUEUED:

@@ -75,8 +75,12 @@ class Worker:
         if job is None:
             return False
         logger.info("worker %s: run %d", self.name, job.id)
-        status, error = self._run(job, stop or threading.Event())
-        jobs.finish(self.database, job.id, self.name, status, error)
+        stop = stop or threading.Event()
+        status, error = self._run(job, stop)
+        if status == jobs.QUEUED:
+            jobs.release(self.database, job.id, self.name)
+        else:
+            jobs.finish(self.database, job.id, self.name, status, error)
         logger.info("worker %s: run %d %s", self.name, job.id, status)
         return True
 
@@ -128,7 +132,7 @@ class Worker:
         if cancelled:
             return jobs.CANCELLED, None
         if stop.is_set():
-            return jobs.FAILED, "the worker was stopped; queue the run again"
+            return jobs.QUEUED, None  # the next worker runs it from the start
         return jobs.FAILED, _failure(lines, child.returncode)
 
 
