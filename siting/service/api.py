@@ -36,7 +36,7 @@ from siting.service.tenancy import NotFoundError, Tenancy
 from siting.service.whatif import Edits
 
 router = APIRouter(prefix="/api", tags=["api"])
-DbSession = Annotated[Session, Depends(database_session)]
+DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 
 def _csrf_header(token: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> str | None:

@@ -17,7 +17,9 @@ from siting.service.worker import job_folder
 
 
 def database_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request, committed when the handler returns."""
+    """One unit of work per request, committed when the handler returns. Routes take it with
+    ``scope="function"``: the commit comes before the response, so a client that is told
+    "created" finds the row at its next request."""
     database: Database = request.app.state.database
     with database.session() as session:
         yield session

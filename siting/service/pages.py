@@ -37,7 +37,7 @@ from siting.service.uploads import TooLargeError
 from siting.service.whatif import Edits
 
 router = APIRouter(include_in_schema=False)
-DbSession = Annotated[Session, Depends(database_session)]
+DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
