@@ -41,15 +41,20 @@ def database(
     else:
         if postgres_server is None:
             pytest.skip("no PostgreSQL server installed (apt-get install postgresql)")
-        name = f"test_{os.getpid()}_{next(_numbers)}"
-        admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        url = re.sub(r"/[^/]+$", f"/{name}", postgres_server)
+        url = new_postgres_database(postgres_server)
     database = open_database(url)
     yield database
     database.dispose()
+
+
+def new_postgres_database(server_url: str) -> str:
+    """The URL of a new, empty database on the test cluster."""
+    name = f"test_{os.getpid()}_{next(_numbers)}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return re.sub(r"/[^/]+$", f"/{name}", server_url)
 
 
 @pytest.fixture

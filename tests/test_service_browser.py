@@ -20,8 +20,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+from service_fixtures import new_postgres_database, postgres_server
 
 from siting.service.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+__all__ = ["postgres_server"]  # a fixture used by name
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -40,13 +43,22 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`siting serve --demo` on a free loopback port, as a user starts it."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: str | None,
+) -> Iterator[str]:
+    """`siting serve --demo` on a free loopback port, as a user starts it: on its default
+    SQLite, and on a PostgreSQL database."""
     data = tmp_path_factory.mktemp("service")
     port = _free_port()
     command = [sys.executable, "-m", "siting", "serve", "--demo", "--data-dir", str(data),
                "--port", str(port)]  # fmt: skip
+    if request.param == "postgresql":
+        if postgres_server is None:
+            pytest.skip("no PostgreSQL server installed (apt-get install postgresql)")
+        command += ["--database-url", new_postgres_database(postgres_server)]
     log = (data / "serve.log").open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
