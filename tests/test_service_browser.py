@@ -110,6 +110,7 @@ def test_a_planner_edits_runs_and_publishes(server: str, browser: webdriver.Chro
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#figures td[data-key]")))
     before = _plan_cell(browser, "mean_minutes")
     stamp = browser.find_element(By.ID, "figures").get_attribute("data-updated")
+    browser.find_element(By.ID, "by-office").click()  # catchments instead of minutes
     _click_an_office(browser)
     wait.until(lambda d: d.find_element(By.ID, "figures").get_attribute("data-updated") != stamp)
     assert _plan_cell(browser, "mean_minutes") != before

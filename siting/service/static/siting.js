@@ -15,7 +15,7 @@
     maxZoom: 18, attribution: "© OpenStreetMap contributors",
   }).addTo(map);
   const edits = { closed: [], opened: [], points: [] };
-  let demandLayer = [], siteMarkers = {}, pointMarkers = [], data = null, pending = null;
+  let demandLayer = [], siteMarkers = {}, pointMarkers = [], data = null, lastEvaluation = null;
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -39,6 +39,22 @@
     if (minutes <= 45) return "#fee08b";
     if (minutes <= 60) return "#fc8d59";
     return "#d73027";
+  }
+  // each office its own hue, so that catchments show as patches of one colour
+  function officeColour(id) {
+    if (!id) return "#777";
+    let hash = 0;
+    for (const ch of id) hash = (hash * 31 + ch.charCodeAt(0)) % 360;
+    return "hsl(" + hash + ", 70%, 45%)";
+  }
+  function recolour() {
+    if (!lastEvaluation) return;
+    const byOffice = document.getElementById("by-office");
+    const catchments = byOffice && byOffice.checked;
+    lastEvaluation.minutes.forEach((m, i) => {
+      const c = catchments ? officeColour(lastEvaluation.office[i]) : colour(m);
+      demandLayer[i].setStyle({ fillColor: c, color: c });
+    });
   }
   function pct(x) { return x === null ? "–" : (100 * x).toFixed(1) + " %"; }
   function num(x, d) { return x === null ? "–" : Number(x).toLocaleString("sv-SE", { maximumFractionDigits: d || 0 }); }
@@ -86,7 +102,8 @@
       groups.appendChild(tr);
     });
     box.appendChild(groups);
-    ev.minutes.forEach((m, i) => demandLayer[i].setStyle({ fillColor: colour(m), color: colour(m) }));
+    lastEvaluation = ev;
+    recolour();
     box.dataset.updated = String(Date.now());
   }
 
@@ -100,7 +117,7 @@
   function evaluate() {
     if (!editable) return;
     const body = JSON.parse(JSON.stringify(edits));
-    pending = api("POST", "/api/projects/" + projectId + "/whatif", body)
+    api("POST", "/api/projects/" + projectId + "/whatif", body)
       .then(showFigures).catch((e) => alertBox(e.message));
   }
   function alertBox(text) {
@@ -165,6 +182,8 @@
     if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] });
     if (editable) map.on("click", (e) => addPoint(e.latlng));
     showFigures(d.evaluation);
+    const toggle = document.getElementById("by-office");
+    if (toggle) toggle.addEventListener("change", recolour);
   }
 
   function watchRun(li) {
