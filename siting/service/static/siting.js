@@ -182,8 +182,8 @@
     if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] });
     if (editable) map.on("click", (e) => addPoint(e.latlng));
     showFigures(d.evaluation);
-    const toggle = document.getElementById("by-office");
-    if (toggle) toggle.addEventListener("change", recolour);
+    const byOffice = document.getElementById("by-office");
+    if (byOffice) byOffice.addEventListener("change", recolour);
   }
 
   function watchRun(li) {
