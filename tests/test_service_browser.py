@@ -101,7 +101,7 @@ def _plan_cell(driver: webdriver.Chrome, key: str) -> str:
 def test_a_planner_edits_runs_and_publishes(server: str, browser: webdriver.Chrome) -> None:
     """Log in, close an office (the figures change), queue an MCLP run and
     see it done, save and publish the plan, open the public page logged out."""
-    wait = WebDriverWait(browser, 30)
+    wait = WebDriverWait(browser, 90)  # generous: a loaded, shared 2-core machine
     browser.get(server + "/")
     browser.find_element(By.ID, "email").send_keys(DEMO_EMAIL)
     browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
