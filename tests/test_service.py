@@ -421,3 +421,19 @@ def test_comparing_another_projects_plan_is_not_found(alice: TestClient) -> None
     plan = _saved_plan(alice, first, "p", {})
     response = alice.get(f"/api/projects/{second}/compare", params={"plans": [plan]})
     assert response.status_code == 404
+
+
+def test_every_page_kind_queues_as_siting_run_reads_it(alice: TestClient) -> None:
+    """Each problem kind the page offers is accepted with its own count field, and a field
+    another kind needs is not sent along."""
+    project = _project(alice)
+    headers = {"X-CSRF-Token": csrf_of(alice)}
+    form = {"n_new": "1", "n_close": "1", "max_n_sites": "3", "max_minutes": "15"}
+    kinds = ["mclp", "p-median", "p-center", "lscp", "closures", "closure-impact", "tradeoff"]
+    for kind in kinds:
+        response = alice.post(f"/api/projects/{project}/runs", json={**form, "kind": kind},
+                              headers=headers)  # fmt: skip
+        assert response.status_code == 201, (kind, response.text)
+        problem = response.json()["problem"]
+        assert ("n_close" in problem) == (kind == "closures")
+        assert ("max_n_sites" in problem) == (kind == "tradeoff")

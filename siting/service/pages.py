@@ -174,7 +174,7 @@ def project_page(project_id: int, request: Request, session: DbSession) -> Respo
     return _render(
         request, "project.html", caller=caller, project=project,
         plans=tenancy.plans(project), runs=tenancy.jobs(project),
-        kinds=sorted(projects.RUN_KINDS), csrf_token=caller.csrf_token,
+        kinds=projects.RUN_KINDS, csrf_token=caller.csrf_token,
     )  # fmt: skip
 
 

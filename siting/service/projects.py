@@ -7,6 +7,7 @@ checked belong to the caller's organisation.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import secrets
@@ -23,6 +24,7 @@ from siting.scenario.checks import check_scenario_inputs
 from siting.scenario.config import load_scenario
 from siting.scenario.demo import DATA_DIR
 from siting.scenario.export import portable_scenario
+from siting.scenario.parameters import KINDS
 from siting.scenario.pipeline import load_inputs
 from siting.service import jobs
 from siting.service.models import Job, Plan, Project
@@ -32,14 +34,10 @@ from siting.service.whatif import Edits, WhatIf
 
 #: the scenario files a project can start from (data/scenarios of the checkout)
 BUNDLED_DIR = DATA_DIR / "scenarios"
-#: problem kinds a run from the page may ask for, and the counts each needs
-RUN_KINDS = {
-    "mclp": ("n_new", "n_sites"),
-    "p-median": ("n_new", "n_sites"),
-    "p-center": ("n_new", "n_sites"),
-    "lscp": (),
-    "closures": ("n_close",),
-}
+#: problem kinds a run from the page may ask for (those with no site lists or depots to give)
+RUN_KINDS = ("mclp", "p-median", "p-center", "lscp", "closures", "closure-impact", "tradeoff")
+#: numeric fields the page sends; each kind takes those its parameters have
+_RUN_FIELDS = ("max_minutes", "n_new", "n_sites", "n_close", "max_n_sites")
 #: run files a caller may open (what `siting run` writes)
 RUN_FILES = ("summary.json", "assignments.csv", "sites.geojson", "map.html")
 
@@ -132,7 +130,8 @@ def queue_run(session: Session, project: Project, form: dict[str, Any]) -> Job:
         msg = f"kind: {kind!r} is not one of {sorted(RUN_KINDS)}"
         raise InputError(msg)
     problem: dict[str, Any] = {"name": str(form.get("name") or kind)[:100], "kind": kind}
-    for key in ("max_minutes", *RUN_KINDS[kind]):
+    takes = {field.name for field in dataclasses.fields(KINDS[kind])}
+    for key in (k for k in _RUN_FIELDS if k in takes):
         value = form.get(key)
         if value in (None, ""):
             continue
