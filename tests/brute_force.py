@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +88,30 @@ def p_center(minutes: Dense, weights: Dense, n_sites: int) -> float:
     for chosen in subsets(minutes.shape[1], n_sites, set(), set()):
         best = min(best, float(minutes[rows][:, list(chosen)].min(axis=1).max()))
     return best
+
+
+def attendance(
+    minutes: Dense,
+    weights: Dense,
+    weight_of: Callable[[Dense], Dense],
+    n_sites: int | None,
+    *,
+    required: set[int] = frozenset(),  # type: ignore[assignment]
+    forbidden: set[int] = frozenset(),  # type: ignore[assignment]
+    costs: Dense | None = None,
+    budget: float = math.inf,
+) -> tuple[float, tuple[int, ...]]:
+    """Most people coming (weight x decay of the nearest open site) and a set reaching it."""
+    costs = np.ones(minutes.shape[1]) if costs is None else costs
+    best, best_set = -math.inf, ()
+    for chosen in subsets(minutes.shape[1], n_sites, set(required), set(forbidden)):
+        if not chosen or costs[list(chosen)].sum() > budget:
+            continue
+        nearest = minutes[:, list(chosen)].min(axis=1)
+        value = float(weights @ weight_of(nearest))
+        if value > best:
+            best, best_set = value, chosen
+    return best, best_set
 
 
 def capacitated_p_median(minutes: Dense, weights: Dense, n_sites: int, capacities: Dense) -> float:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from siting._core.errors import InputError
+from siting.locate.attendance import solve_attendance
 from siting.locate.coverage import solve_lscp, solve_mclp
 from siting.locate.instance import SiteRules
 from siting.locate.median_center import solve_p_center, solve_p_median
@@ -19,6 +20,7 @@ PROBLEMS: dict[str, Callable[..., Solution]] = {
     "mclp": solve_mclp,
     "p-median": solve_p_median,
     "p-center": solve_p_center,
+    "attendance": solve_attendance,
 }
 
 
@@ -38,7 +40,7 @@ def solve(
     od
         Travel times, demand points (rows) x candidate sites (columns).
     problem
-        ``"lscp"``, ``"mclp"``, ``"p-median"`` or ``"p-center"``.
+        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"`` or ``"attendance"``.
     mip_gap
         Relative gap at which to stop (0: prove optimality).
     time_limit_s
@@ -47,8 +49,9 @@ def solve(
         HiGHS random seed (one thread: same input, same answer).
     **parameters
         The problem's own options (`max_minutes`, `n_sites`, `backup_weight` for MCLP,
-        `capacities` for p-median; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
-        `solve_p_center`) and the shared ones of `siting.locate.instance.SiteRules`: `weights`,
+        `capacities` for p-median, `decay` for attendance; see `solve_lscp`, `solve_mclp`,
+        `solve_p_median`, `solve_p_center`, `siting.locate.attendance.solve_attendance`)
+        and the shared ones of `siting.locate.instance.SiteRules`: `weights`,
         `required_sites`, `forbidden_sites`, `site_costs`, `budget`, `exclude`.
 
     Returns

@@ -27,7 +27,9 @@ from siting.scenario.parameters import ClosuresParameters, ProblemParameters
 #: problem keys that list site ids
 ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops")
 #: kinds that open sites under `n_sites` or `n_new`, with kept offices required
-_LOCATION_KINDS = {"lscp", "mclp", "p-median", "p-center", "alternatives", "tradeoff"}
+_LOCATION_KINDS = {
+    "lscp", "mclp", "p-median", "p-center", "attendance", "alternatives", "tradeoff"
+}  # fmt: skip
 _OPEN_TODAY = ("existing", "may_close")
 
 

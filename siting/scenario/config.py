@@ -703,5 +703,5 @@ class _Reader:
         counted = "n_sites" in values or "n_new" in values
         if target in ("p-median", "p-center") and not counted:
             raise self.error(f"{where}.n_sites (or n_new) is required for kind {target!r}")
-        if target == "mclp" and not counted and "budget" not in values:
-            raise self.error(f"{where}.n_sites, n_new or budget is required for kind 'mclp'")
+        if target in ("mclp", "attendance") and not counted and "budget" not in values:
+            raise self.error(f"{where}.n_sites, n_new or budget is required for kind {target!r}")

@@ -99,7 +99,8 @@ class LscpParameters(ProblemParameters, SolverLimits, SiteChoice, _Costs):
 
 @dataclass(frozen=True, kw_only=True)
 class LocationParameters(ProblemParameters, SolverLimits, SiteChoice, _Costs, _Count):
-    """p-median and p-center: `n_sites` (or `n_new`) offices."""
+    """p-median, p-center and attendance (by [travel] decay): `n_sites` (or `n_new`)
+    offices, attendance also any number within a budget."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +178,7 @@ KINDS: dict[str, type[ProblemParameters]] = {
     "mclp": MclpParameters,
     "p-median": LocationParameters,
     "p-center": LocationParameters,
+    "attendance": LocationParameters,
     "closure-impact": ClosureImpactParameters,
     "closures": ClosuresParameters,
     "alternatives": AlternativesParameters,

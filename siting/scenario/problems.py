@@ -16,6 +16,7 @@ import pandas as pd
 from siting._core.errors import InfeasibleError, InputError
 from siting.locate.alternatives import solve_alternatives
 from siting.locate.closure import closure_impact, solve_closures
+from siting.locate.decay import DEFAULT_DECAY, Decay
 from siting.locate.solution import Solution
 from siting.locate.solve import solve
 from siting.locate.tradeoff import tradeoff_curve
@@ -53,6 +54,8 @@ class ProblemContext:
     seed: int
     #: travel between given sites (mobile tours): a square matrix, or the straight-line model
     legs: Callable[[gpd.GeoDataFrame, float], ODMatrix | StraightLineModel] | None = None
+    #: how attendance falls with travel time: the scenario's [travel] decay
+    decay: Decay = DEFAULT_DECAY
 
     @property
     def existing_ids(self) -> list[str]:
@@ -193,7 +196,8 @@ def _site_rules(parameters: SiteChoice, context: ProblemContext) -> dict[str, An
 def _location_parameters(
     parameters: LscpParameters | LocationParameters, kind: str, context: ProblemContext
 ) -> dict[str, Any]:
-    """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median or p-center."""
+    """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median, p-center or
+    attendance (with the scenario's decay)."""
     arguments = {
         "weights": demand_weights(parameters, context.demand),
         **_site_rules(parameters, context),
@@ -210,6 +214,8 @@ def _location_parameters(
             arguments["n_sites"] = len(context.kept_ids) + parameters.n_new
     if kind in ("lscp", "mclp") and isinstance(parameters, _WITH_MAX_MINUTES):
         arguments["max_minutes"] = parameters.max_minutes
+    if kind == "attendance":
+        arguments["decay"] = context.decay
     return arguments
 
 
@@ -454,6 +460,7 @@ RUNNERS: dict[str, Runner] = {
     "mclp": _run_location,
     "p-median": _run_location,
     "p-center": _run_location,
+    "attendance": _run_location,
     "closure-impact": _run_closure_impact,
     "closures": _run_closures,
     "alternatives": _run_alternatives,
