@@ -9,6 +9,7 @@ from typing import Any
 from siting._core.errors import InputError
 from siting.locate.attendance import solve_attendance
 from siting.locate.coverage import solve_lscp, solve_mclp
+from siting.locate.group_equity import solve_minmax_group
 from siting.locate.instance import SiteRules
 from siting.locate.median_center import solve_p_center, solve_p_median
 from siting.locate.mip import MipOptions
@@ -21,6 +22,7 @@ PROBLEMS: dict[str, Callable[..., Solution]] = {
     "p-median": solve_p_median,
     "p-center": solve_p_center,
     "attendance": solve_attendance,
+    "minmax-group": solve_minmax_group,
 }
 
 
@@ -40,7 +42,8 @@ def solve(
     od
         Travel times, demand points (rows) x candidate sites (columns).
     problem
-        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"`` or ``"attendance"``.
+        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"``, ``"attendance"`` or
+        ``"minmax-group"``.
     mip_gap
         Relative gap at which to stop (0: prove optimality).
     time_limit_s
@@ -49,8 +52,10 @@ def solve(
         HiGHS random seed (one thread: same input, same answer).
     **parameters
         The problem's own options (`max_minutes`, `n_sites`, `backup_weight` for MCLP,
-        `capacities` for p-median, `decay` for attendance; see `solve_lscp`, `solve_mclp`,
-        `solve_p_median`, `solve_p_center`, `siting.locate.attendance.solve_attendance`)
+        `capacities` or `min_group_share` and `groups` for p-median, `decay` for attendance,
+        `groups` for minmax-group; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
+        `solve_p_center`, `siting.locate.attendance.solve_attendance`,
+        `siting.locate.group_equity.solve_minmax_group`)
         and the shared ones of `siting.locate.instance.SiteRules`: `weights`,
         `required_sites`, `forbidden_sites`, `site_costs`, `budget`, `exclude`.
 
