@@ -12,16 +12,13 @@ import pandas as pd
 
 from siting._core.errors import InfeasibleError, InputError
 from siting.locate.group_equity import solve_max_worst_share, solve_share_median
-from siting.locate.groups import GroupShare, check_share
+from siting.locate.groups import DEFAULT_FRONTIER_POINTS, GroupShare, check_share
 from siting.locate.instance import check_max_minutes, row_weights
 from siting.locate.mip import MipOptions
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix
 
 logger = logging.getLogger(__name__)
-
-#: points of the curve when no shares are given: the two ends and three between
-DEFAULT_POINTS = 5
 
 
 def equity_frontier(
@@ -31,7 +28,7 @@ def equity_frontier(
     groups: Any,
     max_minutes: float,
     shares: Sequence[float] | None = None,
-    n_points: int = DEFAULT_POINTS,
+    n_points: int = DEFAULT_FRONTIER_POINTS,
     weights: Any = None,
     required_sites: Iterable[Any] = (),
     forbidden_sites: Iterable[Any] = (),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,13 @@ import scipy.sparse as sp
 
 from siting._core import validators as check
 from siting._core.errors import InputError
-from siting.locate.instance import FloatArray, Instance
+
+if TYPE_CHECKING:  # the instance module loads HiGHS; scenario parameters read this one
+    from siting.locate.instance import Instance
+
+FloatArray = npt.NDArray[np.float64]
+#: points of an equity frontier when no shares are given: the two ends and three between
+DEFAULT_FRONTIER_POINTS = 5
 
 
 @dataclass(frozen=True)

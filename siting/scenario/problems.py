@@ -17,6 +17,7 @@ from siting._core.errors import InfeasibleError, InputError
 from siting.locate.alternatives import solve_alternatives
 from siting.locate.closure import closure_impact, solve_closures
 from siting.locate.decay import DEFAULT_DECAY, Decay
+from siting.locate.frontier import equity_frontier
 from siting.locate.solution import Solution
 from siting.locate.solve import solve
 from siting.locate.tradeoff import tradeoff_curve
@@ -29,9 +30,13 @@ from siting.scenario.parameters import (
     AlternativesParameters,
     ClosureImpactParameters,
     ClosuresParameters,
+    FrontierParameters,
+    GroupsParameters,
     LocationParameters,
     LscpParameters,
     MclpParameters,
+    MedianParameters,
+    MinmaxGroupParameters,
     MobileParameters,
     ProblemParameters,
     SiteChoice,
@@ -216,7 +221,26 @@ def _location_parameters(
         arguments["max_minutes"] = parameters.max_minutes
     if kind == "attendance":
         arguments["decay"] = context.decay
+    if isinstance(parameters, MedianParameters) and parameters.min_group_share is not None:
+        arguments["min_group_share"] = parameters.min_group_share
+        arguments["groups"] = group_values(parameters, context.demand)
+    if isinstance(parameters, MinmaxGroupParameters):
+        arguments["groups"] = group_values(parameters, context.demand)
     return arguments
+
+
+def group_values(parameters: GroupsParameters, demand: pd.DataFrame) -> Any:
+    """The groups of an equity problem: labels per demand point (a column, default the
+    scenario's groups) or a table of group weights (a list of columns)."""
+    chosen = parameters.groups
+    if chosen is None:
+        return demand["group"].to_numpy()
+    columns = [chosen] if isinstance(chosen, str) else list(chosen)
+    for column in columns:
+        require_column(demand, column, "groups", "the demand")
+    if isinstance(chosen, str):
+        return demand[chosen].to_numpy()
+    return demand[columns].reset_index(drop=True)
 
 
 #: the location parameters that may carry a cut-off (lscp and mclp need it, checked on reading)
@@ -370,6 +394,32 @@ def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
     return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
 
 
+def _run_frontier(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    assert isinstance(parameters, FrontierParameters)
+    rules = _site_rules(parameters, context)
+    count = parameters.n_sites
+    if count is None:  # n_new is given: checked on reading
+        count = len(context.kept_ids) + (parameters.n_new or 0)
+    curve = equity_frontier(
+        context.od, n_sites=count, groups=group_values(parameters, context.demand),
+        max_minutes=parameters.max_minutes, shares=parameters.shares,
+        n_points=parameters.n_points, weights=demand_weights(parameters, context.demand),
+        required_sites=rules["required_sites"], forbidden_sites=rules["forbidden_sites"],
+        **_solver_options(parameters, context),
+    )  # fmt: skip
+    table = curve.reset_index()
+    summary = {
+        "kind": problem.kind,
+        "curve": json_records(table),
+        "max_worst_share": curve.attrs["max_worst_share"],
+        "max_worst_share_status": curve.attrs["max_worst_share_status"],
+        "scenario_parameters": parameters.summary(),
+    }
+    tables = {"curve": _lists_joined(table)}
+    return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
+
+
 def _lists_joined(table: pd.DataFrame) -> pd.DataFrame:
     """Cells holding lists of site ids as plain text for CSV: ids separated by ';'."""
     joined = table.copy()
@@ -461,6 +511,8 @@ RUNNERS: dict[str, Runner] = {
     "p-median": _run_location,
     "p-center": _run_location,
     "attendance": _run_location,
+    "minmax-group": _run_location,
+    "equity-frontier": _run_frontier,
     "closure-impact": _run_closure_impact,
     "closures": _run_closures,
     "alternatives": _run_alternatives,
