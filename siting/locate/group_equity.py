@@ -198,6 +198,11 @@ def solve_share_median(
     reached there: the objective is that of the nearest-site assignment. Points of a
     group that no site reaches count in :math:`G_k` and never within T.
 
+    The plain p-median is solved first (`solve_p_median`: Lagrangian pass, fixing, HiGHS).
+    When its proven optimum already meets the rule and serves every point of a group, it
+    is the answer, with its bound: the rule only removes plans, so nothing can be better.
+    Only a rule that binds builds the model above.
+
     Examples
     --------
     >>> import numpy as np
@@ -216,6 +221,9 @@ def solve_share_median(
     found = make_groups(instance, groups)
     _check_share_reachable(instance, found, target)
     pairs, unreachable = _usable_pairs(instance, instance.demand | _has_group_weight(found))
+    plain = _plain_median_if_fair(od, count, found, target, pairs.active, options, rules)
+    if plain is not None:
+        return plain
     cost = instance.weights[pairs.rows] * pairs.minutes
     model, first_x = _assignment_model(instance, pairs, count, cost)
     near = np.flatnonzero(pairs.minutes <= target.minutes)
@@ -298,6 +306,35 @@ def solve_max_worst_share(
         unreachable=np.zeros(od.shape[0], dtype=np.bool_), parameters=parameters,
         assignment=assignment,
     )  # fmt: skip
+
+
+def _plain_median_if_fair(
+    od: ODMatrix,
+    count: int,
+    found: Groups,
+    target: GroupShare,
+    active: BoolArray,
+    options: MipOptions | None,
+    rules: SiteRules,
+) -> Solution | None:
+    """The plain p-median when it is proven optimal and already meets the rule, else None."""
+    # imported here: the p-median module calls this one for its min_group_share
+    from siting.locate.median_center import solve_p_median
+
+    try:
+        plain = solve_p_median(od, n_sites=count, options=options, **rules)
+    except InfeasibleError:  # the model below says why, in the rule's terms
+        return None
+    minutes = plain.assigned_minutes
+    shares = found.shares(minutes <= target.minutes)
+    fair = bool((shares >= target.share - SHARE_TOLERANCE).all())
+    if not (plain.is_optimal and fair and np.isfinite(minutes[active]).all()):
+        return None
+    logger.info("p-median, group share p=%d: the plain optimum meets the rule", count)
+    parameters = {
+        **plain.parameters, "min_group_share": target.summary(), **_share_record(found, shares)
+    }  # fmt: skip
+    return replace(plain, parameters=parameters)
 
 
 def _max_share_model(instance: Instance, found: Groups, limit: float, count: int) -> MipModel:
