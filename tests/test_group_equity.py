@@ -177,6 +177,8 @@ def test_share_rule_names_a_group_that_can_never_reach_it() -> None:
           "groups": pd.DataFrame({"65+": [0.0, 0.0, 0.0]})}, r"group '65\+' has no weight"),
         ({"min_group_share": {"minutes": 30, "share": 0.5}, "groups": ["a", "b", "a"],
           "capacities": [10, 10]}, r"cannot be combined with capacities"),
+        ({"min_group_share": {"minutes": 30, "share": 0.5}, "groups": ["a", "b", "a"],
+          "formulation": "radius"}, r"formulation must be 'auto', got 'radius'"),
     ],
 )  # fmt: skip
 def test_bad_group_input_is_one_clear_line(arguments: dict, message: str) -> None:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from typing import Any, Unpack
 import numpy as np
 import scipy.sparse as sp
 
-from siting._core.errors import InfeasibleError
+from siting._core.errors import InfeasibleError, InputError
 from siting.locate.groups import Groups, GroupShare, make_groups
 from siting.locate.instance import (
     BoolArray,
@@ -29,6 +29,7 @@ from siting.locate.instance import (
     open_mask,
     prepare_instance,
 )
+from siting.locate.median_center import solve_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix
@@ -142,6 +143,45 @@ def solve_minmax_group(
     return make_solution(
         instance, "minmax-group", result, build_s=build_s, unreachable=unreachable,
         parameters=parameters, assignment=assignment,
+    )  # fmt: skip
+
+
+def solve_median(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    capacities: Any = None,
+    formulation: str = "auto",
+    min_group_share: GroupShare | Any = None,
+    groups: Any = None,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """The p-median, under a fairness rule when one is given: ``siting.solve``'s "p-median".
+
+    Without `min_group_share` this is `siting.locate.median_center.solve_p_median` (with
+    `capacities` and `formulation`); with it, `solve_share_median` over `groups`.
+
+    Raises
+    ------
+    InputError
+        `groups` without `min_group_share`, or the rule with capacities or a formulation.
+    """
+    if min_group_share is None:
+        if groups is not None:
+            raise InputError("groups is only used with min_group_share")
+        return solve_p_median(
+            od, n_sites=n_sites, capacities=capacities, formulation=formulation,
+            options=options, **rules,
+        )  # fmt: skip
+    if capacities is not None:
+        raise InputError("min_group_share cannot be combined with capacities")
+    if formulation != "auto":
+        msg = f"min_group_share has its own model: formulation must be 'auto', got {formulation!r}"
+        raise InputError(msg)
+    return solve_share_median(
+        od, n_sites=n_sites, groups=groups, min_group_share=min_group_share, options=options,
+        **rules,
     )  # fmt: skip
 
 
@@ -318,9 +358,6 @@ def _plain_median_if_fair(
     rules: SiteRules,
 ) -> Solution | None:
     """The plain p-median when it is proven optimal and already meets the rule, else None."""
-    # imported here: the p-median module calls this one for its min_group_share
-    from siting.locate.median_center import solve_p_median
-
     try:
         plain = solve_p_median(od, n_sites=count, options=options, **rules)
     except InfeasibleError:  # the model below says why, in the rule's terms

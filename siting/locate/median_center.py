@@ -14,7 +14,6 @@ import scipy.sparse as sp
 from siting._core.errors import InfeasibleError, InputError, SitingError, warn
 from siting.locate.cover_reduction import disjoint_rows, reduce_cover
 from siting.locate.enumeration import MAX_WORK, best_site_set, enumeration_work
-from siting.locate.group_equity import solve_share_median
 from siting.locate.instance import (
     BoolArray,
     FloatArray,
@@ -61,8 +60,6 @@ def solve_p_median(
     n_sites: int,
     capacities: Any = None,
     formulation: str = "auto",
-    min_group_share: Any = None,
-    groups: Any = None,
     options: MipOptions | None = None,
     **rules: Unpack[SiteRules],
 ) -> Solution:
@@ -82,11 +79,6 @@ def solve_p_median(
         pair, the only one with capacities) or ``"auto"``: every set of the sites left free
         when they are few (`siting.locate.enumeration`), else radius; assignment with
         capacities.
-    min_group_share, groups
-        A fairness rule, ``{"minutes": T, "share": X}``: no group's share within T below X,
-        with `groups` as in `siting.locate.group_equity.solve_minmax_group` (a label per
-        demand point, or a table of weights per group); solved by
-        `siting.locate.group_equity.solve_share_median` (not with capacities).
     options, **rules
         Solver options; demand `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
         `budget` and `exclude` as in `siting.locate.instance.SiteRules`.
@@ -127,8 +119,6 @@ def solve_p_median(
     (EJOR 65), with Lagrangian penalty tests for the fixing; `siting.locate.lagrangian` says
     where the code departs from it.
     """
-    if min_group_share is not None or groups is not None:
-        return _with_group_share(od, n_sites, capacities, min_group_share, groups, options, rules)
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
     count = check_n_sites(instance, n_sites)
@@ -151,26 +141,6 @@ def solve_p_median(
         parameters={"n_sites": count, "capacitated": caps is not None, "formulation": used},
         assignment=assignment,
     )
-
-
-def _with_group_share(
-    od: ODMatrix,
-    n_sites: int,
-    capacities: Any,
-    min_group_share: Any,
-    groups: Any,
-    options: MipOptions | None,
-    rules: SiteRules,
-) -> Solution:
-    """The p-median under the fairness rule; `groups` means nothing without it."""
-    if min_group_share is None:
-        raise InputError("groups is only used with min_group_share")
-    if capacities is not None:
-        raise InputError("min_group_share cannot be combined with capacities")
-    return solve_share_median(
-        od, n_sites=n_sites, groups=groups, min_group_share=min_group_share, options=options,
-        **rules,
-    )  # fmt: skip
 
 
 def _solve_median(
