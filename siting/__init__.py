@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from siting.locate.equity import EquityMeasures as EquityMeasures
     from siting.locate.equity import equity_by_group as equity_by_group
     from siting.locate.equity import equity_measures as equity_measures
+    from siting.locate.frontier import equity_frontier as equity_frontier
+    from siting.locate.groups import GroupShare as GroupShare
     from siting.locate.solution import Solution as Solution
     from siting.locate.solve import solve as solve
     from siting.locate.tradeoff import tradeoff_curve as tradeoff_curve
@@ -102,6 +104,8 @@ _HOMES: dict[str, str] = {
     "EquityMeasures": "siting.locate.equity",
     "equity_by_group": "siting.locate.equity",
     "equity_measures": "siting.locate.equity",
+    "equity_frontier": "siting.locate.frontier",
+    "GroupShare": "siting.locate.groups",
     "Solution": "siting.locate.solution",
     "solve": "siting.locate.solve",
     "tradeoff_curve": "siting.locate.tradeoff",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +90,30 @@ def p_center(minutes: Dense, weights: Dense, n_sites: int) -> float:
     return best
 
 
+def attendance(
+    minutes: Dense,
+    weights: Dense,
+    weight_of: Callable[[Dense], Dense],
+    n_sites: int | None,
+    *,
+    required: set[int] = frozenset(),  # type: ignore[assignment]
+    forbidden: set[int] = frozenset(),  # type: ignore[assignment]
+    costs: Dense | None = None,
+    budget: float = math.inf,
+) -> tuple[float, tuple[int, ...]]:
+    """Most people coming (weight x decay of the nearest open site) and a set reaching it."""
+    costs = np.ones(minutes.shape[1]) if costs is None else costs
+    best, best_set = -math.inf, ()
+    for chosen in subsets(minutes.shape[1], n_sites, set(required), set(forbidden)):
+        if not chosen or costs[list(chosen)].sum() > budget:
+            continue
+        nearest = minutes[:, list(chosen)].min(axis=1)
+        value = float(weights @ weight_of(nearest))
+        if value > best:
+            best, best_set = value, chosen
+    return best, best_set
+
+
 def capacitated_p_median(minutes: Dense, weights: Dense, n_sites: int, capacities: Dense) -> float:
     """Least weighted minutes with split assignment within capacities: one LP per site set."""
     rows = np.flatnonzero(weights > 0)
@@ -122,3 +146,59 @@ def _capacity_matrix(weights: Dense, n_open: int) -> Dense:
     for j in range(n_open):
         matrix[j, j::n_open] = weights
     return matrix
+
+
+def group_matrix(labels: npt.NDArray[np.int64], weights: Dense) -> Dense:
+    """Groups x rows: each row's weight in its group's row; groups of no weight left out."""
+    matrix = np.array([np.where(labels == k, weights, 0.0) for k in np.unique(labels)])
+    return matrix[matrix.sum(axis=1) > 0]
+
+
+def minmax_group(minutes: Dense, groups: Dense, n_sites: int, required: set[int]) -> float:
+    """Least worst group mean of minutes to the nearest open site, over rows some site reaches;
+    sets leaving such a row unserved are not answers (inf if every set does)."""
+    rows = (groups.sum(axis=0) > 0) & np.isfinite(minutes).any(axis=1)
+    reached = groups[:, rows]
+    counted = reached.sum(axis=1) > 0
+    best = math.inf
+    for chosen in subsets(minutes.shape[1], n_sites, set(required), set()):
+        nearest = minutes[rows][:, list(chosen)].min(axis=1)
+        if not np.isfinite(nearest).all():
+            continue
+        means = (reached @ nearest)[counted] / reached.sum(axis=1)[counted]
+        best = min(best, float(means.max()))
+    return best
+
+
+def share_median(
+    minutes: Dense, weights: Dense, groups: Dense, n_sites: int, limit: float, share: float
+) -> tuple[float, tuple[int, ...]]:
+    """Least weighted minutes over sets leaving no group below `share` within `limit`, and the
+    reachable rows (weighted or in a group) all served; inf if no set qualifies."""
+    rows = ((weights > 0) | (groups.sum(axis=0) > 0)) & np.isfinite(minutes).any(axis=1)
+    best, best_set = math.inf, ()
+    for chosen in subsets(minutes.shape[1], n_sites, set(), set()):
+        nearest = minutes[:, list(chosen)].min(axis=1)
+        if not np.isfinite(nearest[rows]).all():
+            continue
+        if (worst_share(groups, nearest, limit) < share - 1e-12).any():
+            continue
+        value = float(weights[rows] @ nearest[rows])
+        if value < best:
+            best, best_set = value, chosen
+    return best, best_set
+
+
+def worst_share(groups: Dense, nearest: Dense, limit: float) -> Dense:
+    """Each group's share of its weight within `limit` (every row counted in its total)."""
+    result: Dense = groups @ (nearest <= limit) / groups.sum(axis=1)
+    return result
+
+
+def max_worst_share(minutes: Dense, groups: Dense, n_sites: int, limit: float) -> float:
+    """The largest least-group share within `limit` that `n_sites` sites give."""
+    best = -math.inf
+    for chosen in subsets(minutes.shape[1], n_sites, set(), set()):
+        nearest = minutes[:, list(chosen)].min(axis=1)
+        best = max(best, float(worst_share(groups, nearest, limit).min()))
+    return best

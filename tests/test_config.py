@@ -10,7 +10,7 @@ from scenario_files import BASE, scenario_text, write_scenario
 
 from siting._core.errors import InputError
 from siting.scenario.config import STRAIGHT_LINE, load_scenario
-from siting.scenario.parameters import LocationParameters
+from siting.scenario.parameters import MedianParameters
 from siting.travel.options import SnapRule
 
 
@@ -36,7 +36,7 @@ def test_base_scenario_loads_with_defaults_and_paths_beside_the_file(
     assert scenario.travel.include_tracks is False
     [problem] = scenario.problems
     assert (problem.name, problem.kind) == ("one more", "p-median")
-    assert problem.parameters == LocationParameters(n_sites=2)
+    assert problem.parameters == MedianParameters(n_sites=2)
     assert problem.parameters.existing_fixed is True  # the default, written once
     assert scenario.outputs.map is False
     assert scenario.outputs.language == "en"

@@ -17,8 +17,8 @@ from siting.locate.instance import (
     SiteRules,
     add_site_columns,
     check_max_minutes,
-    check_n_sites,
     check_some_reachable,
+    count_or_budget,
     make_solution,
     merge_identical_rows,
     pairs_within,
@@ -185,7 +185,7 @@ def solve_mclp(
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
     limit = check_max_minutes(max_minutes)
-    count = _count_or_budget(instance, n_sites)
+    count = count_or_budget(instance, n_sites)
     backup = _check_backup_weight(backup_weight)
     unreachable = unreachable_rows(instance, limit)
     check_some_reachable(instance, unreachable, f"within max_minutes={limit:g}")
@@ -204,28 +204,6 @@ def solve_mclp(
         unreachable=unreachable,
         parameters=parameters,
     )
-
-
-def _count_or_budget(instance: Instance, n_sites: int | None) -> int | None:
-    if n_sites is None:
-        if instance.budget is None:
-            raise InputError("n_sites or budget is needed: neither was given")
-        return None
-    count = check_n_sites(instance, n_sites)
-    if instance.budget is not None:
-        cheapest = float(
-            np.sort(instance.costs[instance.allowed & ~instance.required])[
-                : count - int(instance.required.sum())
-            ].sum()
-            + instance.costs[instance.required].sum()
-        )
-        if cheapest > instance.budget:
-            msg = (
-                f"n_sites={count} sites cost at least {cheapest:g}, budget "
-                f"{instance.budget:g} is short by {cheapest - instance.budget:g}"
-            )
-            raise InfeasibleError(msg)
-    return count
 
 
 def _check_backup_weight(backup_weight: float) -> float:

@@ -223,6 +223,29 @@ def check_n_sites(instance: Instance, n_sites: Any) -> int:
     return int(n_sites)
 
 
+def count_or_budget(instance: Instance, n_sites: int | None) -> int | None:
+    """`n_sites` checked, or None when a budget alone limits the sites (one of them is needed)."""
+    if n_sites is None:
+        if instance.budget is None:
+            raise InputError("n_sites or budget is needed: neither was given")
+        return None
+    count = check_n_sites(instance, n_sites)
+    if instance.budget is not None:
+        cheapest = float(
+            np.sort(instance.costs[instance.allowed & ~instance.required])[
+                : count - int(instance.required.sum())
+            ].sum()
+            + instance.costs[instance.required].sum()
+        )
+        if cheapest > instance.budget:
+            msg = (
+                f"n_sites={count} sites cost at least {cheapest:g}, budget "
+                f"{instance.budget:g} is short by {cheapest - instance.budget:g}"
+            )
+            raise InfeasibleError(msg)
+    return count
+
+
 def check_max_minutes(max_minutes: Any) -> float:
     """Return `max_minutes` if it is a positive finite number."""
     if isinstance(max_minutes, bool) or not isinstance(max_minutes, int | float | np.floating):

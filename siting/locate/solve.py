@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from siting._core.errors import InputError
+from siting.locate.attendance import solve_attendance
 from siting.locate.coverage import solve_lscp, solve_mclp
+from siting.locate.group_equity import solve_median, solve_minmax_group
 from siting.locate.instance import SiteRules
-from siting.locate.median_center import solve_p_center, solve_p_median
+from siting.locate.median_center import solve_p_center
 from siting.locate.mip import MipOptions
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix
@@ -17,8 +19,10 @@ from siting.travel.odmatrix import ODMatrix
 PROBLEMS: dict[str, Callable[..., Solution]] = {
     "lscp": solve_lscp,
     "mclp": solve_mclp,
-    "p-median": solve_p_median,
+    "p-median": solve_median,
     "p-center": solve_p_center,
+    "attendance": solve_attendance,
+    "minmax-group": solve_minmax_group,
 }
 
 
@@ -38,7 +42,8 @@ def solve(
     od
         Travel times, demand points (rows) x candidate sites (columns).
     problem
-        ``"lscp"``, ``"mclp"``, ``"p-median"`` or ``"p-center"``.
+        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"``, ``"attendance"`` or
+        ``"minmax-group"``.
     mip_gap
         Relative gap at which to stop (0: prove optimality).
     time_limit_s
@@ -47,8 +52,12 @@ def solve(
         HiGHS random seed (one thread: same input, same answer).
     **parameters
         The problem's own options (`max_minutes`, `n_sites`, `backup_weight` for MCLP,
-        `capacities` for p-median; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
-        `solve_p_center`) and the shared ones of `siting.locate.instance.SiteRules`: `weights`,
+        `capacities` or `min_group_share` and `groups` for p-median, `decay` for attendance,
+        `groups` for minmax-group; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
+        `siting.locate.group_equity.solve_median`, `solve_p_center`,
+        `siting.locate.attendance.solve_attendance`,
+        `siting.locate.group_equity.solve_minmax_group`)
+        and the shared ones of `siting.locate.instance.SiteRules`: `weights`,
         `required_sites`, `forbidden_sites`, `site_costs`, `budget`, `exclude`.
 
     Returns

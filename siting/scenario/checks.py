@@ -27,7 +27,10 @@ from siting.scenario.parameters import ClosuresParameters, ProblemParameters
 #: problem keys that list site ids
 ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops")
 #: kinds that open sites under `n_sites` or `n_new`, with kept offices required
-_LOCATION_KINDS = {"lscp", "mclp", "p-median", "p-center", "alternatives", "tradeoff"}
+_LOCATION_KINDS = {
+    "lscp", "mclp", "p-median", "p-center", "attendance", "minmax-group", "equity-frontier",
+    "alternatives", "tradeoff",
+}  # fmt: skip
 _OPEN_TODAY = ("existing", "may_close")
 
 
@@ -64,11 +67,28 @@ def _check_columns(
     weight_values(demand, parameters.weights, population_file)
     if parameters.priority is not None:
         require_column(demand, parameters.priority["column"], "priority.column", population_file)
+    _check_groups(getattr(parameters, "groups", None), demand, population_file)
     costs = getattr(parameters, "costs", None)
     if costs is not None:
         tables = (scenario.inputs.existing, scenario.inputs.candidates)
         files = " or ".join(str(t.path) for t in tables if t is not None) or "the sites"
         require_column(sites, costs, "costs", files)
+
+
+def _check_groups(groups: str | tuple[str, ...] | None, demand: pd.DataFrame, source: str) -> None:
+    """A label column must exist; weight columns must also hold numbers >= 0."""
+    if groups is None:
+        return
+    if isinstance(groups, str):
+        require_column(demand, groups, "groups", source)
+        return
+    table = demand.set_index("demand_id")
+    for column in groups:
+        require_column(demand, column, "groups", source)
+        try:
+            numeric_column(table, column, "frame", source, minimum=0.0)
+        except InputError as error:
+            raise InputError(f"groups: {error}") from None
 
 
 def require_column(table: pd.DataFrame, column: str, key: str, source: str) -> None:

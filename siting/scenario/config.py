@@ -686,10 +686,22 @@ class _Reader:
                     f"{where}.{key} {limit:g} exceeds the matrix cut-off "
                     f"[travel] max_minutes {travel.max_minutes:g}"
                 )
+        self.group_rules(values, kind, where, travel)
         if kind in _NEEDS_EXISTING and inputs.existing is None:
             raise self.error(f"{where}: kind {kind!r} needs [inputs] existing offices")
         if "budget" in values and "costs" not in values:
             raise self.error(f"{where}.budget needs costs (the site column of costs)")
+
+    def group_rules(self, values: dict[str, Any], kind: str, where: str, travel: Travel) -> None:
+        """A share rule within the matrix cut-off; groups only where something uses them."""
+        rule = values.get("min_group_share")
+        if rule is not None and rule.minutes > travel.max_minutes:
+            raise self.error(
+                f"{where}.min_group_share.minutes {rule.minutes:g} exceeds the matrix cut-off "
+                f"[travel] max_minutes {travel.max_minutes:g}"
+            )
+        if kind == "p-median" and "groups" in values and rule is None:
+            raise self.error(f"{where}.groups is only used with min_group_share")
 
     def site_count(self, values: dict[str, Any], kind: str, where: str, inputs: Inputs) -> None:
         """p-median and p-center need n_sites or n_new (MCLP may use a budget instead)."""
@@ -701,7 +713,7 @@ class _Reader:
         ):
             raise self.error(f"{where}.n_new needs existing offices kept (existing_fixed)")
         counted = "n_sites" in values or "n_new" in values
-        if target in ("p-median", "p-center") and not counted:
+        if target in ("p-median", "p-center", "minmax-group", "equity-frontier") and not counted:
             raise self.error(f"{where}.n_sites (or n_new) is required for kind {target!r}")
-        if target == "mclp" and not counted and "budget" not in values:
-            raise self.error(f"{where}.n_sites, n_new or budget is required for kind 'mclp'")
+        if target in ("mclp", "attendance") and not counted and "budget" not in values:
+            raise self.error(f"{where}.n_sites, n_new or budget is required for kind {target!r}")

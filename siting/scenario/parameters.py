@@ -14,6 +14,7 @@ from typing import Any
 
 from siting._core import validators as check
 from siting._core.errors import InputError
+from siting.locate.groups import DEFAULT_FRONTIER_POINTS, GroupShare, check_share
 from siting.mobile.options import DEFAULTS as MOBILE_DEFAULTS
 
 _site_ids = check.codes("site ids")
@@ -38,6 +39,25 @@ def _priority(value: Any, where: str) -> dict[str, Any]:
         if key not in value:
             raise InputError(f"{where}.{key} is required")
     return {key: checker(value[key], f"{where}.{key}") for key, checker in allowed.items()}
+
+
+def _groups(value: Any, where: str) -> str | tuple[str, ...]:
+    """A demand column of group labels, or a list of columns of group weights."""
+    if isinstance(value, str):
+        return check.text(value, where)
+    if not (isinstance(value, list) and value):
+        raise check.fail(where, 'a column name, or a list of weight columns ["age_65_plus"]', value)
+    return tuple(check.text(column, f"{where}[{i}]") for i, column in enumerate(value))
+
+
+def _min_group_share(value: Any, where: str) -> GroupShare:
+    return GroupShare.from_value(value, where)
+
+
+def _shares(value: Any, where: str) -> tuple[float, ...]:
+    if not (isinstance(value, list) and value):
+        raise check.fail(where, "a list of shares from 0 to 1, such as [0.6, 0.8, 1.0]", value)
+    return tuple(check_share(share, f"{where}[{i}]") for i, share in enumerate(value))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +119,41 @@ class LscpParameters(ProblemParameters, SolverLimits, SiteChoice, _Costs):
 
 @dataclass(frozen=True, kw_only=True)
 class LocationParameters(ProblemParameters, SolverLimits, SiteChoice, _Costs, _Count):
-    """p-median and p-center: `n_sites` (or `n_new`) offices."""
+    """p-median, p-center and attendance (by [travel] decay): `n_sites` (or `n_new`)
+    offices, attendance also any number within a budget."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupsParameters:
+    """The groups an equity problem is fair between."""
+
+    #: a demand column of group labels (districts), or a list of columns of group weights
+    #: (``["age_65_plus"]``); default the scenario's groups ([inputs] group_column, else
+    #: the municipality)
+    groups: str | tuple[str, ...] | None = field(default=None, metadata=_by(_groups))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MedianParameters(LocationParameters, GroupsParameters):
+    """p-median, optionally with no group's share within T minutes below X."""
+
+    #: ``{minutes = T, share = X}``
+    min_group_share: GroupShare | None = field(default=None, metadata=_by(_min_group_share))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinmaxGroupParameters(LocationParameters, GroupsParameters):
+    """`n_sites` (or `n_new`) offices making the worst group's mean travel time least."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontierParameters(ProblemParameters, SolverLimits, SiteChoice, _Count, GroupsParameters):
+    """Least total travel time for each least group share within `max_minutes`."""
+
+    max_minutes: float = field(metadata=_by(check.positive))
+    #: target shares; default `n_points` from the plain p-median's worst share to the best
+    shares: tuple[float, ...] | None = field(default=None, metadata=_by(_shares))
+    n_points: int = field(default=DEFAULT_FRONTIER_POINTS, metadata=_by(check.positive_int))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,8 +229,11 @@ class MobileParameters(ProblemParameters):
 KINDS: dict[str, type[ProblemParameters]] = {
     "lscp": LscpParameters,
     "mclp": MclpParameters,
-    "p-median": LocationParameters,
+    "p-median": MedianParameters,
     "p-center": LocationParameters,
+    "attendance": LocationParameters,
+    "minmax-group": MinmaxGroupParameters,
+    "equity-frontier": FrontierParameters,
     "closure-impact": ClosureImpactParameters,
     "closures": ClosuresParameters,
     "alternatives": AlternativesParameters,

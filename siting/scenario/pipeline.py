@@ -141,7 +141,9 @@ def run_scenario(
     check_scenario_inputs(scenario, demand, sites)  # before the OD matrix: ids, counts, columns
     roads = TravelModel(scenario)
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
-    context = ProblemContext(od, demand, sites, scenario.seed, legs=roads.legs)
+    context = ProblemContext(
+        od, demand, sites, scenario.seed, legs=roads.legs, decay=scenario.travel.decay
+    )
     results = _solve_all(scenario, context, timings, progress)
     if scenario.travel.compare_modes:
         with _timed(timings, "other_modes"):

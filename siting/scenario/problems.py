@@ -16,6 +16,8 @@ import pandas as pd
 from siting._core.errors import InfeasibleError, InputError
 from siting.locate.alternatives import solve_alternatives
 from siting.locate.closure import closure_impact, solve_closures
+from siting.locate.decay import DEFAULT_DECAY, Decay
+from siting.locate.frontier import equity_frontier
 from siting.locate.solution import Solution
 from siting.locate.solve import solve
 from siting.locate.tradeoff import tradeoff_curve
@@ -28,9 +30,13 @@ from siting.scenario.parameters import (
     AlternativesParameters,
     ClosureImpactParameters,
     ClosuresParameters,
+    FrontierParameters,
+    GroupsParameters,
     LocationParameters,
     LscpParameters,
     MclpParameters,
+    MedianParameters,
+    MinmaxGroupParameters,
     MobileParameters,
     ProblemParameters,
     SiteChoice,
@@ -53,6 +59,8 @@ class ProblemContext:
     seed: int
     #: travel between given sites (mobile tours): a square matrix, or the straight-line model
     legs: Callable[[gpd.GeoDataFrame, float], ODMatrix | StraightLineModel] | None = None
+    #: how attendance falls with travel time: the scenario's [travel] decay
+    decay: Decay = DEFAULT_DECAY
 
     @property
     def existing_ids(self) -> list[str]:
@@ -193,7 +201,8 @@ def _site_rules(parameters: SiteChoice, context: ProblemContext) -> dict[str, An
 def _location_parameters(
     parameters: LscpParameters | LocationParameters, kind: str, context: ProblemContext
 ) -> dict[str, Any]:
-    """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median or p-center."""
+    """Keyword arguments of `siting.solve` for an LSCP, MCLP, p-median, p-center or
+    attendance (with the scenario's decay)."""
     arguments = {
         "weights": demand_weights(parameters, context.demand),
         **_site_rules(parameters, context),
@@ -210,7 +219,28 @@ def _location_parameters(
             arguments["n_sites"] = len(context.kept_ids) + parameters.n_new
     if kind in ("lscp", "mclp") and isinstance(parameters, _WITH_MAX_MINUTES):
         arguments["max_minutes"] = parameters.max_minutes
+    if kind == "attendance":
+        arguments["decay"] = context.decay
+    if isinstance(parameters, MedianParameters) and parameters.min_group_share is not None:
+        arguments["min_group_share"] = parameters.min_group_share
+        arguments["groups"] = group_values(parameters, context.demand)
+    if isinstance(parameters, MinmaxGroupParameters):
+        arguments["groups"] = group_values(parameters, context.demand)
     return arguments
+
+
+def group_values(parameters: GroupsParameters, demand: pd.DataFrame) -> Any:
+    """The groups of an equity problem: labels per demand point (a column, default the
+    scenario's groups) or a table of group weights (a list of columns)."""
+    chosen = parameters.groups
+    if chosen is None:
+        return demand["group"].to_numpy()
+    columns = [chosen] if isinstance(chosen, str) else list(chosen)
+    for column in columns:
+        require_column(demand, column, "groups", "the demand")
+    if isinstance(chosen, str):
+        return demand[chosen].to_numpy()
+    return demand[columns].reset_index(drop=True)
 
 
 #: the location parameters that may carry a cut-off (lscp and mclp need it, checked on reading)
@@ -364,6 +394,32 @@ def _run_tradeoff(problem: Problem, context: ProblemContext) -> ProblemResult:
     return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
 
 
+def _run_frontier(problem: Problem, context: ProblemContext) -> ProblemResult:
+    parameters = problem.parameters
+    assert isinstance(parameters, FrontierParameters)
+    rules = _site_rules(parameters, context)
+    count = parameters.n_sites
+    if count is None:  # n_new is given: checked on reading
+        count = len(context.kept_ids) + (parameters.n_new or 0)
+    curve = equity_frontier(
+        context.od, n_sites=count, groups=group_values(parameters, context.demand),
+        max_minutes=parameters.max_minutes, shares=parameters.shares,
+        n_points=parameters.n_points, weights=demand_weights(parameters, context.demand),
+        required_sites=rules["required_sites"], forbidden_sites=rules["forbidden_sites"],
+        **_solver_options(parameters, context),
+    )  # fmt: skip
+    table = curve.reset_index()
+    summary = {
+        "kind": problem.kind,
+        "curve": json_records(table),
+        "max_worst_share": curve.attrs["max_worst_share"],
+        "max_worst_share_status": curve.attrs["max_worst_share_status"],
+        "scenario_parameters": parameters.summary(),
+    }
+    tables = {"curve": _lists_joined(table)}
+    return ProblemResult(problem.name, problem.kind, None, summary=summary, tables=tables)
+
+
 def _lists_joined(table: pd.DataFrame) -> pd.DataFrame:
     """Cells holding lists of site ids as plain text for CSV: ids separated by ';'."""
     joined = table.copy()
@@ -454,6 +510,9 @@ RUNNERS: dict[str, Runner] = {
     "mclp": _run_location,
     "p-median": _run_location,
     "p-center": _run_location,
+    "attendance": _run_location,
+    "minmax-group": _run_location,
+    "equity-frontier": _run_frontier,
     "closure-impact": _run_closure_impact,
     "closures": _run_closures,
     "alternatives": _run_alternatives,

@@ -1,0 +1,491 @@
+"""Equity in the optimisation: the worst group's mean travel time (min-max), the p-median
+under a least share within T minutes for every group, and the best worst share n offices give.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Unpack
+
+import numpy as np
+import scipy.sparse as sp
+
+from siting._core.errors import InfeasibleError, InputError
+from siting.locate.groups import Groups, GroupShare, make_groups
+from siting.locate.instance import (
+    BoolArray,
+    FloatArray,
+    Instance,
+    IntArray,
+    SiteRules,
+    add_site_columns,
+    check_max_minutes,
+    check_n_sites,
+    make_solution,
+    nearest_open,
+    open_mask,
+    prepare_instance,
+)
+from siting.locate.median_center import solve_p_median
+from siting.locate.mip import MipModel, MipOptions, MipResult
+from siting.locate.solution import Solution
+from siting.travel.odmatrix import ODMatrix
+
+logger = logging.getLogger(__name__)
+
+#: slack on a share target, so that a share reached exactly is not lost to rounding
+SHARE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Allowed demand-site pairs of the rows to serve, and which rows those are."""
+
+    rows: IntArray
+    sites: IntArray
+    minutes: FloatArray
+    active: BoolArray  # rows that must be assigned (some allowed site reaches them)
+
+
+def solve_minmax_group(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    groups: Any,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """Open `n_sites` sites so that the worst-off group's mean travel time is least.
+
+    Parameters
+    ----------
+    od
+        Travel times; absent pairs (beyond the matrix cut-off) cannot be assigned.
+    n_sites
+        Number of open sites, required ones included.
+    groups
+        A group label per demand row (districts: each group is its rows, weighed by
+        `weights`), or a pandas DataFrame of group weights, a column per group and a row per
+        demand point (people 65+, people without internet, everyone).
+    options, **rules
+        Solver options; `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
+        `budget` and `exclude` as in `siting.locate.instance.SiteRules`.
+
+    Returns
+    -------
+    Solution
+        Objective: the largest group mean of minutes to the nearest open site; its
+        parameters hold every group's mean (``group_mean_minutes``) and the worst group.
+        Rows no allowed site reaches are left out (listed in ``unreachable``).
+
+    Raises
+    ------
+    InputError
+        Bad groups (see `siting.locate.groups.make_groups`) or site rules.
+    InfeasibleError
+        If `n_sites` sites cannot reach every demand point within the matrix cut-off.
+
+    Notes
+    -----
+    With :math:`g_{ki}` group :math:`k`'s people at point :math:`i` and :math:`G_k =
+    \\sum_i g_{ki}` over the points some site reaches:
+
+    .. math:: \\min z \\quad \\text{s.t.} \\quad z \\ge \\frac{1}{G_k} \\sum_{ij} g_{ki}
+              t_{ij} x_{ij} \\; \\forall k, \\; \\sum_j x_{ij} = 1, \\; x_{ij} \\le y_j, \\;
+              \\sum_j y_j = p, \\; x \\ge 0, \\; y \\in \\{0, 1\\}
+
+    Moving a point to a nearer open site lowers no group's mean, so some optimum assigns
+    every point to its nearest open site (the closest-assignment property holds at an
+    optimum without rows of its own); the answer is read that way and its objective is
+    the worst mean of that assignment, never above the MIP's. Pairs farther than a
+    required site are dropped, as in the p-median.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> od = ODMatrix.from_dense(np.array([[0.0, 30.0], [30.0, 0.0], [30.0, 0.0]]))
+    >>> solution = solve_minmax_group(od, n_sites=1, groups=["north", "south", "south"])
+    >>> solution.site_ids.tolist(), solution.objective
+    ([0], 30.0)
+    """
+    start = time.perf_counter()
+    instance = prepare_instance(od, **rules)
+    count = check_n_sites(instance, n_sites)
+    found = make_groups(instance, groups)
+    pairs, unreachable = _usable_pairs(instance, _has_group_weight(found))
+    reached = np.asarray(found.weights[:, pairs.active].sum(axis=1), dtype=np.float64).ravel()
+    model, first_x = _assignment_model(instance, pairs, count, np.zeros(pairs.rows.size))
+    z = model.add_columns([1.0])
+    kept = np.flatnonzero(reached > 0)  # a group no site reaches has no mean to bound
+    scaled = sp.diags(1.0 / reached[kept]) @ found.weights[kept][:, pairs.rows]
+    block = sp.hstack(
+        [sp.csr_matrix((kept.size, first_x)), scaled @ sp.diags(pairs.minutes),
+         -np.ones((kept.size, 1))],
+        format="csr",
+    )  # fmt: skip
+    assert block.shape[1] == z + 1
+    model.add_rows(block, upper=0.0)
+    build_s = time.perf_counter() - start
+    result = _solved(model, options, f"n_sites={count} sites cannot reach every demand point")
+    assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
+    means = found.means(assignment[1], pairs.active)
+    worst = int(np.nanargmax(means))
+    result = _with_objective(result, float(means[worst]))
+    logger.info("min-max group p=%d: %g (%s)", count, result.objective, result.status)
+    parameters = {
+        "n_sites": count,
+        "group_mean_minutes": dict(zip(found.names, map(float, means), strict=True)),
+        "worst_group": found.names[worst],
+    }
+    return make_solution(
+        instance, "minmax-group", result, build_s=build_s, unreachable=unreachable,
+        parameters=parameters, assignment=assignment,
+    )  # fmt: skip
+
+
+def solve_median(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    capacities: Any = None,
+    formulation: str = "auto",
+    min_group_share: GroupShare | Any = None,
+    groups: Any = None,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """The p-median, under a fairness rule when one is given: ``siting.solve``'s "p-median".
+
+    Without `min_group_share` this is `siting.locate.median_center.solve_p_median` (with
+    `capacities` and `formulation`); with it, `solve_share_median` over `groups`.
+
+    Raises
+    ------
+    InputError
+        `groups` without `min_group_share`, or the rule with capacities or a formulation.
+    """
+    if min_group_share is None:
+        if groups is not None:
+            raise InputError("groups is only used with min_group_share")
+        return solve_p_median(
+            od, n_sites=n_sites, capacities=capacities, formulation=formulation,
+            options=options, **rules,
+        )  # fmt: skip
+    if capacities is not None:
+        raise InputError("min_group_share cannot be combined with capacities")
+    if formulation != "auto":
+        msg = f"min_group_share has its own model: formulation must be 'auto', got {formulation!r}"
+        raise InputError(msg)
+    return solve_share_median(
+        od, n_sites=n_sites, groups=groups, min_group_share=min_group_share, options=options,
+        **rules,
+    )  # fmt: skip
+
+
+def solve_share_median(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    groups: Any,
+    min_group_share: GroupShare | Any,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """The p-median under a fairness rule: no group's share within T minutes below X.
+
+    Parameters
+    ----------
+    od
+        Travel times; absent pairs (beyond the matrix cut-off) cannot be assigned.
+    n_sites
+        Number of open sites, required ones included.
+    groups
+        As in `solve_minmax_group`.
+    min_group_share
+        A `siting.locate.groups.GroupShare` or ``{"minutes": T, "share": X}``.
+    options, **rules
+        Solver options and the shared rules of `siting.locate.instance.SiteRules`.
+
+    Returns
+    -------
+    Solution
+        Objective: sum of weight x minutes to the nearest open site (the p-median's);
+        parameters hold each group's share within T (``group_shares``) and the worst.
+
+    Raises
+    ------
+    InputError
+        Bad groups or target (a share above 1, minutes not > 0).
+    InfeasibleError
+        A group that cannot reach the share even with every allowed site open (naming it
+        and the most it can reach), or no choice of `n_sites` sites that meets the target
+        for every group and reaches every demand point within the matrix cut-off.
+
+    Notes
+    -----
+    The p-median's assignment model (`solve_p_median`) with one row per group :math:`k`,
+    its people :math:`g_{ki}` and its total :math:`G_k` (every point, reached or not):
+
+    .. math:: \\min \\sum_{ij} w_i t_{ij} x_{ij} \\quad \\text{s.t.} \\quad
+              \\sum_i \\sum_{j : t_{ij} \\le T} g_{ki} x_{ij} \\ge X G_k \\; \\forall k,
+              \\; \\sum_j x_{ij} = 1, \\; x_{ij} \\le y_j, \\; \\sum_j y_j = p
+
+    A point assigned to a site within T has its nearest open site within T too, so
+    reading the answer by nearest sites keeps every share, and the least weighted time is
+    reached there: the objective is that of the nearest-site assignment. Points of a
+    group that no site reaches count in :math:`G_k` and never within T.
+
+    The plain p-median is solved first (`solve_p_median`: Lagrangian pass, fixing, HiGHS).
+    When its proven optimum already meets the rule and serves every point of a group, it
+    is the answer, with its bound: the rule only removes plans, so nothing can be better.
+    Only a rule that binds builds the model above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> od = ODMatrix.from_dense(np.array([[0.0, 40.0], [40.0, 0.0], [40.0, 0.0]]))
+    >>> plain = solve_share_median(od, n_sites=1, groups=["a", "b", "b"],
+    ...                            min_group_share={"minutes": 30, "share": 0.0})
+    >>> fair = solve_share_median(od, n_sites=2, groups=["a", "b", "b"],
+    ...                           min_group_share={"minutes": 30, "share": 1.0})
+    >>> plain.site_ids.tolist(), fair.site_ids.tolist(), fair.objective
+    ([1], [0, 1], 0.0)
+    """
+    start = time.perf_counter()
+    target = GroupShare.from_value(min_group_share)
+    instance = prepare_instance(od, **rules)
+    count = check_n_sites(instance, n_sites)
+    found = make_groups(instance, groups)
+    _check_share_reachable(instance, found, target)
+    pairs, unreachable = _usable_pairs(instance, instance.demand | _has_group_weight(found))
+    plain = _plain_median_if_fair(od, count, found, target, pairs.active, options, rules)
+    if plain is not None:
+        return plain
+    cost = instance.weights[pairs.rows] * pairs.minutes
+    model, first_x = _assignment_model(instance, pairs, count, cost)
+    near = np.flatnonzero(pairs.minutes <= target.minutes)
+    within = found.weights[:, pairs.rows[near]].tocoo()
+    block = sp.csr_matrix(
+        (within.data, (within.row, first_x + near[within.col])),
+        shape=(len(found.names), model.n_cols),
+    )
+    model.add_rows(block, lower=(target.share - SHARE_TOLERANCE) * found.totals)
+    build_s = time.perf_counter() - start
+    why = (
+        f"no {count} sites bring every group's share within {target.minutes:g} minutes to "
+        f"{target.share:.0%} and reach every demand point within the matrix cut-off"
+    )
+    result = _solved(model, options, why)
+    assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
+    served = pairs.active & instance.demand
+    result = _with_objective(result, float(instance.weights[served] @ assignment[1][served]))
+    shares = found.shares(assignment[1] <= target.minutes)
+    logger.info("p-median, group share p=%d: %g (%s)", count, result.objective, result.status)
+    parameters = {
+        "n_sites": count, "min_group_share": target.summary(), **_share_record(found, shares)
+    }  # fmt: skip
+    return make_solution(
+        instance, "p-median", result, build_s=build_s, unreachable=unreachable,
+        parameters=parameters, assignment=assignment,
+    )  # fmt: skip
+
+
+def solve_max_worst_share(
+    od: ODMatrix,
+    *,
+    n_sites: int,
+    groups: Any,
+    max_minutes: float,
+    options: MipOptions | None = None,
+    **rules: Unpack[SiteRules],
+) -> Solution:
+    """Open `n_sites` sites giving the worst-off group the largest share within T minutes.
+
+    The far end of `siting.locate.frontier.equity_frontier`: no plan with this many sites
+    treats the worst group better.
+
+    Returns
+    -------
+    Solution
+        Objective: the least share within `max_minutes` over the groups, from 0 to 1;
+        parameters hold every group's share.
+
+    Notes
+    -----
+    With :math:`c_i = 1` when an open site lies within T of point :math:`i`:
+
+    .. math:: \\max s \\quad \\text{s.t.} \\quad s \\le \\frac{1}{G_k} \\sum_i g_{ki} c_i \\;
+              \\forall k, \\; c_i \\le \\sum_{j : t_{ij} \\le T} y_j, \\; c_i \\le 1, \\;
+              \\sum_j y_j = p
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> od = ODMatrix.from_dense(np.array([[0.0, 40.0], [40.0, 0.0], [40.0, 10.0]]))
+    >>> solve_max_worst_share(od, n_sites=1, groups=["a", "b", "b"], max_minutes=30).objective
+    0.0
+    """
+    start = time.perf_counter()
+    limit = check_max_minutes(max_minutes)
+    instance = prepare_instance(od, **rules)
+    count = check_n_sites(instance, n_sites)
+    found = make_groups(instance, groups)
+    model = _max_share_model(instance, found, limit, count)
+    build_s = time.perf_counter() - start
+    result = _solved(model, options, "no site set meets the rules")
+    assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
+    shares = found.shares(assignment[1] <= limit)
+    result = _with_objective(result, float(shares.min()), larger_is_better=True)
+    logger.info("max worst share p=%d: %g (%s)", count, result.objective, result.status)
+    parameters = {"n_sites": count, "max_minutes": limit, **_share_record(found, shares)}
+    return make_solution(
+        instance, "max-worst-share", result, build_s=build_s,
+        unreachable=np.zeros(od.shape[0], dtype=np.bool_), parameters=parameters,
+        assignment=assignment,
+    )  # fmt: skip
+
+
+def _plain_median_if_fair(
+    od: ODMatrix,
+    count: int,
+    found: Groups,
+    target: GroupShare,
+    active: BoolArray,
+    options: MipOptions | None,
+    rules: SiteRules,
+) -> Solution | None:
+    """The plain p-median when it is proven optimal and already meets the rule, else None."""
+    try:
+        plain = solve_p_median(od, n_sites=count, options=options, **rules)
+    except InfeasibleError:  # the model below says why, in the rule's terms
+        return None
+    minutes = plain.assigned_minutes
+    shares = found.shares(minutes <= target.minutes)
+    fair = bool((shares >= target.share - SHARE_TOLERANCE).all())
+    if not (plain.is_optimal and fair and np.isfinite(minutes[active]).all()):
+        return None
+    logger.info("p-median, group share p=%d: the plain optimum meets the rule", count)
+    parameters = {
+        **plain.parameters, "min_group_share": target.summary(), **_share_record(found, shares)
+    }  # fmt: skip
+    return replace(plain, parameters=parameters)
+
+
+def _max_share_model(instance: Instance, found: Groups, limit: float, count: int) -> MipModel:
+    """Sites y, a c per point with group weight and a site within T, then s; as noted."""
+    matrix = instance.od.minutes
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = instance.allowed[matrix.indices] & (matrix.data <= limit)
+    keep &= _has_group_weight(found)[rows]
+    points = np.unique(rows[keep])
+    local = np.searchsorted(points, rows[keep])
+    model = MipModel("max")
+    add_site_columns(model, instance, n_sites=count)
+    first_c = model.add_columns(np.zeros(points.size), upper=1.0)
+    s = model.add_columns([1.0], upper=1.0)
+    cover = sp.csr_matrix(
+        (np.concatenate([np.ones(points.size), -np.ones(local.size)]),
+         (np.concatenate([np.arange(points.size), local]),
+          np.concatenate([first_c + np.arange(points.size), matrix.indices[keep]]))),
+        shape=(points.size, model.n_cols),
+    )  # fmt: skip
+    model.add_rows(cover, upper=0.0)
+    share = sp.diags(1.0 / found.totals) @ found.weights[:, points]
+    block = sp.hstack(
+        [sp.csr_matrix((len(found.names), first_c)), -share, np.ones((len(found.names), 1))],
+        format="csr",
+    )
+    assert block.shape[1] == s + 1
+    model.add_rows(block, upper=0.0)
+    return model
+
+
+def _has_group_weight(found: Groups) -> BoolArray:
+    counted: BoolArray = np.asarray(found.weights.sum(axis=0), dtype=np.float64).ravel() > 0
+    return counted
+
+
+def _usable_pairs(instance: Instance, must_serve: BoolArray) -> tuple[_Pairs, BoolArray]:
+    """Allowed pairs of the rows to serve, none farther than the row's nearest required
+    site; and the rows to serve that no allowed site reaches."""
+    matrix = instance.od.minutes
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = instance.allowed[matrix.indices] & must_serve[rows]
+    reached = np.bincount(rows[keep], minlength=matrix.shape[0]) > 0
+    if instance.required.any():
+        _, nearest_required = nearest_open(instance.od, instance.required)
+        keep &= matrix.data <= nearest_required[rows]
+    unreachable: BoolArray = must_serve & ~reached
+    if not reached.any():
+        raise InfeasibleError("no allowed site reaches any demand point in the OD matrix")
+    pairs = _Pairs(rows[keep], matrix.indices[keep].astype(np.int64), matrix.data[keep], reached)
+    return pairs, unreachable
+
+
+def _assignment_model(
+    instance: Instance, pairs: _Pairs, n_sites: int, cost: FloatArray
+) -> tuple[MipModel, int]:
+    """Sites y, then x per pair costing `cost`: each active row assigned once, x <= y."""
+    model = MipModel("min")
+    add_site_columns(model, instance, n_sites=n_sites)
+    first_x = model.add_columns(cost, upper=1.0)
+    n_pairs = pairs.rows.size
+    local = (np.cumsum(pairs.active) - 1)[pairs.rows]
+    columns = first_x + np.arange(n_pairs)
+    assign = sp.csr_matrix(
+        (np.ones(n_pairs), (local, columns)), shape=(int(pairs.active.sum()), model.n_cols)
+    )
+    model.add_rows(assign, lower=1.0, upper=1.0)
+    link = sp.csr_matrix(
+        (np.r_[np.ones(n_pairs), -np.ones(n_pairs)],
+         (np.r_[np.arange(n_pairs), np.arange(n_pairs)], np.r_[columns, pairs.sites])),
+        shape=(n_pairs, model.n_cols),
+    )  # fmt: skip
+    model.add_rows(link, upper=0.0)
+    return model, first_x
+
+
+def _check_share_reachable(instance: Instance, found: Groups, target: GroupShare) -> None:
+    """Name a group that misses the target even with every allowed site open."""
+    _, best_minutes = nearest_open(instance.od, instance.allowed)
+    best = found.shares(best_minutes <= target.minutes)
+    short = best < target.share - SHARE_TOLERANCE
+    if short.any():
+        index = int(np.argmax(short))
+        msg = (
+            f"min_group_share: group {found.names[index]!r} can have at most {best[index]:.1%} "
+            f"of its people within {target.minutes:g} minutes even with every allowed site "
+            f"open, below the share {target.share:.1%} asked for"
+        )
+        raise InfeasibleError(msg)
+
+
+def _solved(model: MipModel, options: MipOptions | None, why: str) -> MipResult:
+    result = model.solve(options or MipOptions())
+    if result.status == "infeasible":
+        raise InfeasibleError(why)
+    return result
+
+
+def _with_objective(
+    result: MipResult, objective: float, *, larger_is_better: bool = False
+) -> MipResult:
+    """The result with the objective of its nearest-site reading (at least as good as the
+    MIP's) and the gap to the bound recomputed."""
+    bound = result.bound
+    if not math.isfinite(bound):
+        return replace(result, objective=objective)
+    slack = objective - bound if larger_is_better else bound - objective
+    gap = max(0.0, -slack) / max(abs(objective), 1e-12)
+    return replace(result, objective=objective, gap=gap)
+
+
+def _share_record(found: Groups, shares: FloatArray) -> dict[str, Any]:
+    worst = int(np.argmin(shares))
+    return {
+        "group_shares": dict(zip(found.names, map(float, shares), strict=True)),
+        "worst_group": found.names[worst],
+    }
