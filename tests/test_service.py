@@ -429,7 +429,8 @@ def test_every_page_kind_queues_as_siting_run_reads_it(alice: TestClient) -> Non
     project = _project(alice)
     headers = {"X-CSRF-Token": csrf_of(alice)}
     form = {"n_new": "1", "n_close": "1", "max_n_sites": "3", "max_minutes": "15"}
-    kinds = ["mclp", "p-median", "p-center", "lscp", "closures", "closure-impact", "tradeoff"]
+    kinds = ["mclp", "p-median", "p-center", "lscp", "attendance", "closures", "closure-impact",
+             "tradeoff"]  # fmt: skip
     for kind in kinds:
         response = alice.post(f"/api/projects/{project}/runs", json={**form, "kind": kind},
                               headers=headers)  # fmt: skip

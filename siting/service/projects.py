@@ -35,7 +35,9 @@ from siting.service.whatif import Edits, WhatIf
 #: the scenario files a project can start from (data/scenarios of the checkout)
 BUNDLED_DIR = DATA_DIR / "scenarios"
 #: problem kinds a run from the page may ask for (those with no site lists or depots to give)
-RUN_KINDS = ("mclp", "p-median", "p-center", "lscp", "closures", "closure-impact", "tradeoff")
+RUN_KINDS = (
+    "mclp", "p-median", "p-center", "lscp", "attendance", "closures", "closure-impact", "tradeoff",
+)  # fmt: skip
 #: numeric fields the page sends; each kind takes those its parameters have
 _RUN_FIELDS = ("max_minutes", "n_new", "n_sites", "n_close", "max_n_sites")
 #: run files a caller may open (what `siting run` writes)
