@@ -361,7 +361,7 @@ def measure_edits(args: argparse.Namespace) -> dict[str, Any]:
     repeats = []
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch:
-            repeats.append(_edits_once(Path(scratch), args, repeat))
+            repeats.append(_edits_once(Path(scratch), args))
         logger.info("edits, repeat %d: %s", repeat + 1, repeats[-1]["http_server_ms"]["all"])
     first = repeats[0]
     return {
@@ -378,44 +378,19 @@ def measure_edits(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _edits_once(folder: Path, args: argparse.Namespace, repeat: int) -> dict[str, Any]:
-    from siting.service.whatif import Edits, WhatIf
+def _edits_once(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One repeat: the same seeded edits in process (the baseline), then over HTTP."""
+    from siting.service.whatif import WhatIf
 
     scenario, towns = write_dalarna_inputs(folder, args.max_minutes)
     started = time.perf_counter()
     whatif = WhatIf.load(scenario)
     load_s = time.perf_counter() - started
-    project = project_of(whatif)
     rng = np.random.default_rng(SEED)  # the same edits in every repeat
+    project = project_of(whatif)
     edits = [random_edits(project, rng, EDIT_KINDS[i % len(EDIT_KINDS)]) for i in range(args.edits)]
-    baseline: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
-    expected = []
-    for number, edit in enumerate(edits):
-        started = time.perf_counter()
-        result = whatif.evaluate(Edits.from_json(edit))
-        baseline[EDIT_KINDS[number % len(EDIT_KINDS)]].append(
-            (time.perf_counter() - started) * 1000
-        )
-        expected.append(result["plan"])
-    url = f"sqlite:///{folder / 'siting.db'}"
-    project_id = prepare_database(url, scenario, 1)
-    with running_server(folder / "data", url) as server:
-        planner = log_in(server, _email(0))
-        started = time.perf_counter()
-        first = planner.what_if(project_id, {})
-        first_s = time.perf_counter() - started
-        answers = [planner.what_if(project_id, edit) for edit in edits]
-    timed = planner.timings[-len(edits) :]
-    server_ms: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
-    round_trip: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
-    for number, (_, took, on_server, _) in enumerate(timed):
-        kind = EDIT_KINDS[number % len(EDIT_KINDS)]
-        round_trip[kind].append(took)
-        server_ms[kind].append(on_server if on_server is not None else float("nan"))
-    errors = sum(a.status_code != 200 for a in [first, *answers])
-    match = errors == 0 and all(
-        a.json()["plan"] == e for a, e in zip(answers, expected, strict=True)
-    )
+    baseline, expected = _in_process(whatif, edits)
+    over_http = _over_http(folder, scenario, edits, expected)
     return {
         "instance": {
             "demand_cells": len(whatif.demand),
@@ -425,11 +400,55 @@ def _edits_once(folder: Path, args: argparse.Namespace, repeat: int) -> dict[str
             "matrix_pairs_stored": int(whatif.by_site.nnz),
             "max_minutes": args.max_minutes,
         },
-        "first_request_s": round(first_s, 3),
         "in_process_load_s": round(load_s, 3),
+        "in_process_evaluate_ms": _by_kind(baseline),
+        **over_http,
+    }
+
+
+def _in_process(
+    whatif: Any, edits: list[dict[str, Any]]
+) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
+    """Milliseconds of `WhatIf.evaluate` per edit kind, and each edit's plan figures."""
+    from siting.service.whatif import Edits
+
+    took: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
+    expected = []
+    for number, edit in enumerate(edits):
+        started = time.perf_counter()
+        result = whatif.evaluate(Edits.from_json(edit))
+        took[EDIT_KINDS[number % len(EDIT_KINDS)]].append((time.perf_counter() - started) * 1000)
+        expected.append(result["plan"])
+    return took, expected
+
+
+def _over_http(
+    folder: Path, scenario: Path, edits: list[dict[str, Any]], expected: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The edits through a fresh server on SQLite: the first request (which loads the
+    project), then server and round-trip milliseconds per edit kind."""
+    url = f"sqlite:///{folder / 'siting.db'}"
+    project_id = prepare_database(url, scenario, 1)
+    with running_server(folder / "data", url) as server:
+        planner = log_in(server, _email(0))
+        started = time.perf_counter()
+        first = planner.what_if(project_id, {})
+        first_s = time.perf_counter() - started
+        answers = [planner.what_if(project_id, edit) for edit in edits]
+    server_ms: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
+    round_trip: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
+    for number, (_, took, on_server, _) in enumerate(planner.timings[-len(edits) :]):
+        kind = EDIT_KINDS[number % len(EDIT_KINDS)]
+        round_trip[kind].append(took)
+        server_ms[kind].append(on_server if on_server is not None else float("nan"))
+    errors = sum(a.status_code != 200 for a in [first, *answers])
+    match = errors == 0 and all(
+        a.json()["plan"] == e for a, e in zip(answers, expected, strict=True)
+    )
+    return {
+        "first_request_s": round(first_s, 3),
         "http_server_ms": _by_kind(server_ms),
         "http_round_trip_ms": _by_kind(round_trip),
-        "in_process_evaluate_ms": _by_kind(baseline),
         "errors": errors,
         "figures_match_in_process": match,
         "response_kb": round(len(answers[-1].content) / 1024, 1) if answers else None,
