@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -22,12 +23,14 @@ from service_fixtures import (
     postgres_server,
     settings,
 )
+from starlette.types import Message, Receive, Scope, Send
 
 import siting
 from siting.scenario.config import load_scenario
 from siting.scenario.pipeline import load_inputs
+from siting.service.app import create_app
 from siting.service.database import Database
-from siting.service.models import Base
+from siting.service.models import Base, LoginSession, Plan
 from siting.service.settings import LOGIN_ATTEMPTS, ServiceSettings
 from siting.service.worker import Worker
 
@@ -92,6 +95,37 @@ def test_logout_ends_the_session_on_the_server(alice: TestClient) -> None:
     alice.cookies.clear()
     alice.cookies.set("siting_session", str(old))
     assert alice.get("/api/projects").status_code == 401
+
+
+def test_writes_are_committed_before_the_response_is_sent(
+    settings: ServiceSettings, database: Database
+) -> None:
+    """A login session and a saved plan are in the database when their response starts: a
+    browser that follows the login redirect at once (uvicorn answers before a dependency's
+    clean-up otherwise) finds its session, and a failed commit cannot follow a 2xx."""
+    make_user(database, "karlstad", "ed@karlstad.example")
+    app = create_app(settings, database=database)
+    rows_at_response: list[tuple[str, int]] = []
+
+    async def checked(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_checked(message: Message) -> None:
+            if message["type"] == "http.response.start" and scope["method"] == "POST":
+                table = {"/login": LoginSession}.get(scope["path"], Plan)
+                with database.session() as session:
+                    count = session.scalar(sa.select(sa.func.count()).select_from(table))
+                rows_at_response.append((scope["path"], int(count or 0)))
+            await send(message)
+
+        await app(scope, receive, send_checked)
+
+    with TestClient(checked) as client:
+        assert log_in(client, "ed@karlstad.example") == 303
+        project = _project(client)
+        saved = client.post(f"/api/projects/{project}/plans", json={"name": "p", "edits": {}},
+                            headers={"X-CSRF-Token": csrf_of(client)})  # fmt: skip
+        assert saved.status_code == 201
+    assert rows_at_response[0] == ("/login", 1)
+    assert rows_at_response[-1] == (f"/api/projects/{project}/plans", 1)
 
 
 def test_login_is_rate_limited(client: TestClient, database: Database) -> None:

@@ -36,6 +36,8 @@ from siting.service.tenancy import NotFoundError, Tenancy
 from siting.service.whatif import Edits
 
 router = APIRouter(prefix="/api", tags=["api"])
+# committed before the response is sent (FastAPI's default ends it after): a browser that
+# follows a redirect at once sees what the request wrote, and a failed commit is no 2xx
 DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 

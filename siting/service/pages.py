@@ -37,6 +37,8 @@ from siting.service.uploads import TooLargeError
 from siting.service.whatif import Edits
 
 router = APIRouter(include_in_schema=False)
+# committed before the response is sent (FastAPI's default ends it after): a browser that
+# follows a redirect at once sees what the request wrote, and a failed commit is no 2xx
 DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 
