@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,11 @@ class WhatIf:
         # at the precision of assignments.csv, so the figures equal those of `siting run`
         return np.round(best, MINUTES_DECIMALS), [labels[i] if i >= 0 else "" for i in office]
 
+    @cached_property
+    def today_minutes(self) -> npt.NDArray[np.float64]:
+        """Each demand point's minutes to its nearest office open today (computed once)."""
+        return self.minutes(Edits())[0]
+
     def check(self, edits: Edits) -> None:
         """InputError for an id that is no site of the project, or no open office to close."""
         known = set(self.site_ids())
@@ -249,7 +255,7 @@ class WhatIf:
         """People within 15/30/45/60 min, mean and p95, by group, and gains and losses
         against today; per demand point the minutes (for redrawing the map)."""
         after, offices = self.minutes(edits)
-        before, _ = self.minutes(Edits())
+        before = self.today_minutes
         people = self.population
         groups = self.demand[GROUP].to_numpy()
         by_group = []
