@@ -96,7 +96,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 
 def _run_users_add(args: argparse.Namespace) -> int:
-    from siting.service.accounts import add_user
+    from siting.service.accounts import add_user, check_new_user
     from siting.service.database import open_database
 
     password = os.environ.get("SITING_PASSWORD")
@@ -104,6 +104,7 @@ def _run_users_add(args: argparse.Namespace) -> int:
         password = (
             getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline()
         ).rstrip("\n")
+    check_new_user(args.org, args.email, password)  # before a database is made or touched
     settings = _settings(args)
     settings.prepare()
     database = open_database(settings.url)

@@ -42,17 +42,35 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_organisation(session: Session, slug: str, name: str | None = None) -> Organisation:
-    """The organisation with `slug`, created if new."""
+def _check_slug(slug: str) -> None:
     if not _SLUG.match(slug):
         msg = f"--org must be lower-case letters, digits and '-', got {slug!r}"
         raise InputError(msg)
+
+
+def add_organisation(session: Session, slug: str, name: str | None = None) -> Organisation:
+    """The organisation with `slug`, created if new."""
+    _check_slug(slug)
     org = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         org = Organisation(slug=slug, name=name or slug)
         session.add(org)
         session.flush()
     return org
+
+
+def check_new_user(org_slug: str, email: str, password: str) -> str:
+    """The e-mail address as stored (lower case), once slug, address and password are fit
+    to use; an InputError naming the one that is not (checked before any database work)."""
+    _check_slug(org_slug)
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        msg = f"--email: not an e-mail address: {email!r}"
+        raise InputError(msg)
+    if len(password) < MIN_PASSWORD_CHARS:
+        msg = f"password: at least {MIN_PASSWORD_CHARS} characters, got {len(password)}"
+        raise InputError(msg)
+    return email
 
 
 def add_user(session: Session, *, org_slug: str, email: str, password: str) -> User:
@@ -63,13 +81,7 @@ def add_user(session: Session, *, org_slug: str, email: str, password: str) -> U
     InputError
         A malformed e-mail address, an e-mail already taken, or a short password.
     """
-    email = email.strip().lower()
-    if not _EMAIL.match(email):
-        msg = f"--email: not an e-mail address: {email!r}"
-        raise InputError(msg)
-    if len(password) < MIN_PASSWORD_CHARS:
-        msg = f"password: at least {MIN_PASSWORD_CHARS} characters, got {len(password)}"
-        raise InputError(msg)
+    email = check_new_user(org_slug, email, password)
     if session.scalar(select(User).where(User.email == email)) is not None:
         msg = f"--email: a user {email!r} exists already"
         raise InputError(msg)

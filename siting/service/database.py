@@ -91,7 +91,7 @@ def upgrade(database: Database) -> None:
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-    logger.info("database %s is at the newest schema", _without_password(str(database.engine.url)))
+    logger.debug("database %s is at the newest schema", _without_password(str(database.engine.url)))
 
 
 def _without_password(url: str) -> str:
