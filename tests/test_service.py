@@ -164,7 +164,9 @@ def test_anonymous_callers_get_401_from_the_api(client: TestClient) -> None:
         ("DELETE", "/api/plans/1/publish"), ("POST", "/api/projects/1/runs"),
         ("GET", "/api/runs/1"), ("POST", "/api/runs/1/cancel"),
         ("GET", "/api/runs/1/files/summary.json"), ("GET", "/api/runs/1/scenario.toml"),
-        ("POST", "/api/tokens"),
+        ("POST", "/api/tokens"), ("POST", "/api/projects/upload"),
+        ("GET", "/api/projects/1/compare?plans=1"), ("GET", "/api/plans/1/scenario.zip"),
+        ("GET", "/api/scenarios"),
     ]:  # fmt: skip
         assert client.request(method, path, json={}).status_code == 401, path
     assert client.get("/projects/1", follow_redirects=False).headers["location"] == "/login"
@@ -196,6 +198,9 @@ def test_other_organisations_ids_are_not_found(
         ("POST", f"/api/projects/{project}/runs"), ("GET", f"/api/runs/{run}"),
         ("POST", f"/api/runs/{run}/cancel"), ("GET", f"/api/runs/{run}/files/summary.json"),
         ("GET", f"/api/runs/{run}/scenario.toml"), ("GET", f"/projects/{project}"),
+        ("GET", f"/api/projects/{project}/compare?plans={plan}"),
+        ("GET", f"/projects/{project}/compare?plans={plan}"),
+        ("GET", f"/api/plans/{plan}/scenario.zip"),
     ]:  # fmt: skip
         response = client.request(method, path, json={"kind": "lscp"}, headers=headers)
         assert response.status_code == 404, (method, path, response.text)
