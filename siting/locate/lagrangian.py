@@ -76,6 +76,8 @@ class Reduction:
     kept_pairs
         Per pair, False where no answer costing at most `upper_bound` assigns that row to
         that site (the pair can leave the model).
+    multipliers
+        Per row, the multipliers of the best bound (a warm start for a branch and bound).
     """
 
     lower_bound: float
@@ -84,6 +86,7 @@ class Reduction:
     fixed_open: BoolArray
     fixed_closed: BoolArray
     kept_pairs: BoolArray
+    multipliers: FloatArray
 
 
 def reduce_p_median(
@@ -108,10 +111,7 @@ def reduce_p_median(
     """
     keep = keep_per_row or _default_keep(int(allowed.sum()), n_sites)
     near, cap = nearest_pairs(pairs, keep)
-    greedy = _greedy(near, n_sites, required, allowed)
-    answer = improve_by_swaps(
-        near, greedy, required, allowed, excluded=excluded, deadline=_share(deadline, 0.3)
-    )
+    answer = _heuristic(near, n_sites, required, allowed, excluded, _share(deadline, 0.3))
     estimate = pairs.cost_of(answer)
     if not np.isfinite(estimate):
         return None  # the cut-off leaves some row without an open site
@@ -127,8 +127,36 @@ def reduce_p_median(
         return None
     lower = search.lower
     if _within_gap(upper, lower, target_gap):
-        return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
+        return _unfixed(pairs, required, allowed, (lower, upper, upper_open), search.multipliers)
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
+
+
+def heuristic_answer(
+    pairs: AssignmentPairs,
+    n_sites: int,
+    required: BoolArray,
+    allowed: BoolArray,
+    *,
+    deadline: float | None = None,
+) -> tuple[float, BoolArray]:
+    """Greedy add, then swaps (over each row's nearest pairs, as the pass does): the cost
+    on the full pairs (inf when some row is left unserved) and the open sites."""
+    near, _ = nearest_pairs(pairs, _default_keep(int(allowed.sum()), n_sites))
+    answer = _heuristic(near, n_sites, required, allowed, (), deadline)
+    return pairs.cost_of(answer), answer
+
+
+def _heuristic(
+    near: AssignmentPairs,
+    n_sites: int,
+    required: BoolArray,
+    allowed: BoolArray,
+    excluded: tuple[BoolArray, ...],
+    deadline: float | None,
+) -> BoolArray:
+    """Kuehn-Hamburger greedy add, then Teitz-Bart swaps (`siting.locate.interchange`)."""
+    greedy = _greedy(near, n_sites, required, allowed)
+    return improve_by_swaps(near, greedy, required, allowed, excluded=excluded, deadline=deadline)
 
 
 def _share(deadline: float | None, share: float) -> float | None:
@@ -322,12 +350,13 @@ def _unfixed(
     required: BoolArray,
     allowed: BoolArray,
     bounds: tuple[float, float, BoolArray],
+    multipliers: FloatArray,
 ) -> Reduction:
     """The gap is small enough already: nothing fixed, no pair dropped."""
     lower, upper, upper_open = bounds
     logger.info("p-median Lagrangian: bound %.6g, answer %.6g, no MIP needed", lower, upper)
     kept = np.ones(pairs.cost.size, dtype=np.bool_)
-    return Reduction(lower, upper, upper_open, required.copy(), ~allowed, kept)
+    return Reduction(lower, upper, upper_open, required.copy(), ~allowed, kept, multipliers)
 
 
 def _fix(
@@ -381,4 +410,6 @@ def _fix(
         int(kept_pairs.sum()),
         kept_pairs.size,
     )
-    return Reduction(max(lower, value), upper, upper_open, fixed_open, fixed_closed, kept_pairs)
+    return Reduction(
+        max(lower, value), upper, upper_open, fixed_open, fixed_closed, kept_pairs, multipliers
+    )
