@@ -56,8 +56,9 @@ logger = logging.getLogger(__name__)
 OPEN, FREE, CLOSED = 1, 0, -1
 #: Subgradient steps at the root of the tree and at each later node (warm-started there).
 ROOT_STEPS, NODE_STEPS = 1500, 30
-#: Steps without a better bound before the step size halves; the ascent stops below MIN_STEP.
-PATIENCE, MIN_STEP = 15, 1e-3
+#: Steps without a better bound before the step size halves (at the root, at later nodes);
+#: the ascent stops below MIN_STEP.
+ROOT_PATIENCE, PATIENCE, MIN_STEP = 30, 15, 1e-3
 #: Starting step size (the pi of Held, Wolfe and Crowder) at the root and at later nodes.
 NODE_STEP_SIZE = 1.0
 #: Rounds of penalty fixing and re-bounding at one node before it branches.
@@ -231,6 +232,7 @@ def _visit(tree: _Tree, node: _Node, steps: int) -> tuple[list[_Node], _Relaxed 
             return [], None
         bound = node.bound if relaxed is None else relaxed.bound
         relaxed = _bound(tree, state, multipliers, steps, bound)
+        steps = NODE_STEPS  # re-bounding after a fixing starts from good multipliers
         if relaxed.bound >= tree.prune_at():
             tree.settle(relaxed.bound)
             return [], None
@@ -273,9 +275,10 @@ def _bound(
     np.clip(multipliers, floor, ceiling, out=multipliers)
     n_choose = tree.n_sites - int((state == OPEN).sum())
     arrays = (pairs.indptr, pairs.columns, pairs.cost, state, n_choose)
-    step = 2.0 if steps == ROOT_STEPS else NODE_STEP_SIZE
+    root = steps == ROOT_STEPS
+    step, patience = (2.0, ROOT_PATIENCE) if root else (NODE_STEP_SIZE, PATIENCE)
     limits = (floor, ceiling, tree.upper, tree.prune_at())
-    _ascend(*arrays, multipliers, *limits, steps, step, PATIENCE)
+    _ascend(*arrays, multipliers, *limits, steps, step, patience)
     value = _relax(*arrays, multipliers, rho, chosen)
     tree.offer(_set_cost(pairs.indptr, pairs.columns, pairs.cost, chosen), chosen)
     return _Relaxed(value, max(value, parent), rho, chosen, state, multipliers)
