@@ -14,7 +14,8 @@ from random_graphs import random_graph_distances
 
 from siting import ODMatrix, solve
 from siting._core.errors import InfeasibleError, InputError
-from siting.locate.branching import solve_by_branching
+from siting.locate import branching
+from siting.locate.branching import _Tree, solve_by_branching
 from siting.locate.interchange import AssignmentPairs
 
 
@@ -198,3 +199,64 @@ def test_branch_refuses_what_the_relaxation_cannot_hold() -> None:
             budget=5.0,
             formulation="branch",
         )
+
+
+def _tree_over(cost: np.ndarray, n_sites: int, incumbent: tuple[float, np.ndarray]) -> _Tree:
+    """A search state over every pair of a dense cost matrix, integer costs."""
+    pairs = branching._sort_pairs(_dense_pairs(cost))
+    upper, best_open = incumbent
+    return _Tree(pairs, n_sites, upper, best_open.copy(), 0.0, True, None)
+
+
+def _totals(cost: np.ndarray, n_sites: int) -> dict[tuple[int, ...], float]:
+    """Cost of every set of `n_sites` columns."""
+    sets = list(itertools.combinations(range(cost.shape[1]), n_sites))
+    values = cost[:, np.array(sets)].min(axis=2).sum(axis=0)
+    return dict(zip(sets, values.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_node_bounds_fixings_and_dropped_pairs_keep_every_better_answer(seed: int) -> None:
+    """At random nodes L is below every answer in the node; fixings and dropped pairs only
+    rule out answers no cheaper than the pruning level."""
+    rng = np.random.default_rng(500 + seed)
+    n_nodes, n_sites = 20, 3 + seed % 2
+    minutes = np.ceil(random_graph_distances(n_nodes, density=0.1, seed=500 + seed) / 20)
+    cost = rng.integers(1, 4, n_nodes)[:, None] * minutes
+    totals = _totals(cost, n_sites)
+    ranked = sorted(totals.values())
+    level_set = next(s for s, v in totals.items() if v == ranked[min(len(ranked) - 1, 40)])
+    start = np.isin(np.arange(n_nodes), level_set)
+    tree = _tree_over(cost, n_sites, (totals[level_set], start))
+    state = np.zeros(n_nodes, dtype=np.int8)
+    state[rng.choice(n_nodes, 3, replace=False)] = branching.CLOSED
+    state[rng.choice(np.flatnonzero(state == 0), 1)] = branching.OPEN
+    inside = {s: v for s, v in totals.items() if _in_node(s, state)}
+    relaxed = branching._bound(tree, state.copy(), np.zeros(n_nodes), 200, -math.inf)
+    assert relaxed.value <= min(inside.values()) + 1e-9
+    level = tree.prune_at()
+    better = {s: v for s, v in inside.items() if v < level}
+    branching._fix_by_penalties(tree, relaxed)
+    assert all(_in_node(s, relaxed.state) for s in better)
+    branching._drop_pairs(tree, relaxed)
+    for chosen, value in better.items():  # priced on the pairs left, each keeps its cost
+        open_sites = np.isin(np.arange(n_nodes), chosen)
+        kept = tree.pairs
+        assert branching._set_cost(kept.indptr, kept.columns, kept.cost, open_sites) == value
+
+
+def _in_node(chosen: tuple[int, ...], state: np.ndarray) -> bool:
+    """Whether a set opens every open site of the node and no closed one."""
+    opened = np.isin(np.arange(state.size), chosen)
+    return bool(
+        opened[state == branching.OPEN].all() and not opened[state == branching.CLOSED].any()
+    )
+
+
+def test_integer_costs_prune_only_what_cannot_be_a_unit_cheaper() -> None:
+    """With whole-unit costs a bound a unit below the incumbent (less noise) is not pruned."""
+    cost = np.array([[1.0, 2.0], [3.0, 1.0]])
+    tree = _tree_over(cost, 1, (100.0, np.array([True, False])))
+    assert 99.0 < tree.prune_at() <= 100.0
+    tree.integral = False
+    assert tree.prune_at() == pytest.approx(100.0, rel=1e-8)

@@ -41,7 +41,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -144,10 +146,10 @@ def solve_by_branching(
     fixed
         Sites fixed open and sites fixed closed (masks over the columns).
     incumbent
-        Cost and open-site mask of an answer (from the Lagrangian pass).
+        Cost and open-site mask of an answer (greedy plus swaps); cost inf when there is none.
     multipliers
-        Per row, starting multipliers (the pass's best); None: each row's cost in the
-        incumbent.
+        Per row, starting multipliers; None: each row's cost in the incumbent (near the LP
+        duals of geographic instances, as in `siting.locate.lagrangian`).
     mip_gap
         Relative gap at which a node counts as closed.
     deadline
@@ -157,7 +159,8 @@ def solve_by_branching(
     -------
     MipResult
         Values: the open-site mask (site columns only); the bound is the least bound of the
-        nodes pruned or left open, status "optimal", "within mip_gap" or "time limit".
+        nodes pruned or left open; status "optimal" (the search ended: the gap is proven,
+        within `mip_gap`) or "time limit".
 
     Notes
     -----
@@ -176,9 +179,8 @@ def solve_by_branching(
     left = _search(tree, _Node(state, start.astype(np.float64), -math.inf))
     bound = float(min(tree.proven, tree.upper, left))
     gap = max(tree.upper - bound, 0.0) / max(abs(tree.upper), 1e-12)
+    # a search that ran out proved its gap; `make_solution` names a gap over PROVEN_GAP
     status = "time limit" if math.isfinite(left) else "optimal"
-    if status == "optimal" and gap > CLOSED_GAP:
-        status = "within mip_gap"
     seconds = time.perf_counter() - started
     logger.info(
         "p-median branch and bound: %g, bound %g, %d nodes, %.2f s (%s)",
@@ -200,7 +202,7 @@ def _search(tree: _Tree, root: _Node) -> float:
         _drop_pairs(tree, relaxed)
     stack = children
     while stack:
-        if tree.deadline is not None and time.perf_counter() > tree.deadline:
+        if _past(tree.deadline):
             return min(node.bound for node in stack)
         node = stack.pop()
         if node.bound >= tree.prune_at():  # the incumbent improved since it was made
@@ -232,6 +234,8 @@ def _visit(tree: _Tree, node: _Node, steps: int) -> tuple[list[_Node], _Relaxed 
     for _ in range(FIXING_ROUNDS):
         if _decided(tree, state):
             return [], None
+        if relaxed is not None and _past(tree.deadline):
+            break  # branch on what is known; the search stops at its next node
         bound = node.bound if relaxed is None else relaxed.bound
         relaxed = _bound(tree, state, multipliers, steps, bound)
         steps = NODE_STEPS  # re-bounding after a fixing starts from good multipliers
@@ -243,6 +247,10 @@ def _visit(tree: _Tree, node: _Node, steps: int) -> tuple[list[_Node], _Relaxed 
     if relaxed is None or _decided(tree, state):
         return [], None
     return _children(relaxed), relaxed
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
 
 
 def _decided(tree: _Tree, state: Int8Array) -> bool:
@@ -348,12 +356,25 @@ def _incumbent_costs(pairs: AssignmentPairs, open_sites: BoolArray) -> FloatArra
     return pairs.row_min(np.where(open_sites[pairs.columns], pairs.cost, np.inf))
 
 
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _compiled(function: _Function) -> _Function:
+    """numba's compiled `function`, cached on disk where the package folder (or the user's
+    cache) is writable; otherwise, as for a user who may not write there, compiled anew in
+    each process (numba refuses ``cache=True`` at import when it finds no such place)."""
+    try:
+        return cast("_Function", njit(cache=True)(function))
+    except RuntimeError:
+        return cast("_Function", njit(function))
+
+
 # The kernels below run once per subgradient step (hundreds per node, thousands of nodes):
 # a step is a loop over each row's sorted pairs that stops at the row's multiplier, which
 # numpy cannot express without reading every pair, hence numba.
 
 
-@njit(cache=True)
+@_compiled
 def _row_limits(
     indptr: IntArray,
     columns: IntArray,
@@ -379,7 +400,7 @@ def _row_limits(
     return True
 
 
-@njit(cache=True)
+@_compiled
 def _relax(
     indptr: IntArray,
     columns: IntArray,
@@ -420,7 +441,7 @@ def _relax(
     return total
 
 
-@njit(cache=True)
+@_compiled
 def _ascend(
     indptr: IntArray,
     columns: IntArray,
@@ -473,7 +494,7 @@ def _ascend(
     return best
 
 
-@njit(cache=True)
+@_compiled
 def _set_cost(
     indptr: IntArray, columns: IntArray, cost: FloatArray, open_sites: BoolArray
 ) -> float:

@@ -76,8 +76,6 @@ class Reduction:
     kept_pairs
         Per pair, False where no answer costing at most `upper_bound` assigns that row to
         that site (the pair can leave the model).
-    multipliers
-        Per row, the multipliers of the best bound (a warm start for a branch and bound).
     """
 
     lower_bound: float
@@ -86,7 +84,6 @@ class Reduction:
     fixed_open: BoolArray
     fixed_closed: BoolArray
     kept_pairs: BoolArray
-    multipliers: FloatArray
 
 
 def reduce_p_median(
@@ -127,7 +124,7 @@ def reduce_p_median(
         return None
     lower = search.lower
     if _within_gap(upper, lower, target_gap):
-        return _unfixed(pairs, required, allowed, (lower, upper, upper_open), search.multipliers)
+        return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
 
 
@@ -350,13 +347,12 @@ def _unfixed(
     required: BoolArray,
     allowed: BoolArray,
     bounds: tuple[float, float, BoolArray],
-    multipliers: FloatArray,
 ) -> Reduction:
     """The gap is small enough already: nothing fixed, no pair dropped."""
     lower, upper, upper_open = bounds
     logger.info("p-median Lagrangian: bound %.6g, answer %.6g, no MIP needed", lower, upper)
     kept = np.ones(pairs.cost.size, dtype=np.bool_)
-    return Reduction(lower, upper, upper_open, required.copy(), ~allowed, kept, multipliers)
+    return Reduction(lower, upper, upper_open, required.copy(), ~allowed, kept)
 
 
 def _fix(
@@ -410,6 +406,4 @@ def _fix(
         int(kept_pairs.sum()),
         kept_pairs.size,
     )
-    return Reduction(
-        max(lower, value), upper, upper_open, fixed_open, fixed_closed, kept_pairs, multipliers
-    )
+    return Reduction(max(lower, value), upper, upper_open, fixed_open, fixed_closed, kept_pairs)

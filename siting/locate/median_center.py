@@ -12,7 +12,6 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError, SitingError, warn
-from siting.locate.branching import solve_by_branching
 from siting.locate.cover_reduction import disjoint_rows, reduce_cover
 from siting.locate.enumeration import MAX_WORK, best_site_set, enumeration_work
 from siting.locate.instance import (
@@ -269,6 +268,8 @@ def _by_branching(
     if instance.excluded or _budget_binds(instance, n_sites):
         msg = "formulation 'branch' takes no excluded site sets nor a binding budget; use 'radius'"
         raise InputError(msg)
+    from siting.locate.branching import solve_by_branching  # late: it imports numba
+
     deadline = None if options.time_limit_s is None else start + options.time_limit_s
     priced = _assignment_pairs(instance, pairs)
     cost, answer = heuristic_answer(
