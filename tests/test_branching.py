@@ -257,6 +257,6 @@ def test_integer_costs_prune_only_what_cannot_be_a_unit_cheaper() -> None:
     """With whole-unit costs a bound a unit below the incumbent (less noise) is not pruned."""
     cost = np.array([[1.0, 2.0], [3.0, 1.0]])
     tree = _tree_over(cost, 1, (100.0, np.array([True, False])))
-    assert 99.0 < tree.prune_at() <= 100.0
+    assert 99.0 < tree.prune_at() < 99.5  # a bound of 99.5 shows nothing below 100
     tree.integral = False
     assert tree.prune_at() == pytest.approx(100.0, rel=1e-8)

@@ -102,7 +102,7 @@ class _Tree:
             return math.inf
         level = upper - max(self.gap, CLOSED_GAP) * abs(upper)
         if self.integral:  # integer costs: an answer below the incumbent is a unit below
-            level = max(level, upper - 1.0 + min(0.5, 1e-6 * max(abs(upper), 1.0)))
+            level = min(level, upper - 1.0 + min(0.5, 1e-6 * max(abs(upper), 1.0)))
         return level
 
     def offer(self, cost: float, open_sites: BoolArray) -> None:
