@@ -1,5 +1,6 @@
-"""Benchmark the p-median's two MIPs in the same run: the assignment model (one column per
-pair) against the radius model (one per demand point and distinct distance), issue 19.
+"""Benchmark the p-median's methods in the same run: the assignment model (one column per
+pair), the radius model (one per demand point and distinct distance) and the Lagrangian
+branch and bound on sites ("branch"; "auto" is what `siting.solve` picks), issue 19.
 
 Instances of the classic shape, made here (`tests/random_graphs.py`): random connected graphs
 of n = 100..900 nodes, density about 2%, integer edge costs 1..100, every node a demand point
@@ -12,15 +13,17 @@ cut-off: 86 million pairs) with p = 10 to a 1% gap within 120 s.
 Per instance and formulation: seconds to the proven optimum (or to the time limit), gap,
 objective and what solved it ("lagrangian" when the bound closed the gap before any MIP).
 The summary gives per formulation the slowest generated instance, how many are optimal
-within 5 s, and the median ratio of assignment to radius seconds where a MIP ran.
+within 5 s, the median ratio of assignment to radius seconds where a MIP ran, and the
+median ratio of radius seconds to each other method's.
 
 ``--p-center`` adds the p-center on the same graphs (p = 5, 10, n/10), new method only.
 
 The machine is shared and noisy (2 cores): read ratios, not single times.
 
 Usage: ``python scripts/bench_pmedian.py [--sizes 100 300 ...] [--ps 5 10 n/10 ...]
-[--time-limit-s 300] [--formulations assignment radius] [--skip-dalarna] [--scale]
-[--p-center]``
+[--time-limit-s 300] [--formulations assignment radius branch auto] [--skip-dalarna]
+[--scale] [--p-center]``; before/after for few offices:
+``--sizes 500 600 700 800 900 --ps 5 10 --formulations radius auto --skip-dalarna``.
 """
 
 from __future__ import annotations
@@ -170,6 +173,11 @@ def _summary(rows: list[dict[str, Any]], formulations: Sequence[str]) -> dict[st
             if row["radius"]["solved_by"] == "radius"
         ]
         summary["median_assignment_over_radius"] = statistics.median(ratios) if ratios else None
+    for kind in formulations:
+        if kind in ("radius", "assignment") or "radius" not in formulations:
+            continue
+        ratios = [row["radius"]["seconds"] / row[kind]["seconds"] for row in generated]
+        summary[f"median_radius_over_{kind}"] = statistics.median(ratios) if ratios else None
     return summary
 
 
@@ -182,7 +190,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--formulations",
         nargs="+",
         default=["assignment", "radius"],
-        choices=["assignment", "radius", "auto"],
+        choices=["assignment", "radius", "branch", "auto"],
     )
     parser.add_argument("--skip-dalarna", action="store_true")
     parser.add_argument("--scale", action="store_true", help="add 100,000 x 2,000, p = 10")

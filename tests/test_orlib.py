@@ -70,10 +70,13 @@ def test_malformed_files_name_the_line(tmp_path: Path, text: str, match: str) ->
 def test_too_large_a_model_returns_the_lagrangian_answer_with_its_gap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """pmed6 needs branching (0.5 % LP gap): over the size limit the answer keeps its gap."""
+    """pmed6 needs branching (0.5 % LP gap): over the size limit the MIP's answer keeps its gap."""
     monkeypatch.setattr("siting.locate.median_center.MAX_MIP_PAIRS", 100)
     instance = read_pmed(DATA / "pmed6.txt.gz")
-    solution = solve(instance.distances, problem="p-median", n_sites=instance.n_sites)
+    # "auto" would branch on sites (p = 5), which has no MIP to be too large
+    solution = solve(
+        instance.distances, problem="p-median", n_sites=instance.n_sites, formulation="radius"
+    )
     assert solution.status == "size limit"
     assert solution.bound <= PUBLISHED_OPTIMA["pmed6"] <= solution.objective
     assert 0 < solution.gap < 0.01

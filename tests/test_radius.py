@@ -128,7 +128,7 @@ def test_formulations_agree_on_random_graphs(n_nodes: int, n_sites: int, seed: i
         for kind in ("radius", "assignment", "auto")
     }
     assert found["auto"].objective == pytest.approx(found["assignment"].objective)
-    assert found["auto"].parameters["formulation"] == "enumeration"  # few sets left
+    assert found["auto"].parameters["formulation"] in ("enumeration", "branch")  # few sites
     assert found["radius"].objective == pytest.approx(found["assignment"].objective)
     distances = od.to_dense()
     for solution in found.values():  # the objective is what the chosen sites cost

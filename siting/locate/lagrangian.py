@@ -108,10 +108,7 @@ def reduce_p_median(
     """
     keep = keep_per_row or _default_keep(int(allowed.sum()), n_sites)
     near, cap = nearest_pairs(pairs, keep)
-    greedy = _greedy(near, n_sites, required, allowed)
-    answer = improve_by_swaps(
-        near, greedy, required, allowed, excluded=excluded, deadline=_share(deadline, 0.3)
-    )
+    answer = _heuristic(near, n_sites, required, allowed, excluded, _share(deadline, 0.3))
     estimate = pairs.cost_of(answer)
     if not np.isfinite(estimate):
         return None  # the cut-off leaves some row without an open site
@@ -129,6 +126,34 @@ def reduce_p_median(
     if _within_gap(upper, lower, target_gap):
         return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
+
+
+def heuristic_answer(
+    pairs: AssignmentPairs,
+    n_sites: int,
+    required: BoolArray,
+    allowed: BoolArray,
+    *,
+    deadline: float | None = None,
+) -> tuple[float, BoolArray]:
+    """Greedy add, then swaps (over each row's nearest pairs, as the pass does): the cost
+    on the full pairs (inf when some row is left unserved) and the open sites."""
+    near, _ = nearest_pairs(pairs, _default_keep(int(allowed.sum()), n_sites))
+    answer = _heuristic(near, n_sites, required, allowed, (), deadline)
+    return pairs.cost_of(answer), answer
+
+
+def _heuristic(
+    near: AssignmentPairs,
+    n_sites: int,
+    required: BoolArray,
+    allowed: BoolArray,
+    excluded: tuple[BoolArray, ...],
+    deadline: float | None,
+) -> BoolArray:
+    """Kuehn-Hamburger greedy add, then Teitz-Bart swaps (`siting.locate.interchange`)."""
+    greedy = _greedy(near, n_sites, required, allowed)
+    return improve_by_swaps(near, greedy, required, allowed, excluded=excluded, deadline=deadline)
 
 
 def _share(deadline: float | None, share: float) -> float | None:

@@ -29,7 +29,7 @@ from siting.locate.instance import (
     unreachable_rows,
 )
 from siting.locate.interchange import AssignmentPairs
-from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
+from siting.locate.lagrangian import CLOSED_GAP, Reduction, heuristic_answer, reduce_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult
 from siting.locate.radius import solve_radius
 from siting.locate.solution import Solution
@@ -41,6 +41,12 @@ logger = logging.getLogger(__name__)
 #: about 1 KB a pair (27.6 million pairs did not fit in 24 GB), so beyond this the Lagrangian
 #: answer is returned with its gap and status "size limit".
 MAX_MIP_PAIRS = 5_000_000
+#: Most sites left to choose (beyond required ones) for which "auto" runs the Lagrangian branch
+#: and bound rather than the radius MIP (`scripts/bench_pmedian.py`, README).
+BRANCHING_MAX_CHOOSE = 30
+#: Most pairs for which "auto" runs it: the tree sorts a copy of them (not measured at scale,
+#: where the Lagrangian pass's nearest-pairs bound and its size limit stay in charge).
+BRANCHING_MAX_PAIRS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,14 @@ def solve_p_median(
     capacities
         Per site, the most weight it may serve (capacitated p-median; demand may split).
     formulation
-        The MIP HiGHS solves after the Lagrangian pass: ``"radius"`` (a column per demand
-        point and distinct distance, `siting.locate.radius`), ``"assignment"`` (a column per
-        pair, the only one with capacities) or ``"auto"``: every set of the sites left free
-        when they are few (`siting.locate.enumeration`), else radius; assignment with
-        capacities.
+        What proves the optimum: ``"branch"`` (Lagrangian branch and bound on sites,
+        `siting.locate.branching`, instead of the pass and a MIP; not with capacities,
+        excluded sets or a binding budget), or the MIP HiGHS solves after the Lagrangian
+        pass: ``"radius"`` (a column per demand point and distinct distance,
+        `siting.locate.radius`), ``"assignment"`` (a column per pair, the only one with
+        capacities); or ``"auto"``: every set of the free sites when they are few
+        (`siting.locate.enumeration`), else branch when at most `BRANCHING_MAX_CHOOSE`
+        sites are left to choose, else the pass and radius; assignment with capacities.
     options, **rules
         Solver options; demand `weights`, `required_sites`, `forbidden_sites`, `site_costs`,
         `budget` and `exclude` as in `siting.locate.instance.SiteRules`.
@@ -117,7 +126,10 @@ def solve_p_median(
 
     The relaxation is Beasley's (1993), "Lagrangean heuristics for location problems"
     (EJOR 65), with Lagrangian penalty tests for the fixing; `siting.locate.lagrangian` says
-    where the code departs from it.
+    where the code departs from it. With few sites to choose the same relaxation bounds
+    the nodes of a branch and bound on sites (Christofides and Beasley 1982,
+    `siting.locate.branching`), which replaces the pass and the MIP: there the LP bound
+    lies some tenths of a percent below the optimum and HiGHS branched for minutes.
     """
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
@@ -163,6 +175,11 @@ def _solve_median(
     )
     if enumerated is not None:
         return enumerated, time.perf_counter() - start, "enumeration"
+    if formulation == "branch" or (
+        formulation == "auto" and plain and _branching_pays(instance, pairs, n_sites)
+    ):
+        build_s = time.perf_counter() - start
+        return _by_branching(instance, pairs, n_sites, options, start), build_s, "branch"
     if plain:
         started = time.perf_counter()
         reduction = _reduce(instance, pairs, n_sites, options, start)
@@ -197,7 +214,7 @@ def _solve_median(
 
 
 #: p-median formulations a caller may ask for ("auto": the rule in `_solve_median`)
-FORMULATIONS = ("auto", "assignment", "radius")
+FORMULATIONS = ("auto", "assignment", "radius", "branch")
 
 
 def _formulation(asked: str, capacities: FloatArray | None) -> str:
@@ -206,8 +223,9 @@ def _formulation(asked: str, capacities: FloatArray | None) -> str:
         msg = f"formulation must be one of {', '.join(FORMULATIONS)}, got {asked!r}"
         raise InputError(msg)
     if capacities is not None:
-        if asked == "radius":
-            raise InputError("formulation 'radius' has no capacities; use 'assignment'")
+        if asked in ("radius", "branch"):
+            msg = f"formulation {asked!r} has no capacities; use 'assignment'"
+            raise InputError(msg)
         return "assignment"
     return asked
 
@@ -231,6 +249,44 @@ def _by_enumeration(instance: Instance, pairs: _Pairs, n_sites: int) -> MipResul
     result = best_site_set(free_cost, base, instance.required, free, n_choose, instance.excluded)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, None, "p-median")
+    return result
+
+
+def _branching_pays(instance: Instance, pairs: _Pairs, n_sites: int) -> bool:
+    """Whether "auto" runs the Lagrangian branch and bound: few sites to choose (measured,
+    `BRANCHING_MAX_CHOOSE`), no excluded sets, and pairs few enough to sort and hold twice."""
+    if instance.excluded or pairs.rows.size > BRANCHING_MAX_PAIRS:
+        return False
+    return n_sites - int(instance.required.sum()) <= BRANCHING_MAX_CHOOSE
+
+
+def _by_branching(
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions, start: float
+) -> MipResult:
+    """Lagrangian branch and bound (`siting.locate.branching`) from the greedy-and-swaps
+    answer; it takes no excluded sets, no binding budget (nor capacities)."""
+    if instance.excluded or _budget_binds(instance, n_sites):
+        msg = "formulation 'branch' takes no excluded site sets nor a binding budget; use 'radius'"
+        raise InputError(msg)
+    from siting.locate.branching import solve_by_branching  # late: it imports numba
+
+    deadline = None if options.time_limit_s is None else start + options.time_limit_s
+    priced = _assignment_pairs(instance, pairs)
+    cost, answer = heuristic_answer(
+        priced, n_sites, instance.required, instance.allowed, deadline=deadline
+    )
+    if not np.isfinite(cost):
+        _check_without_answer(instance, pairs, n_sites, options)
+    result = solve_by_branching(
+        priced,
+        n_sites,
+        (instance.required, ~instance.allowed),
+        (cost, answer),
+        mip_gap=options.mip_gap,
+        deadline=deadline,
+    )
+    if not np.isfinite(result.objective):
+        _raise_too_few_sites(instance, pairs, n_sites, options, "p-median")
     return result
 
 
