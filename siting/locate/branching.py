@@ -41,14 +41,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
+from siting._core.jit import compiled
 from siting.locate.instance import BoolArray, FloatArray, IntArray
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP
@@ -356,25 +354,12 @@ def _incumbent_costs(pairs: AssignmentPairs, open_sites: BoolArray) -> FloatArra
     return pairs.row_min(np.where(open_sites[pairs.columns], pairs.cost, np.inf))
 
 
-_Function = TypeVar("_Function", bound=Callable[..., Any])
-
-
-def _compiled(function: _Function) -> _Function:
-    """numba's compiled `function`, cached on disk where the package folder (or the user's
-    cache) is writable; otherwise, as for a user who may not write there, compiled anew in
-    each process (numba refuses ``cache=True`` at import when it finds no such place)."""
-    try:
-        return cast("_Function", njit(cache=True)(function))
-    except RuntimeError:
-        return cast("_Function", njit(function))
-
-
 # The kernels below run once per subgradient step (hundreds per node, thousands of nodes):
 # a step is a loop over each row's sorted pairs that stops at the row's multiplier, which
 # numpy cannot express without reading every pair, hence numba.
 
 
-@_compiled
+@compiled
 def _row_limits(
     indptr: IntArray,
     columns: IntArray,
@@ -400,7 +385,7 @@ def _row_limits(
     return True
 
 
-@_compiled
+@compiled
 def _relax(
     indptr: IntArray,
     columns: IntArray,
@@ -441,7 +426,7 @@ def _relax(
     return total
 
 
-@_compiled
+@compiled
 def _ascend(
     indptr: IntArray,
     columns: IntArray,
@@ -494,7 +479,7 @@ def _ascend(
     return best
 
 
-@_compiled
+@compiled
 def _set_cost(
     indptr: IntArray, columns: IntArray, cost: FloatArray, open_sites: BoolArray
 ) -> float:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from siting._core.errors import InputError
+from siting._core.jit import compiled
 from siting.travel.timetable import Timetable
 
 Int32Array = npt.NDArray[np.int32]
@@ -121,7 +121,7 @@ def _arrays(timetable: Timetable) -> tuple[Any, ...]:
     )
 
 
-@njit(cache=True)
+@compiled
 def _range_raptor(
     source_stops: Int32Array,
     source_offsets: Int32Array,
@@ -220,7 +220,7 @@ def _range_raptor(
     return result
 
 
-@njit(cache=True)
+@compiled
 def _scan_pattern(
     pattern: int,
     start: int,
