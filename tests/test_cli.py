@@ -375,7 +375,7 @@ def test_rerun_over_a_network_file_skips_the_network(
     def no_roads(*args: object, **kwargs: object) -> None:
         raise AssertionError("the network was loaded")
 
-    monkeypatch.setattr(siting.scenario.pipeline, "load_network", no_roads)
+    monkeypatch.setattr(siting.scenario.pipeline, "load_road_network", no_roads)
     assert main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")]) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["timings_s"]["matrix_from_run_cache"] is True

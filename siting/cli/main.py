@@ -179,9 +179,10 @@ def _run_od(args: argparse.Namespace) -> int:
     from siting._core.outfolders import check_file_path
     from siting.inputs.population import load_population
     from siting.inputs.sites import load_sites
-    from siting.roads.network import STRAIGHT_LINE, load_network
-    from siting.travel.odmatrix import prepare_network, travel_times
+    from siting.roads.network import STRAIGHT_LINE
+    from siting.travel.odmatrix import travel_times
     from siting.travel.options import ComputeOptions, SnapRule
+    from siting.travel.prepared import load_road_network
 
     # options are checked before any file is read, so a typo fails at once
     max_minutes = None if args.max_minutes is None else _number("--max-minutes", args.max_minutes)
@@ -196,9 +197,9 @@ def _run_od(args: argparse.Namespace) -> int:
         encoding=encoding,
     )
     sites = load_sites(args.sites, encoding=encoding)
-    # the matrix needs only the array form; the networkx graph is freed once snapping is done
+    # the matrix needs only the engine's arrays, read without networkx
     straight = args.network == STRAIGHT_LINE
-    network = None if straight else prepare_network(load_network(args.network))
+    network = None if straight else load_road_network(args.network)
     od = travel_times(
         network,
         origins,

@@ -1,15 +1,17 @@
-"""Turn drivable OSM ways into a simplified, strongly connected osmnx-style drive graph.
+"""Turn drivable OSM ways into a simplified, strongly connected drive network.
 
-Everything runs on numpy arrays of way segments; networkx is only built at the end, for the
-simplified graph. osmnx builds the unsimplified graph in networkx and walks it in Python,
-which took 191 s and 6.2 GB for a county here; these array passes do the same work in seconds.
+Everything runs on numpy arrays of way segments. The result is either an osmnx-style
+networkx graph (`build_drive_graph`, with tags and geometry on the edges) or, for routing,
+only the arrays (`build_road_arrays`): the same nodes and edges without a Python object per
+edge. osmnx builds the unsimplified graph in networkx and walks it in Python, which took
+191 s and 6.2 GB for a county here; these array passes do the same work in seconds.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -88,15 +90,137 @@ class _Edges:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class RoadArrays:
+    """A simplified drive network as flat arrays, without networkx.
+
+    Edge `k` runs from node position ``tail[k]`` to ``head[k]``; the edges are those of the
+    graph `build_drive_graph` returns for the same ways, in the order it adds them, parallel
+    edges and self-loops included, with the same float64 lengths and travel times, so that
+    both give the routing engine identical arrays.
+
+    Attributes
+    ----------
+    node_id
+        OSM node ids, ascending (int64).
+    lon, lat
+        Node coordinates in degrees, WGS84 (float64).
+    tail, head
+        Edge ends as positions into `node_id` (int32).
+    length_m
+        Edge length in metres (float64).
+    travel_time_s
+        Edge travel time in seconds (float64).
+    build_report
+        What the build kept and dropped (`BuildReport.as_dict`), or empty.
+    """
+
+    node_id: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    tail: npt.NDArray[np.int32]
+    head: npt.NDArray[np.int32]
+    length_m: FloatArray
+    travel_time_s: FloatArray
+    build_report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_id.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return int(self.tail.size)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """Return the network as an osmnx-style `networkx.MultiDiGraph`.
+
+        Nodes carry `x`, `y`; edges `length`, `travel_time` and `speed_kph`, but none of the
+        OSM tags or geometry that `load_network`'s graph has (the arrays do not keep them).
+        """
+        graph = nx.MultiDiGraph(crs="EPSG:4326", build_report=dict(self.build_report))
+        ids = self.node_id.tolist()
+        coordinates = zip(ids, self.lon.tolist(), self.lat.tolist(), strict=True)
+        graph.add_nodes_from((n, {"x": x, "y": y}) for n, x, y in coordinates)
+        speed = np.divide(
+            self.length_m * 3.6,
+            self.travel_time_s,
+            out=np.zeros_like(self.length_m),
+            where=self.travel_time_s > 0,
+        )
+        graph.add_edges_from(
+            (ids[u], ids[v], {"length": length, "travel_time": time, "speed_kph": kph})
+            for u, v, length, time, kph in zip(
+                self.tail.tolist(),
+                self.head.tolist(),
+                self.length_m.tolist(),
+                self.travel_time_s.tolist(),
+                speed.tolist(),
+                strict=True,
+            )
+        )
+        return graph
+
+
+@dataclass(frozen=True)
+class _Simplified:
+    """The build's result before it takes a graph or array form."""
+
+    edges: _Edges
+    chains: _Chains
+    node_osm_id: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    report: BuildReport  # nodes and edges counted from the chains
+
+
 def build_drive_graph(
     ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
 ) -> nx.MultiDiGraph:
     """Return the simplified drive graph of the largest strongly connected part of `ways`."""
+    built = _simplified(ways, speeds, ferry)
+    graph = _to_networkx(ways, built.edges, built.chains, built.node_osm_id, built.lon, built.lat)
+    graph.graph["build_report"] = built.report.as_dict()
+    return graph
+
+
+def build_road_arrays(
+    ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
+) -> RoadArrays:
+    """Return the network `build_drive_graph` would, as `RoadArrays` (no networkx, no tags).
+
+    Raises
+    ------
+    InputError
+        If no drivable road is left to build a network from.
+    """
+    built = _simplified(ways, speeds, ferry)
+    u, v, length, time = _chain_totals(built.edges, built.chains)
+    # compact ids are ranks of the sorted OSM ids, so the used ones stay in id order
+    used = np.unique(np.r_[u, v])
+    return RoadArrays(
+        node_id=built.node_osm_id[used],
+        lon=built.lon[used],
+        lat=built.lat[used],
+        tail=np.searchsorted(used, u).astype(np.int32),
+        head=np.searchsorted(used, v).astype(np.int32),
+        length_m=length,
+        travel_time_s=time,
+        build_report=built.report.as_dict(),
+    )
+
+
+def _simplified(
+    ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
+) -> _Simplified:
     if not ways.kind:
         msg = "no drivable roads"
         raise InputError(msg)
     node_osm_id, lon, lat, segments = _segments(ways)
     edges = _directed_edges(ways, segments, lon, lat, speeds, ferry)
+    del segments
     if len(edges.tail) == 0:
         msg = "no drivable roads with node locations"
         raise InputError(msg)
@@ -105,7 +229,8 @@ def build_drive_graph(
     if len(chains.start) == 1:
         msg = "no drivable roads besides closed rings (a lone roundabout, say)"
         raise InputError(msg)
-    graph = _to_networkx(ways, edges, chains, node_osm_id, lon, lat)
+    first = chains.edge[chains.start[:-1]]
+    last = chains.edge[chains.start[1:] - 1]
     kinds = np.array([k.value for k in ways.kind])
     report = BuildReport(
         ways=len(ways.kind),
@@ -117,11 +242,10 @@ def build_drive_graph(
         dropped_km=round(dropped_km, 3),
         kept_km=round(_road_km(edges), 3),
         missing_locations=int((~ways.valid).sum()),
-        nodes=graph.number_of_nodes(),
-        edges=graph.number_of_edges(),
+        nodes=len(np.unique(np.r_[edges.tail[first], edges.head[last]])),
+        edges=len(first),
     )
-    graph.graph["build_report"] = report.as_dict()
-    return graph
+    return _Simplified(edges, chains, node_osm_id, lon, lat, report)
 
 
 def _segments(ways: OsmWays) -> tuple[IntArray, FloatArray, FloatArray, IntArray]:
@@ -362,13 +486,7 @@ def _to_networkx(
     lon: FloatArray,
     lat: FloatArray,
 ) -> nx.MultiDiGraph:
-    first = chains.edge[chains.start[:-1]]
-    last = chains.edge[chains.start[1:] - 1]
-    u = edges.tail[first]
-    v = edges.head[last]
-    chain_of = np.repeat(np.arange(len(first)), np.diff(chains.start))
-    length = _sum_by(chain_of, edges.length[chains.edge], len(first))
-    time = _sum_by(chain_of, edges.time[chains.edge], len(first))
+    u, v, length, time = _chain_totals(edges, chains)
     geometry = _chain_geometry(edges, chains, lon, lat)
     graph = nx.MultiDiGraph(crs="EPSG:4326")
     nodes = np.unique(np.r_[u, v])
@@ -380,6 +498,18 @@ def _to_networkx(
         for c, attrs in enumerate(_edge_attributes(ways, edges, chains, length, time, geometry))
     )
     return graph
+
+
+def _chain_totals(
+    edges: _Edges, chains: _Chains
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Per simplified edge: first and last node (compact ids), length and travel time."""
+    first = chains.edge[chains.start[:-1]]
+    last = chains.edge[chains.start[1:] - 1]
+    chain_of = np.repeat(np.arange(len(first)), np.diff(chains.start))
+    length = _sum_by(chain_of, edges.length[chains.edge], len(first))
+    time = _sum_by(chain_of, edges.time[chains.edge], len(first))
+    return edges.tail[first], edges.head[last], length, time
 
 
 def _chain_geometry(
