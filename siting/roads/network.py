@@ -173,13 +173,12 @@ def load_road_arrays(
         if arrays is not None:
             logger.info("%s: network arrays from cache %s", request.path, cache_file)
             return arrays
-    ways = request.read_ways()
     try:
-        arrays = build_road_arrays(ways, request.way_speeds, request.ferry)
+        # the ways go in as a temporary, so the build can free them once it has the edges
+        arrays = build_road_arrays(request.read_ways(), request.way_speeds, request.ferry)
     except InputError as error:
         msg = f"{request.path}: {error}"
         raise InputError(msg) from error
-    del ways  # the largest object of the build; free it before the cache is written
     _log_report(request.path, arrays.build_report)
     if cache_file is not None:
         _write_cached_arrays(cache_file, arrays)
