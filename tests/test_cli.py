@@ -71,6 +71,25 @@ def test_network_command_summarises_and_saves_graphml(
     assert json.loads(capsys.readouterr().out)["edges"] == summary["edges"]
 
 
+def test_prepared_network_folder_serves_siting_od(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting network --prepared DIR` writes a folder that `siting od --network` reads alike."""
+    network, origins, sites = _od_inputs(tmp_path)
+    folder = tmp_path / "roads"
+    assert main(["-q", "network", str(network), "--prepared", str(folder)]) == EXIT_OK
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["nodes"] == summary["build_report"]["nodes"] == 4
+    assert (folder / "manifest.json").is_file()
+    matrices = []
+    for name, source in (("osm", network), ("saved", folder)):
+        out = tmp_path / f"{name}.npz"
+        argv = ["-q", "od", str(origins), str(sites), "--network", str(source), "--out", str(out)]
+        assert main(argv) == EXIT_OK
+        matrices.append(ODMatrix.load(out).to_dense())
+    np.testing.assert_array_equal(*matrices)
+
+
 def test_bad_network_file_exits_2_with_one_line_and_no_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
