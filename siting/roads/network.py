@@ -93,6 +93,10 @@ def load_network(
     networkx.MultiDiGraph
         The largest strongly connected part of the simplified network; the graph attribute
         `build_report` says how many nodes and kilometres of road were dropped.
+
+    See Also
+    --------
+    load_road_arrays : The same network as flat arrays, without networkx (for routing).
     """
     request = _request(
         source,
