@@ -191,6 +191,16 @@ def test_bad_manifest_is_named(tmp_path: Path, manifest: str, message: str) -> N
         load_road_network(folder)
 
 
+def test_node_order_from_another_pyroutingkit_is_refused(tmp_path: Path) -> None:
+    """A folder saved by another pyroutingkit version is refused, naming both versions."""
+    folder = _saved(tmp_path)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["pyroutingkit_version"] = "0.0.1"
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=r"manifest\.json: .*pyroutingkit 0\.0\.1, this is"):
+        load_road_network(folder)
+
+
 def test_array_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
     """An array file replaced by another array (and its hash updated) is refused by shape."""
     folder = _saved(tmp_path)

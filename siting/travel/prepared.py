@@ -10,7 +10,7 @@ Notes
 -----
 A saved network is a folder::
 
-    manifest.json        format, sizes, dtypes, hashes of every array and file
+    manifest.json        format, sizes, hashes of every file, the pyroutingkit version
     node_id.npy lon.npy lat.npy tail.npy head.npy travel_time_s.npy
     cch/                 RoutingKit's saved CCH topology (node order and arcs)
 
@@ -143,6 +143,7 @@ def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Pat
         manifest = {
             "format": FORMAT,
             "siting_version": __version__,
+            "pyroutingkit_version": _pyroutingkit_version(),
             "n_nodes": graph.n_nodes,
             "n_arcs": int(graph.tail.size),
             "topology_hash": graph.topology_hash,
@@ -200,13 +201,21 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     expected = {f"{name}.npy" for name in _ARRAYS}
     expected |= {f"{_TOPOLOGY_DIR}/{name}" for name in routing.TOPOLOGY_FILES}
     hashes = manifest.get("sha256")
-    keys = ("n_nodes", "n_arcs", "topology_hash", "weights_hash")
+    keys = ("n_nodes", "n_arcs", "topology_hash", "weights_hash", "pyroutingkit_version")
     if (
         not isinstance(hashes, dict)
         or set(hashes) != expected
         or any(k not in manifest for k in keys)
     ):
         msg = f"{file}: incomplete manifest (it must list {sorted(expected)} and {keys})"
+        raise InputError(msg)
+    saved_with = manifest.get("pyroutingkit_version")
+    if saved_with != _pyroutingkit_version():
+        # RoutingKit's files carry no format version of their own: refuse rather than guess
+        msg = (
+            f"{file}: the node order was saved by pyroutingkit {saved_with}, this is "
+            f"{_pyroutingkit_version()}; save the network again"
+        )
         raise InputError(msg)
     return manifest
 
@@ -231,3 +240,12 @@ def _file_sha256(file: Path) -> str:
         for block in iter(lambda: stream.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _pyroutingkit_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyroutingkit")
+    except PackageNotFoundError:  # an uninstalled build: its files are its own
+        return "unknown"
