@@ -126,6 +126,12 @@ def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Pat
     -------
     Path
         `path`.
+
+    Raises
+    ------
+    OutputError
+        If the disk fills up or another process holds the folder's lock (nothing of a
+        half-written folder is left behind).
     """
     graph = network.arrays
     target = Path(path)
