@@ -54,8 +54,10 @@ if TYPE_CHECKING:
     from siting.report.maps import nearest_office as nearest_office
     from siting.report.maps import write_map as write_map
     from siting.report.publish import publish_site as publish_site
+    from siting.roads.network import RoadArrays as RoadArrays
     from siting.roads.network import Snapped as Snapped
     from siting.roads.network import load_network as load_network
+    from siting.roads.network import load_road_arrays as load_road_arrays
     from siting.roads.network import network_summary as network_summary
     from siting.roads.network import save_network as save_network
     from siting.roads.network import snap_points as snap_points
@@ -67,11 +69,14 @@ if TYPE_CHECKING:
     from siting.scenario.pipeline import run_scenario as run_scenario
     from siting.travel.odmatrix import ODMatrix as ODMatrix
     from siting.travel.odmatrix import ODSummary as ODSummary
+    from siting.travel.odmatrix import RoadNetwork as RoadNetwork
     from siting.travel.odmatrix import nearest_sites as nearest_sites
     from siting.travel.odmatrix import prepare_network as prepare_network
     from siting.travel.odmatrix import travel_times as travel_times
     from siting.travel.options import ComputeOptions as ComputeOptions
     from siting.travel.options import SnapRule as SnapRule
+    from siting.travel.prepared import load_road_network as load_road_network
+    from siting.travel.prepared import save_road_network as save_road_network
     from siting.travel.straightline import StraightLineModel as StraightLineModel
 
 # public name -> the module that defines it
@@ -119,7 +124,9 @@ _HOMES: dict[str, str] = {
     "write_map": "siting.report.maps",
     "publish_site": "siting.report.publish",
     "Snapped": "siting.roads.network",
+    "RoadArrays": "siting.roads.network",
     "load_network": "siting.roads.network",
+    "load_road_arrays": "siting.roads.network",
     "network_summary": "siting.roads.network",
     "save_network": "siting.roads.network",
     "snap_points": "siting.roads.network",
@@ -133,9 +140,12 @@ _HOMES: dict[str, str] = {
     "ComputeOptions": "siting.travel.options",
     "SnapRule": "siting.travel.options",
     "ODSummary": "siting.travel.odmatrix",
+    "RoadNetwork": "siting.travel.odmatrix",
     "nearest_sites": "siting.travel.odmatrix",
     "prepare_network": "siting.travel.odmatrix",
     "travel_times": "siting.travel.odmatrix",
+    "load_road_network": "siting.travel.prepared",
+    "save_road_network": "siting.travel.prepared",
     "StraightLineModel": "siting.travel.straightline",
 }
 

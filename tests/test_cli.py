@@ -71,6 +71,25 @@ def test_network_command_summarises_and_saves_graphml(
     assert json.loads(capsys.readouterr().out)["edges"] == summary["edges"]
 
 
+def test_prepared_network_folder_serves_siting_od(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting network --prepared DIR` writes a folder that `siting od --network` reads alike."""
+    network, origins, sites = _od_inputs(tmp_path)
+    folder = tmp_path / "roads"
+    assert main(["-q", "network", str(network), "--prepared", str(folder)]) == EXIT_OK
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["nodes"] == summary["build_report"]["nodes"] == 4
+    assert (folder / "manifest.json").is_file()
+    matrices = []
+    for name, source in (("osm", network), ("saved", folder)):
+        out = tmp_path / f"{name}.npz"
+        argv = ["-q", "od", str(origins), str(sites), "--network", str(source), "--out", str(out)]
+        assert main(argv) == EXIT_OK
+        matrices.append(ODMatrix.load(out).to_dense())
+    np.testing.assert_array_equal(*matrices)
+
+
 def test_bad_network_file_exits_2_with_one_line_and_no_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -375,7 +394,7 @@ def test_rerun_over_a_network_file_skips_the_network(
     def no_roads(*args: object, **kwargs: object) -> None:
         raise AssertionError("the network was loaded")
 
-    monkeypatch.setattr(siting.scenario.pipeline, "load_network", no_roads)
+    monkeypatch.setattr(siting.scenario.pipeline, "load_road_network", no_roads)
     assert main(["-q", "run", str(tmp_path / "b.toml"), "--out", str(tmp_path / "b")]) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["timings_s"]["matrix_from_run_cache"] is True

@@ -8,12 +8,14 @@ from collections import Counter
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import osmnx as ox
 import pytest
 from osm_files import drive_xml, write_osm
 
 from siting._core.errors import InputError
 from siting.roads.filters import is_drive_way
+from siting.roads.graph_build import sorted_unique
 from siting.roads.network import bundled_osm_extract, load_network, network_summary, save_network
 from siting.roads.speeds import SpeedModel
 
@@ -435,3 +437,10 @@ def test_place_that_resolves_to_nothing_is_an_input_error(
 def test_real_download_of_a_swedish_village(tmp_path: Path) -> None:
     graph = load_network("Ramsele, Sollefteå kommun, Sverige", cache_dir=tmp_path)
     assert graph.number_of_nodes() > 20
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000])
+def test_sorted_unique_equals_numpy_unique(size: int) -> None:
+    """The build's sort-based unique gives numpy's answer, empty arrays included."""
+    values = np.random.default_rng(size).integers(-50, 50, size)
+    np.testing.assert_array_equal(sorted_unique(values), np.unique(values))

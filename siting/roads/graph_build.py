@@ -1,15 +1,17 @@
-"""Turn drivable OSM ways into a simplified, strongly connected osmnx-style drive graph.
+"""Turn drivable OSM ways into a simplified, strongly connected drive network.
 
-Everything runs on numpy arrays of way segments; networkx is only built at the end, for the
-simplified graph. osmnx builds the unsimplified graph in networkx and walks it in Python,
-which took 191 s and 6.2 GB for a county here; these array passes do the same work in seconds.
+Everything runs on numpy arrays of way segments. The result is either an osmnx-style
+networkx graph (`build_drive_graph`, with tags and geometry on the edges) or, for routing,
+only the arrays (`build_road_arrays`): the same nodes and edges without a Python object per
+edge. osmnx builds the unsimplified graph in networkx and walks it in Python, which took
+191 s and 6.2 GB for a county here; these array passes do the same work in seconds.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -88,40 +90,219 @@ class _Edges:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class RoadArrays:
+    """A simplified drive network as flat arrays, without networkx.
+
+    Edge `k` runs from node position ``tail[k]`` to ``head[k]``; the edges are those of the
+    graph `build_drive_graph` returns for the same ways, in the order it adds them, parallel
+    edges and self-loops included, with the same float64 lengths and travel times, so that
+    both give the routing engine identical arrays.
+
+    Attributes
+    ----------
+    node_id
+        OSM node ids, ascending (int64).
+    lon, lat
+        Node coordinates in degrees, WGS84 (float64).
+    tail, head
+        Edge ends as positions into `node_id` (int32).
+    length_m
+        Edge length in metres (float64).
+    travel_time_s
+        Edge travel time in seconds (float64).
+    build_report
+        What the build kept and dropped (`BuildReport.as_dict`), or empty.
+    """
+
+    node_id: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    tail: npt.NDArray[np.int32]
+    head: npt.NDArray[np.int32]
+    length_m: FloatArray
+    travel_time_s: FloatArray
+    build_report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_id.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return int(self.tail.size)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """Return the network as an osmnx-style `networkx.MultiDiGraph`.
+
+        Nodes carry `x`, `y`; edges `length`, `travel_time` and `speed_kph`, but none of the
+        OSM tags or geometry that `load_network`'s graph has (the arrays do not keep them).
+        """
+        graph = nx.MultiDiGraph(crs="EPSG:4326", build_report=dict(self.build_report))
+        ids = self.node_id.tolist()
+        coordinates = zip(ids, self.lon.tolist(), self.lat.tolist(), strict=True)
+        graph.add_nodes_from((n, {"x": x, "y": y}) for n, x, y in coordinates)
+        speed = np.divide(
+            self.length_m * 3.6,
+            self.travel_time_s,
+            out=np.zeros_like(self.length_m),
+            where=self.travel_time_s > 0,
+        )
+        graph.add_edges_from(
+            (ids[u], ids[v], {"length": length, "travel_time": time, "speed_kph": kph})
+            for u, v, length, time, kph in zip(
+                self.tail.tolist(),
+                self.head.tolist(),
+                self.length_m.tolist(),
+                self.travel_time_s.tolist(),
+                speed.tolist(),
+                strict=True,
+            )
+        )
+        return graph
+
+
+@dataclass(frozen=True)
+class _StrongEdges:
+    """Directed edges of the largest strongly connected part of the unsimplified graph,
+    with what the build report needs of the ways and of the parts dropped."""
+
+    edges: _Edges
+    node_osm_id: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    ways: int
+    ferry_ways: int
+    track_ways: int
+    missing_locations: int
+    components: int
+    dropped_nodes: int
+    dropped_km: float
+
+
+@dataclass(frozen=True)
+class _Simplified:
+    """The build's result before it takes a graph or array form."""
+
+    edges: _Edges
+    chains: _Chains
+    node_osm_id: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    report: BuildReport  # nodes and edges counted from the chains
+
+
 def build_drive_graph(
     ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
 ) -> nx.MultiDiGraph:
     """Return the simplified drive graph of the largest strongly connected part of `ways`."""
+    built = _simplified(_strong_edges(ways, speeds, ferry))
+    graph = _to_networkx(ways, built.edges, built.chains, built.node_osm_id, built.lon, built.lat)
+    graph.graph["build_report"] = built.report.as_dict()
+    return graph
+
+
+def build_road_arrays(
+    ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
+) -> RoadArrays:
+    """Return the network `build_drive_graph` would, as `RoadArrays` (no networkx, no tags).
+
+    Pass `ways` as a temporary (``build_road_arrays(read_osm_ways(...), ...)``) to let the
+    build free them, the largest object of a national build, once the edges are made.
+
+    Raises
+    ------
+    InputError
+        If no drivable road is left to build a network from.
+    """
+    strong = _strong_edges(ways, speeds, ferry)
+    del ways  # no tag or way node is needed from here on
+    built = _simplified(strong)
+    del strong
+    u, v, length, time = _chain_totals(built.edges, built.chains)
+    # compact ids are ranks of the sorted OSM ids, so the used ones stay in id order
+    used = sorted_unique(np.r_[u, v])
+    return RoadArrays(
+        node_id=built.node_osm_id[used],
+        lon=built.lon[used],
+        lat=built.lat[used],
+        tail=np.searchsorted(used, u).astype(np.int32),
+        head=np.searchsorted(used, v).astype(np.int32),
+        length_m=length,
+        travel_time_s=time,
+        build_report=built.report.as_dict(),
+    )
+
+
+def sorted_unique(values: IntArray) -> IntArray:
+    """The distinct values, ascending: `numpy.unique` without options, by sorting.
+
+    Hand-written because numpy 2.3+ answers a plain `numpy.unique` of integers with a hash
+    table, which took 29 s for 24 million node pairs here (numpy 2.4.6), against 0.5 s
+    for this sort.
+    """
+    ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _strong_edges(
+    ways: OsmWays, speeds: SpeedModel | ConstantSpeed, ferry: FerryModel
+) -> _StrongEdges:
     if not ways.kind:
         msg = "no drivable roads"
         raise InputError(msg)
     node_osm_id, lon, lat, segments = _segments(ways)
     edges = _directed_edges(ways, segments, lon, lat, speeds, ferry)
+    del segments
     if len(edges.tail) == 0:
         msg = "no drivable roads with node locations"
         raise InputError(msg)
     edges, components, dropped_nodes, dropped_km = _largest_strong_component(edges, len(lon))
-    chains = _simplify(edges, len(lon))
-    if len(chains.start) == 1:
-        msg = "no drivable roads besides closed rings (a lone roundabout, say)"
-        raise InputError(msg)
-    graph = _to_networkx(ways, edges, chains, node_osm_id, lon, lat)
     kinds = np.array([k.value for k in ways.kind])
-    report = BuildReport(
+    return _StrongEdges(
+        edges,
+        node_osm_id,
+        lon,
+        lat,
         ways=len(ways.kind),
         ferry_ways=int((kinds == WayKind.FERRY.value).sum()),
         track_ways=int((kinds == WayKind.TRACK.value).sum()),
-        nodes_unsimplified=len(np.unique(edges.tail)) + dropped_nodes,
+        missing_locations=int((~ways.valid).sum()),
         components=components,
         dropped_nodes=dropped_nodes,
-        dropped_km=round(dropped_km, 3),
-        kept_km=round(_road_km(edges), 3),
-        missing_locations=int((~ways.valid).sum()),
-        nodes=graph.number_of_nodes(),
-        edges=graph.number_of_edges(),
+        dropped_km=dropped_km,
     )
-    graph.graph["build_report"] = report.as_dict()
-    return graph
+
+
+def _simplified(strong: _StrongEdges) -> _Simplified:
+    edges = strong.edges
+    chains = _simplify(edges, len(strong.lon))
+    if len(chains.start) == 1:
+        msg = "no drivable roads besides closed rings (a lone roundabout, say)"
+        raise InputError(msg)
+    first = chains.edge[chains.start[:-1]]
+    last = chains.edge[chains.start[1:] - 1]
+    report = BuildReport(
+        ways=strong.ways,
+        ferry_ways=strong.ferry_ways,
+        track_ways=strong.track_ways,
+        nodes_unsimplified=len(sorted_unique(edges.tail)) + strong.dropped_nodes,
+        components=strong.components,
+        dropped_nodes=strong.dropped_nodes,
+        dropped_km=round(strong.dropped_km, 3),
+        kept_km=round(_road_km(edges), 3),
+        missing_locations=strong.missing_locations,
+        nodes=len(sorted_unique(np.r_[edges.tail[first], edges.head[last]])),
+        edges=len(first),
+    )
+    return _Simplified(edges, chains, strong.node_osm_id, strong.lon, strong.lat, report)
 
 
 def _segments(ways: OsmWays) -> tuple[IntArray, FloatArray, FloatArray, IntArray]:
@@ -167,21 +348,30 @@ def _directed_edges(
     ferry_time = ferry_s[way] * share
     time_forward = np.where(is_ferry[way], ferry_time, length / (kph_forward[way] / 3.6))
     time_backward = np.where(is_ferry[way], ferry_time, length / (kph_backward[way] / 3.6))
-    fwd = forward[way]
-    bwd = backward[way]
-    against = np.r_[np.zeros(fwd.sum(), bool), np.ones(bwd.sum(), bool)]
-    edges = _Edges(
-        tail=np.r_[a[fwd], b[bwd]],
-        head=np.r_[b[fwd], a[bwd]],
-        way=np.r_[way[fwd], way[bwd]],
-        length=np.r_[length[fwd], length[bwd]],
-        time=np.r_[time_forward[fwd], time_backward[bwd]],
-        against=against,
-        road_share=np.where(fwd & bwd, 0.5, 1.0)[np.r_[np.flatnonzero(fwd), np.flatnonzero(bwd)]],
-    )
+    del share, ferry_time
+    # edge k runs along segment seg[k], against the way's node order where against[k];
     # osmnx adds each way's forward edges, then its reverse edges: keep that order so that
-    # the first of parallel edges is the same one
-    return edges.take(np.lexsort((np.r_[position[fwd], position[bwd]], against, edges.way)))
+    # the first of parallel edges is the same one. Segments are in way order, so a stable
+    # sort by (way, direction) keeps each run in node order.
+    fwd, bwd = np.flatnonzero(forward[way]), np.flatnonzero(backward[way])
+    seg = np.r_[fwd, bwd]
+    against = np.r_[np.zeros(fwd.size, bool), np.ones(bwd.size, bool)]
+    order = np.argsort(way[seg] * 2 + against, kind="stable")
+    del fwd, bwd
+    seg, against = seg[order], against[order]
+    del order
+    # each field is gathered once, in its final order, so that only one edge-long
+    # temporary lives at a time (a national build has tens of millions of edges)
+    edge_way = way[seg]
+    return _Edges(
+        tail=np.where(against, b[seg], a[seg]),
+        head=np.where(against, a[seg], b[seg]),
+        way=edge_way,
+        length=length[seg],
+        time=np.where(against, time_backward[seg], time_forward[seg]),
+        against=against,
+        road_share=np.where(forward[edge_way] & backward[edge_way], 0.5, 1.0),
+    )
 
 
 def _way_rules(
@@ -239,7 +429,9 @@ def _largest_strong_component(edges: _Edges, n_nodes: int) -> tuple[_Edges, int,
     largest = int(np.argmax(sizes))
     keep = (label[edges.tail] == largest) & (label[edges.head] == largest)
     dropped_nodes = int(used.sum() - sizes[largest])
-    dropped_km = _road_km(edges.take(~keep))
+    dropped = ~keep
+    dropped_km = float(np.dot(edges.length[dropped], edges.road_share[dropped])) / 1000.0
+    del dropped
     n_used_components = int((sizes > 0).sum())
     if dropped_nodes:
         logger.info(
@@ -307,7 +499,7 @@ def _endpoints(tail: IntArray, head: IntArray, n_nodes: int) -> BoolArray:
     out_degree = np.bincount(tail, minlength=n_nodes)
     degree = in_degree + out_degree
     # distinct neighbours, in or out: unique node pairs encoded as one int64 each
-    pair = np.unique(np.r_[tail * n_nodes + head, head * n_nodes + tail])
+    pair = sorted_unique(np.r_[tail * n_nodes + head, head * n_nodes + tail])
     neighbours = np.bincount(pair // n_nodes, minlength=n_nodes)
     self_loop = np.zeros(n_nodes, dtype=bool)
     self_loop[tail[tail == head]] = True
@@ -362,16 +554,10 @@ def _to_networkx(
     lon: FloatArray,
     lat: FloatArray,
 ) -> nx.MultiDiGraph:
-    first = chains.edge[chains.start[:-1]]
-    last = chains.edge[chains.start[1:] - 1]
-    u = edges.tail[first]
-    v = edges.head[last]
-    chain_of = np.repeat(np.arange(len(first)), np.diff(chains.start))
-    length = _sum_by(chain_of, edges.length[chains.edge], len(first))
-    time = _sum_by(chain_of, edges.time[chains.edge], len(first))
+    u, v, length, time = _chain_totals(edges, chains)
     geometry = _chain_geometry(edges, chains, lon, lat)
     graph = nx.MultiDiGraph(crs="EPSG:4326")
-    nodes = np.unique(np.r_[u, v])
+    nodes = sorted_unique(np.r_[u, v])
     graph.add_nodes_from(
         (int(node_osm_id[n]), {"x": float(lon[n]), "y": float(lat[n])}) for n in nodes
     )
@@ -380,6 +566,18 @@ def _to_networkx(
         for c, attrs in enumerate(_edge_attributes(ways, edges, chains, length, time, geometry))
     )
     return graph
+
+
+def _chain_totals(
+    edges: _Edges, chains: _Chains
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Per simplified edge: first and last node (compact ids), length and travel time."""
+    first = chains.edge[chains.start[:-1]]
+    last = chains.edge[chains.start[1:] - 1]
+    chain_of = np.repeat(np.arange(len(first)), np.diff(chains.start))
+    length = _sum_by(chain_of, edges.length[chains.edge], len(first))
+    time = _sum_by(chain_of, edges.time[chains.edge], len(first))
+    return edges.tail[first], edges.head[last], length, time
 
 
 def _chain_geometry(

@@ -39,7 +39,6 @@ from siting.report.compare_pages import (
 )
 from siting.report.maps import MapOptions, align_travel, nearest_office, write_map
 from siting.report.texts import LABELS, check_language
-from siting.roads.network import load_network
 from siting.scenario.checks import check_scenario_inputs
 from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
 from siting.scenario.plan_measures import plan_measures
@@ -55,11 +54,11 @@ from siting.travel.odmatrix import (
     ROAD_MODEL,
     ODMatrix,
     RoadNetwork,
-    prepare_network,
     travel_times,
 )
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
+from siting.travel.prepared import load_road_network
 from siting.travel.straightline import StraightLineModel
 
 if TYPE_CHECKING:
@@ -227,7 +226,8 @@ class TravelModel:
             return None
         travel = self.scenario.travel
         with _named(self.scenario, "network"):
-            graph = load_network(
+            # straight to the engine's arrays: the matrices need no networkx graph
+            return load_road_network(
                 source,
                 include_tracks=travel.include_tracks,
                 ferries=travel.ferries,
@@ -236,8 +236,6 @@ class TravelModel:
                 speeds=travel.speeds,
                 mode="drive" if travel.mode == "car" else travel.mode,
             )
-        # the array form is all the matrices need; the networkx graph is freed after this
-        return prepare_network(graph)
 
     @cached_property
     def timetable(self) -> Timetable:

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from siting._core.atomic import write_bytes_atomic
 from siting._core.errors import InputError
+from siting.roads.graph_build import RoadArrays
 from siting.roads.snapping import NodeIndex
 from siting.travel import blocks, routing
 from siting.travel.options import ComputeOptions, EngineChoice, SnapRule
@@ -394,9 +395,17 @@ class RoadNetwork:
     reused (only re-customised) as long as the topology is the same. It holds no reference
     to the networkx graph, which a caller may free: it takes many times the memory of the
     arrays.
+
+    Attributes
+    ----------
+    arrays
+        The engine's arrays (memory-mapped when reloaded by `load_road_network`).
+    build_report
+        What the network's build kept and dropped (`siting.load_network`'s report), if known.
     """
 
     arrays: routing.ArrayGraph
+    build_report: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property
     def node_index(self) -> NodeIndex:
@@ -409,13 +418,33 @@ _SNAP = SnapRule()
 _COMPUTE = ComputeOptions()
 
 
-def prepare_network(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoadNetwork:
-    """Flatten `graph` once for `travel_times` (see `routing.array_graph`)."""
-    return RoadNetwork(arrays=routing.array_graph(graph, weight=weight))
+def prepare_network(
+    graph: nx.MultiDiGraph | RoadArrays, *, weight: str = "travel_time"
+) -> RoadNetwork:
+    """Flatten `graph` once for `travel_times` (see `routing.array_graph`).
+
+    `graph` is a networkx graph (its edge attribute `weight` in seconds) or the
+    `RoadArrays` of `siting.roads.network.load_road_arrays`, which give the same arrays
+    without networkx (`weight` is then not used).
+    """
+    if isinstance(graph, RoadArrays):
+        return RoadNetwork(routing.array_graph_from_roads(graph), dict(graph.build_report))
+    report = graph.graph.get("build_report")
+    return RoadNetwork(
+        routing.array_graph(graph, weight=weight), report if isinstance(report, dict) else {}
+    )
+
+
+def _prepared(
+    network: nx.MultiDiGraph | RoadArrays | RoadNetwork | None,
+) -> RoadNetwork | None:
+    if isinstance(network, nx.MultiDiGraph | RoadArrays):
+        return prepare_network(network)
+    return network
 
 
 def travel_times(
-    network: nx.MultiDiGraph | RoadNetwork | None,
+    network: nx.MultiDiGraph | RoadArrays | RoadNetwork | None,
     origins: Any,
     destinations: Any,
     *,
@@ -432,8 +461,9 @@ def travel_times(
     Parameters
     ----------
     network
-        Drive network (osmnx-style, edge ``travel_time`` in seconds), a `RoadNetwork` from
-        `prepare_network`, or None for the straight-line fallback model.
+        Drive network (osmnx-style, edge ``travel_time`` in seconds), its `RoadArrays`, a
+        `RoadNetwork` from `prepare_network` or `load_road_network`, or None for the
+        straight-line fallback model.
     origins, destinations
         GeoDataFrames or GeoSeries of points (any CRS), or ``(ids, x, y)`` in `crs`.
     max_minutes
@@ -468,7 +498,7 @@ def travel_times(
     _check_options(max_minutes, direction)
     origin_points = as_points(origins, argument="origins", id_column=id_columns[0], crs=crs)
     site_points = as_points(destinations, argument="destinations", id_column=id_columns[1], crs=crs)
-    road = prepare_network(network) if isinstance(network, nx.MultiDiGraph) else network
+    road = _prepared(network)
     options: dict[str, Any] = {
         "max_minutes": max_minutes,
         "direction": direction,
@@ -680,7 +710,7 @@ def _log_matrix(od: ODMatrix) -> None:
 
 
 def nearest_sites(
-    network: nx.MultiDiGraph | RoadNetwork,
+    network: nx.MultiDiGraph | RoadArrays | RoadNetwork,
     origins: Any,
     destinations: Any,
     *,
@@ -701,7 +731,7 @@ def nearest_sites(
         (n_origins, 1) column positions (-1: none within the cut-off) and minutes.
     """
     _check_options(max_minutes, direction)
-    road = prepare_network(network) if isinstance(network, nx.MultiDiGraph) else network
+    road = network if isinstance(network, RoadNetwork) else prepare_network(network)
     origin_points = as_points(origins, argument="origins", crs=crs)
     site_points = as_points(destinations, argument="destinations", crs=crs)
     options = {"access_speed_kph": snap.access_speed_kph, "max_snap_m": snap.max_snap_m}

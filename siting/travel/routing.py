@@ -41,10 +41,12 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from siting._core.errors import InputError
+from siting.roads.graph_build import RoadArrays
 
 logger = logging.getLogger(__name__)
 
 IntArray = npt.NDArray[np.int64]
+PositionArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 Side = Literal["forward", "backward"]
 
@@ -53,7 +55,8 @@ Side = Literal["forward", "backward"]
 #: case (errors of typical paths are far smaller) while paths up to 59 hours still fit below
 #: RoutingKit's infinity of 2**31 - 1 units.
 DEFAULT_RESOLUTION_S = 1e-4
-_TOPOLOGY_FILES = ("head", "node_count", "order", "rank", "tail")
+#: The files RoutingKit writes for a saved CCH topology.
+TOPOLOGY_FILES = ("head", "node_count", "order", "rank", "tail")
 #: Budget for one dense block of distances (bytes), which bounds memory per search chunk.
 BLOCK_BYTES = 64 * 2**20
 
@@ -69,16 +72,17 @@ class ArrayGraph:
     lon, lat
         Node coordinates in degrees (WGS84).
     tail, head
-        Arc end positions; parallel arcs are merged keeping the fastest, self-loops dropped.
+        Arc end positions (int32); parallel arcs are merged keeping the fastest, self-loops
+        dropped; arcs sorted by tail, then head (the order of a CSR matrix's entries).
     travel_time_s
-        Travel time per arc, seconds.
+        Travel time per arc, seconds (float64: the CCH's integer units are rounded from it).
     """
 
     node_id: IntArray
     lon: FloatArray
     lat: FloatArray
-    tail: IntArray
-    head: IntArray
+    tail: PositionArray
+    head: PositionArray
     travel_time_s: FloatArray
 
     @property
@@ -132,12 +136,17 @@ class ArrayGraph:
 def _hash_arrays(*arrays: npt.NDArray[np.generic]) -> str:
     digest = hashlib.sha256()
     for array in arrays:
-        digest.update(str(array.dtype).encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
+        # positions are hashed as int64, as they were stored before int32, so that hashes
+        # (and the caches keyed by them) stay the same
+        wide = array.astype(np.int64) if array.dtype == np.int32 else array
+        digest.update(str(wide.dtype).encode())
+        digest.update(np.ascontiguousarray(wide).data)
     return digest.hexdigest()
 
 
-def _csr(tail: IntArray, head: IntArray, weight: FloatArray, n_nodes: int) -> sp.csr_matrix:
+def _csr(
+    tail: PositionArray, head: PositionArray, weight: FloatArray, n_nodes: int
+) -> sp.csr_matrix:
     # arcs are already unique, so no duplicates are summed and explicit zeros survive
     matrix = sp.csr_matrix((weight, (tail, head)), shape=(n_nodes, n_nodes))
     matrix.sort_indices()
@@ -186,9 +195,47 @@ def array_graph(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> Array
     tail_id, head_id, times = _edge_arrays(graph, weight)
     tail = np.searchsorted(node_id, tail_id)
     head = np.searchsorted(node_id, head_id)
+    return _array_graph(node_id, lon, lat, tail, head, times)
+
+
+def array_graph_from_roads(roads: RoadArrays) -> ArrayGraph:
+    """Return the `ArrayGraph` of road arrays: equal to `array_graph` of their networkx form.
+
+    Parameters
+    ----------
+    roads
+        A network from `siting.roads.network.load_road_arrays` (or `build_road_arrays`).
+
+    Returns
+    -------
+    ArrayGraph
+        Per node pair only the fastest arc, self-loops dropped; no node is copied.
+
+    Raises
+    ------
+    InputError
+        If the network has no nodes or edges, or a travel time is negative or not finite.
+    """
+    if roads.n_nodes == 0 or roads.n_edges == 0:
+        msg = "network: the graph has no nodes or no edges"
+        raise InputError(msg)
+    _check_times(roads.travel_time_s, roads.n_edges)
+    return _array_graph(
+        roads.node_id, roads.lon, roads.lat, roads.tail, roads.head, roads.travel_time_s
+    )
+
+
+def _array_graph(
+    node_id: IntArray,
+    lon: FloatArray,
+    lat: FloatArray,
+    tail: npt.NDArray[np.integer],
+    head: npt.NDArray[np.integer],
+    times: FloatArray,
+) -> ArrayGraph:
     tail, head, times = _fastest_arcs(tail, head, times, node_id.size)
     logger.info("Array graph: %d nodes, %d arcs", node_id.size, tail.size)
-    return ArrayGraph(node_id, lon, lat, tail, head, times)
+    return ArrayGraph(node_id, lon, lat, tail.astype(np.int32), head.astype(np.int32), times)
 
 
 def _node_arrays(graph: nx.MultiDiGraph) -> tuple[IntArray, FloatArray, FloatArray]:
@@ -225,11 +272,14 @@ def _edge_arrays(graph: nx.MultiDiGraph, weight: str) -> tuple[IntArray, IntArra
 
 
 def _fastest_arcs(
-    tail: IntArray, head: IntArray, times: FloatArray, n_nodes: int
-) -> tuple[IntArray, IntArray, FloatArray]:
+    tail: npt.NDArray[np.integer],
+    head: npt.NDArray[np.integer],
+    times: FloatArray,
+    n_nodes: int,
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer], FloatArray]:
     keep = tail != head  # a self-loop never shortens a path
     tail, head, times = tail[keep], head[keep], times[keep]
-    key = tail * n_nodes + head
+    key = tail.astype(np.int64) * n_nodes + head
     order = np.lexsort((times, key))
     first = np.ones(order.size, dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
@@ -356,7 +406,7 @@ def _topology(
     started = time.perf_counter()
     topology = pyroutingkit.CCHTopology()
     directory = Path(cache_dir) / f"cch-{key[:24]}" if cache_dir is not None else None
-    if directory is not None and all((directory / n).exists() for n in _TOPOLOGY_FILES):
+    if directory is not None and all((directory / n).exists() for n in TOPOLOGY_FILES):
         topology.load(str(directory))
         how = "loaded"
     else:
@@ -387,12 +437,34 @@ def _save_topology(topology: pyroutingkit.CCHTopology, directory: Path) -> None:
         scratch.rmdir()
 
 
+def save_topology(graph: ArrayGraph, directory: Path) -> None:
+    """Write `graph`'s CCH topology (node order and arcs; built first if need be) into
+    `directory`, in RoutingKit's files (`TOPOLOGY_FILES`)."""
+    _topology(graph, None).save(str(directory))
+
+
+def load_topology(topology_hash: str, directory: Path) -> None:
+    """Load a topology written by `save_topology` as the one of `topology_hash`.
+
+    Loading skips the nested dissection, the expensive part; RoutingKit rebuilds the
+    chordal supergraph from the saved order.
+    """
+    if topology_hash in _TOPOLOGIES:
+        return
+    started = time.perf_counter()
+    topology = pyroutingkit.CCHTopology()
+    topology.load(str(directory))
+    logger.info("CCH topology loaded in %.2f s", time.perf_counter() - started)
+    _TOPOLOGIES.clear()
+    _TOPOLOGIES[topology_hash] = topology
+
+
 def topology_files(topology_hash: str) -> Mapping[str, bytes]:
     """Return the saved files of an in-memory topology (to ship it to Dask workers)."""
     topology = _TOPOLOGIES[topology_hash]
     with tempfile.TemporaryDirectory() as scratch:
         topology.save(scratch)
-        return {name: (Path(scratch) / name).read_bytes() for name in _TOPOLOGY_FILES}
+        return {name: (Path(scratch) / name).read_bytes() for name in TOPOLOGY_FILES}
 
 
 def install_topology(topology_hash: str, files: Mapping[str, bytes]) -> None:
