@@ -116,18 +116,7 @@ def solve_minmax_group(
     count = check_n_sites(instance, n_sites)
     found = make_groups(instance, groups)
     pairs, unreachable = _usable_pairs(instance, _has_group_weight(found))
-    reached = np.asarray(found.weights[:, pairs.active].sum(axis=1), dtype=np.float64).ravel()
-    model, first_x = _assignment_model(instance, pairs, count, np.zeros(pairs.rows.size))
-    z = model.add_columns([1.0])
-    kept = np.flatnonzero(reached > 0)  # a group no site reaches has no mean to bound
-    scaled = sp.diags(1.0 / reached[kept]) @ found.weights[kept][:, pairs.rows]
-    block = sp.hstack(
-        [sp.csr_matrix((kept.size, first_x)), scaled @ sp.diags(pairs.minutes),
-         -np.ones((kept.size, 1))],
-        format="csr",
-    )  # fmt: skip
-    assert block.shape[1] == z + 1
-    model.add_rows(block, upper=0.0)
+    model = _minmax_assignment_model(instance, found, pairs, count)
     build_s = time.perf_counter() - start
     result = _solved(model, options, f"n_sites={count} sites cannot reach every demand point")
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
@@ -264,15 +253,7 @@ def solve_share_median(
     plain = _plain_median_if_fair(od, count, found, target, pairs.active, options, rules)
     if plain is not None:
         return plain
-    cost = instance.weights[pairs.rows] * pairs.minutes
-    model, first_x = _assignment_model(instance, pairs, count, cost)
-    near = np.flatnonzero(pairs.minutes <= target.minutes)
-    within = found.weights[:, pairs.rows[near]].tocoo()
-    block = sp.csr_matrix(
-        (within.data, (within.row, first_x + near[within.col])),
-        shape=(len(found.names), model.n_cols),
-    )
-    model.add_rows(block, lower=(target.share - SHARE_TOLERANCE) * found.totals)
+    model = _share_assignment_model(instance, found, target, pairs, count)
     build_s = time.perf_counter() - start
     why = (
         f"no {count} sites bring every group's share within {target.minutes:g} minutes to "
@@ -346,6 +327,41 @@ def solve_max_worst_share(
         unreachable=np.zeros(od.shape[0], dtype=np.bool_), parameters=parameters,
         assignment=assignment,
     )  # fmt: skip
+
+
+def _minmax_assignment_model(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int
+) -> MipModel:
+    """The min-max model of `solve_minmax_group`'s notes: assignment columns, then z."""
+    reached = np.asarray(found.weights[:, pairs.active].sum(axis=1), dtype=np.float64).ravel()
+    model, first_x = _assignment_model(instance, pairs, count, np.zeros(pairs.rows.size))
+    z = model.add_columns([1.0])
+    kept = np.flatnonzero(reached > 0)  # a group no site reaches has no mean to bound
+    scaled = sp.diags(1.0 / reached[kept]) @ found.weights[kept][:, pairs.rows]
+    block = sp.hstack(
+        [sp.csr_matrix((kept.size, first_x)), scaled @ sp.diags(pairs.minutes),
+         -np.ones((kept.size, 1))],
+        format="csr",
+    )  # fmt: skip
+    assert block.shape[1] == z + 1
+    model.add_rows(block, upper=0.0)
+    return model
+
+
+def _share_assignment_model(
+    instance: Instance, found: Groups, target: GroupShare, pairs: _Pairs, count: int
+) -> MipModel:
+    """The p-median assignment model with one share row per group (`solve_share_median`)."""
+    cost = instance.weights[pairs.rows] * pairs.minutes
+    model, first_x = _assignment_model(instance, pairs, count, cost)
+    near = np.flatnonzero(pairs.minutes <= target.minutes)
+    within = found.weights[:, pairs.rows[near]].tocoo()
+    block = sp.csr_matrix(
+        (within.data, (within.row, first_x + near[within.col])),
+        shape=(len(found.names), model.n_cols),
+    )
+    model.add_rows(block, lower=(target.share - SHARE_TOLERANCE) * found.totals)
+    return model
 
 
 def _plain_median_if_fair(
