@@ -85,6 +85,20 @@ def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def _solved(run: Callable[[], siting.Solution]) -> dict[str, Any]:
+    """`run` timed and recorded; a solve that ends with no plan at all is recorded so."""
+    start = time.perf_counter()
+    try:
+        solution = run()
+    except SitingError as error:
+        return {
+            "seconds": time.perf_counter() - start,
+            "status": "no solution",
+            "error": str(error),
+        }
+    return _record(time.perf_counter() - start, solution)
+
+
 def _record(seconds: float, solution: siting.Solution) -> dict[str, Any]:
     return {
         "seconds": seconds,
@@ -181,12 +195,12 @@ def _case(
     baseline: Callable[[], dict[str, Any]] | None,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    runs = [_record(*_timed(method)) for _ in range(args.runs)]
+    runs = [_solved(method) for _ in range(args.runs)]
     row: dict[str, Any] = {"case": name, "siting": _median_of(runs)}
     if baseline is not None and not args.skip_baseline:
         row["baseline"] = _median_of([baseline() for _ in range(args.baseline_runs)])
         theirs = row["baseline"]
-        if theirs["status"] == "optimal" and runs[0]["status"] == "optimal":
+        if theirs["status"] == runs[0]["status"] == "optimal":
             row["same_objective"] = bool(
                 np.isclose(theirs["objective"], runs[0]["objective"], rtol=1e-6)
             )
