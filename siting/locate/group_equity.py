@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError
+from siting.locate.group_search import group_pairs, minmax_plan
 from siting.locate.groups import Groups, GroupShare, make_groups
 from siting.locate.instance import (
     BoolArray,
@@ -29,13 +30,18 @@ from siting.locate.instance import (
     open_mask,
     prepare_instance,
 )
+from siting.locate.interchange import AssignmentPairs
 from siting.locate.median_center import solve_p_median
-from siting.locate.mip import MipModel, MipOptions, MipResult
+from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
+from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
+from siting.locate.radius import LevelColumns, distance_level_model
 from siting.locate.solution import Solution
-from siting.travel.odmatrix import ODMatrix
+from siting.travel.odmatrix import ODMatrix, row_pointers
 
 logger = logging.getLogger(__name__)
 
+#: seconds the search over site sets may take when no time limit is given (then HiGHS)
+MINMAX_SEARCH_S = 60.0
 #: slack on a share target, so that a share reached exactly is not lost to rounding
 SHARE_TOLERANCE = 1e-9
 
@@ -103,6 +109,16 @@ def solve_minmax_group(
     the worst mean of that assignment, never above the MIP's. Pairs farther than a
     required site are dropped, as in the p-median.
 
+    Solved in three steps. A plan by greedy add and best swaps on the worst mean
+    (`siting.locate.group_search.minmax_plan`); then, without a budget, a search over the
+    site sets that cuts a node when some group's mean with every site still to try open
+    is no better than the best plan (`siting.locate.minmax_search`; exact when it ends:
+    Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half the time limit
+    (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the model above
+    written over distance levels (`_minmax_level_model`, as the p-median's radius
+    formulation) from the best plan, for the time left. When HiGHS ends with no plan or
+    a worse one, the best plan stands with HiGHS's bound and status ``"time limit"``.
+
     Examples
     --------
     >>> import numpy as np
@@ -116,9 +132,17 @@ def solve_minmax_group(
     count = check_n_sites(instance, n_sites)
     found = make_groups(instance, groups)
     pairs, unreachable = _usable_pairs(instance, _has_group_weight(found))
-    model = _minmax_assignment_model(instance, found, pairs, count)
-    build_s = time.perf_counter() - start
-    result = _solved(model, options, f"n_sites={count} sites cannot reach every demand point")
+    options = options or MipOptions()
+    plan = _minmax_heuristic(instance, found, pairs, count, _deadline(options, start, 0.2))
+    searched = _minmax_search(od, instance, found, pairs, count, plan, options, start)
+    if searched.plan is not None:
+        plan = searched.plan
+    if searched.complete and plan is not None:
+        build_s = time.perf_counter() - start
+        value = _worst_mean(od, found, pairs, plan)
+        result = MipResult(plan.astype(np.float64), value, value, 0.0, "optimal", build_s)
+    else:
+        result, build_s = _minmax_by_mip(od, instance, found, pairs, count, plan, options, start)
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
     means = found.means(assignment[1], pairs.active)
     worst = int(np.nanargmax(means))
@@ -329,6 +353,51 @@ def solve_max_worst_share(
     )  # fmt: skip
 
 
+def _minmax_level_model(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int
+) -> tuple[MipModel, LevelColumns]:
+    """The min-max of `solve_minmax_group`'s notes over distance levels: each row's minutes
+    as in the p-median's radius formulation (`siting.locate.radius`), z last.
+
+    The same LP bound as the assignment model's (both give each row the minutes of its
+    nearest open site for integer sites), with one column and one row per distinct
+    distance of a row instead of a column and a linking row per pair.
+    """
+    local = np.searchsorted(np.flatnonzero(pairs.active), pairs.rows)
+    n_active = int(pairs.active.sum())
+    priced = AssignmentPairs(
+        local_rows=local, columns=pairs.sites, cost=pairs.minutes,
+        indptr=row_pointers(local, n_active), n_columns=instance.od.shape[1],
+    )  # fmt: skip
+    model, columns = distance_level_model(instance, priced, count, np.zeros(n_active))
+    z = model.add_columns([1.0])
+    block, constant = columns.row_minutes(_scaled_weights(found, pairs))
+    n_groups = block.shape[0]
+    rows = sp.hstack(
+        [sp.csr_matrix((n_groups, columns.first)), block,
+         sp.csr_matrix((n_groups, z - columns.first - block.shape[1])),
+         -np.ones((n_groups, 1))],
+        format="csr",
+    )  # fmt: skip
+    model.add_rows(rows, upper=-constant)
+    return model, columns
+
+
+def _level_start(
+    od: ODMatrix, pairs: _Pairs, columns: LevelColumns, plan: BoolArray, n_columns: int
+) -> FloatArray:
+    """Column values of `plan` in a model of `distance_level_model`: the sites, z = 1 at
+    each level nearer than the row's nearest open site, the constant column at 1 and any
+    column after it (the min-max's z) at 0, for the caller to set."""
+    minutes = nearest_open(od, plan)[1][pairs.active]
+    values = np.zeros(n_columns)
+    values[: plan.size] = plan
+    z_levels = columns.distance < minutes[columns.row]
+    values[columns.first : columns.first + z_levels.size] = z_levels
+    values[columns.first + z_levels.size] = 1.0
+    return values
+
+
 def _minmax_assignment_model(
     instance: Instance, found: Groups, pairs: _Pairs, count: int
 ) -> MipModel:
@@ -479,11 +548,129 @@ def _check_share_reachable(instance: Instance, found: Groups, target: GroupShare
         raise InfeasibleError(msg)
 
 
-def _solved(model: MipModel, options: MipOptions | None, why: str) -> MipResult:
-    result = model.solve(options or MipOptions())
+def _solved(
+    model: MipModel, options: MipOptions | None, why: str, start: FloatArray | None = None
+) -> MipResult:
+    """HiGHS's answer; with a `start` (a plan), that plan with HiGHS's bound when HiGHS
+    holds none of its own at the time limit."""
+    try:
+        result = model.solve(options or MipOptions(), start=start)
+    except NoSolutionError as error:
+        if start is None:
+            raise
+        logger.info("HiGHS held no plan at the time limit: the heuristic plan stands")
+        return MipResult(start, math.nan, error.bound, math.inf, "time limit", math.nan)
     if result.status == "infeasible":
         raise InfeasibleError(why)
     return result
+
+
+def _minmax_search(
+    od: ODMatrix,
+    instance: Instance,
+    found: Groups,
+    pairs: _Pairs,
+    count: int,
+    plan: BoolArray | None,
+    options: MipOptions,
+    start: float,
+) -> SearchResult:
+    """The search over site sets (`siting.locate.minmax_search`) for half the time limit
+    (`MINMAX_SEARCH_S` without one), from `plan`'s value; not run under a budget or when
+    the dense matrix it needs is too large (then: incomplete, no plan)."""
+    free = np.flatnonzero(instance.allowed & ~instance.required)
+    active = np.flatnonzero(pairs.active)
+    n_choose = count - int(instance.required.sum())
+    if instance.budget is not None or active.size * od.shape[1] > MAX_DENSE:
+        return SearchResult(None, math.inf, False, 0)
+    minutes = np.full((active.size, od.shape[1]), np.inf)
+    minutes[np.searchsorted(active, pairs.rows), pairs.sites] = pairs.minutes
+    incumbent = math.inf if plan is None else _worst_mean(od, found, pairs, plan) * (1 + 1e-12)
+    limit = MINMAX_SEARCH_S if options.time_limit_s is None else options.time_limit_s / 2
+    found_set = search_minmax(
+        minutes, _scaled_weights(found, pairs), instance.required, free, n_choose,
+        incumbent=incumbent, excluded=instance.excluded, deadline=start + limit,
+    )  # fmt: skip
+    logger.info(
+        "min-max group: search over site sets %s after %d nodes (best %.6g)",
+        "complete" if found_set.complete else "stopped", found_set.nodes, found_set.value,
+    )  # fmt: skip
+    return found_set
+
+
+def _minmax_by_mip(
+    od: ODMatrix,
+    instance: Instance,
+    found: Groups,
+    pairs: _Pairs,
+    count: int,
+    plan: BoolArray | None,
+    options: MipOptions,
+    start: float,
+) -> tuple[MipResult, float]:
+    """HiGHS on the level model for the time left, from `plan`; the plan stands when HiGHS
+    ends with a worse one or none, with HiGHS's bound."""
+    model, columns = _minmax_level_model(instance, found, pairs, count)
+    start_values = None
+    if plan is not None:
+        start_values = _level_start(od, pairs, columns, plan, model.n_cols)
+        start_values[-1] = _worst_mean(od, found, pairs, plan) * (1 + 1e-9)
+    build_s = time.perf_counter() - start
+    why = f"n_sites={count} sites cannot reach every demand point"
+    result = _solved(model, _left(options, start), why, start_values)
+    if start_values is not None and plan is not None:
+        mip_plan = open_mask(result.values, od.shape[1])
+        if _worst_mean(od, found, pairs, plan) < _worst_mean(od, found, pairs, mip_plan):
+            result = replace(result, values=start_values)
+    return result, build_s
+
+
+def _deadline(options: MipOptions, start: float, share: float) -> float | None:
+    """When `share` of the time limit (counted from `start`) has passed; None without one."""
+    if options.time_limit_s is None:
+        return None
+    return start + share * options.time_limit_s
+
+
+def _left(options: MipOptions, start: float) -> MipOptions:
+    """`options` with the time limit that is left since `start` (at least a millisecond)."""
+    if options.time_limit_s is None:
+        return options
+    spent = time.perf_counter() - start
+    return replace(options, time_limit_s=max(options.time_limit_s - spent, 1e-3))
+
+
+def _scaled_weights(found: Groups, pairs: _Pairs) -> sp.csr_matrix:
+    """Groups with people at served rows x served rows: weight over the group's served total,
+    so that a group's cost over its pairs is its mean minutes."""
+    served = found.weights[:, pairs.active]
+    reached = np.asarray(served.sum(axis=1), dtype=np.float64).ravel()
+    kept = np.flatnonzero(reached > 0)
+    return sp.csr_matrix(sp.diags(1.0 / reached[kept]) @ served[kept])
+
+
+def _minmax_heuristic(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int, deadline: float | None
+) -> BoolArray | None:
+    """Greedy and swaps on the worst group's mean (`siting.locate.group_search`); None when
+    the plan found leaves some row to serve without an open site or is an excluded set."""
+    local = np.searchsorted(np.flatnonzero(pairs.active), pairs.rows)
+    priced = group_pairs(
+        local, pairs.sites, pairs.minutes, _scaled_weights(found, pairs), instance.od.shape[1]
+    )
+    plan = minmax_plan(priced, count, instance.required, instance.allowed, deadline=deadline)
+    served = np.zeros(instance.od.shape[0], dtype=np.bool_)
+    served[pairs.rows[plan[pairs.sites]]] = True
+    excluded = any(np.array_equal(plan, chosen) for chosen in instance.excluded)
+    return plan if bool(served[pairs.active].all()) and not excluded else None
+
+
+def _worst_mean(od: ODMatrix, found: Groups, pairs: _Pairs, plan: BoolArray) -> float:
+    """The worst group mean of `plan` with every row at its nearest open site."""
+    minutes = nearest_open(od, plan)[1]
+    if not np.isfinite(minutes[pairs.active]).all():
+        return math.inf
+    return float(np.nanmax(found.means(minutes, pairs.active)))
 
 
 def _with_objective(
