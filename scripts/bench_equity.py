@@ -256,10 +256,11 @@ def _minmax_cases(
 def _share_cases(
     od: siting.ODMatrix, data: dict[str, np.ndarray], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """p-median with a binding share rule: 65+ of every municipality within 30 min."""
+    """p-median with a binding share rule: 80% of the 65+ of every municipality within 30
+    min (the best worst share 10 towns can give is 83.9%; the plain p-median gives less)."""
     weights, labels, limit = data["age_65_plus"], data["municipality"], args.time_limit_s
     rows = []
-    for p, share in ((10, 0.9),):
+    for p, share in ((10, 0.8),):
         rule = {"minutes": SHARE_MINUTES, "share": share}
 
         def method(p: int = p, rule: dict[str, float] = rule) -> siting.Solution:

@@ -14,7 +14,11 @@ import pytest
 from siting import solve
 from siting._core.errors import InfeasibleError, InputError
 from siting.locate import group_equity
-from siting.locate.group_equity import solve_max_worst_share, solve_minmax_group
+from siting.locate.group_equity import (
+    solve_max_worst_share,
+    solve_minmax_group,
+    solve_share_median,
+)
 from siting.locate.groups import GroupShare
 from siting.locate.mip import MipOptions
 from siting.travel.odmatrix import ODMatrix
@@ -175,6 +179,30 @@ def test_share_median_equals_brute_force(
     shares = brute_force.worst_share(groups, solution.assigned_minutes, minutes)
     assert shares.min() >= share - 1e-9
     assert min(solution.parameters["group_shares"].values()) == pytest.approx(shares.min())
+
+
+def test_share_median_out_of_time_returns_the_plan_meeting_the_rule() -> None:
+    """Districts instance, p = 3, 60 % of every district within 30 min (binding): with no
+    time for HiGHS the swap plan comes back meeting the rule, status "time limit", a
+    bound below it; with time, the optimum equals brute force."""
+    minutes, weights, labels = _districts(2)
+    od, rule = ODMatrix.from_dense(minutes), {"minutes": 30, "share": 0.6}
+    expected, _ = brute_force.share_median(
+        minutes, weights, brute_force.group_matrix(labels, weights), 3, 30, 0.6
+    )
+    plain = brute_force.p_median(minutes, weights, 3)
+    assert expected > plain  # the rule binds
+    hurried = solve_share_median(
+        od, n_sites=3, groups=labels, weights=weights, min_group_share=rule,
+        options=MipOptions(time_limit_s=1e-9),
+    )  # fmt: skip
+    assert hurried.status == "time limit"
+    assert min(hurried.parameters["group_shares"].values()) >= 0.6
+    assert hurried.bound <= expected + 1e-6 <= hurried.objective + 1e-6
+    exact = solve_share_median(od, n_sites=3, groups=labels, weights=weights,
+                               min_group_share=rule)  # fmt: skip
+    assert exact.objective == pytest.approx(expected, rel=1e-9)
+    assert exact.status == "optimal"
 
 
 def test_the_share_rule_binds_on_these_instances() -> None:

@@ -13,7 +13,7 @@ from typing import Any, Unpack
 import numpy as np
 import scipy.sparse as sp
 
-from siting._core.errors import InfeasibleError, InputError
+from siting._core.errors import InfeasibleError, InputError, SitingError
 from siting.locate.group_search import group_pairs, minmax_plan
 from siting.locate.groups import Groups, GroupShare, make_groups
 from siting.locate.instance import (
@@ -26,8 +26,10 @@ from siting.locate.instance import (
     check_max_minutes,
     check_n_sites,
     make_solution,
+    merge_identical_rows,
     nearest_open,
     open_mask,
+    pairs_within,
     prepare_instance,
 )
 from siting.locate.interchange import AssignmentPairs
@@ -35,6 +37,7 @@ from siting.locate.median_center import solve_p_median
 from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import LevelColumns, distance_level_model
+from siting.locate.share_reduction import ShareReduction, reduce_share_median
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix, row_pointers
 
@@ -254,7 +257,12 @@ def solve_share_median(
     The plain p-median is solved first (`solve_p_median`: Lagrangian pass, fixing, HiGHS).
     When its proven optimum already meets the rule and serves every point of a group, it
     is the answer, with its bound: the rule only removes plans, so nothing can be better.
-    Only a rule that binds builds the model above.
+    Only a rule that binds builds the model above, and then (without a budget) swaps from
+    the plain plan look for a plan meeting the rule; its travel U licenses the p-median's
+    Lagrangian fixing for plans no dearer than U (`siting.locate.share_reduction`), and
+    HiGHS starts from it. When HiGHS ends with no plan, that plan stands with the better
+    of the two bounds and status ``"time limit"``; with no plan meeting the rule from
+    either, a `SitingError` says so (the rule may be beyond what the sites can give).
 
     Examples
     --------
@@ -274,16 +282,38 @@ def solve_share_median(
     found = make_groups(instance, groups)
     _check_share_reachable(instance, found, target)
     pairs, unreachable = _usable_pairs(instance, instance.demand | _has_group_weight(found))
-    plain = _plain_median_if_fair(od, count, found, target, pairs.active, options, rules)
-    if plain is not None:
-        return plain
-    model = _share_assignment_model(instance, found, target, pairs, count)
+    plain = _plain_median(od, count, options, rules)
+    fair = None if plain is None else _if_fair(plain, found, target, pairs.active)
+    if fair is not None:
+        return fair
+    options = options or MipOptions()
+    reduction = _share_reduction(instance, found, target, pairs, count, plain, options, start)
+    model_instance, model_pairs, start_values = instance, pairs, None
+    if reduction is not None:
+        kept = reduction.kept_pairs
+        model_instance = replace(
+            instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed
+        )
+        model_pairs = _Pairs(pairs.rows[kept], pairs.sites[kept], pairs.minutes[kept], pairs.active)
+    model = _share_assignment_model(model_instance, found, target, model_pairs, count)
+    if reduction is not None:
+        start_values = _assignment_start(od, model_pairs, reduction.plan)
     build_s = time.perf_counter() - start
     why = (
         f"no {count} sites bring every group's share within {target.minutes:g} minutes to "
         f"{target.share:.0%} and reach every demand point within the matrix cut-off"
     )
-    result = _solved(model, options, why)
+    try:
+        result = _solved(model, _left(options, start), why, start_values)
+    except NoSolutionError as error:  # no plan meeting the rule, from swaps nor HiGHS
+        msg = (
+            f"p-median with min_group_share: no plan found meeting the rule within the time "
+            f"limit ({why.replace('no ', 'maybe none of ', 1)}; the most a worst group can "
+            "get is what siting.equity_frontier's max_worst_share says)"
+        )
+        raise SitingError(msg) from error
+    if reduction is not None and reduction.lower_bound > result.bound:
+        result = replace(result, bound=reduction.lower_bound)
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
     served = pairs.active & instance.demand
     result = _with_objective(result, float(instance.weights[served] @ assignment[1][served]))
@@ -433,55 +463,91 @@ def _share_assignment_model(
     return model
 
 
-def _plain_median_if_fair(
-    od: ODMatrix,
-    count: int,
-    found: Groups,
-    target: GroupShare,
-    active: BoolArray,
-    options: MipOptions | None,
-    rules: SiteRules,
+def _plain_median(
+    od: ODMatrix, count: int, options: MipOptions | None, rules: SiteRules
+) -> Solution | None:
+    """The plain p-median (no rule), or None when it is infeasible (the share model then
+    says why, in the rule's terms)."""
+    try:
+        return solve_p_median(od, n_sites=count, options=options, **rules)
+    except InfeasibleError:
+        return None
+
+
+def _if_fair(
+    plain: Solution, found: Groups, target: GroupShare, active: BoolArray
 ) -> Solution | None:
     """The plain p-median when it is proven optimal and already meets the rule, else None."""
-    try:
-        plain = solve_p_median(od, n_sites=count, options=options, **rules)
-    except InfeasibleError:  # the model below says why, in the rule's terms
-        return None
     minutes = plain.assigned_minutes
     shares = found.shares(minutes <= target.minutes)
     fair = bool((shares >= target.share - SHARE_TOLERANCE).all())
     if not (plain.is_optimal and fair and np.isfinite(minutes[active]).all()):
         return None
-    logger.info("p-median, group share p=%d: the plain optimum meets the rule", count)
+    logger.info("p-median, group share p=%d: the plain optimum meets the rule", plain.n_sites)
     parameters = {
         **plain.parameters, "min_group_share": target.summary(), **_share_record(found, shares)
     }  # fmt: skip
     return replace(plain, parameters=parameters)
 
 
+def _share_reduction(
+    instance: Instance,
+    found: Groups,
+    target: GroupShare,
+    pairs: _Pairs,
+    count: int,
+    plain: Solution | None,
+    options: MipOptions,
+    start: float,
+) -> ShareReduction | None:
+    """A plan meeting the rule from the plain p-median's, and the fixing for plans no dearer
+    (`siting.locate.share_reduction`); None under a budget (the swaps ignore it) or when
+    no such plan was found."""
+    if plain is None or instance.budget is not None:
+        return None
+    start_plan = np.zeros(instance.od.shape[1], dtype=np.bool_)
+    start_plan[plain.site_index] = True
+    return reduce_share_median(
+        instance, found, (pairs.rows, pairs.sites, pairs.minutes, pairs.active),
+        (target.minutes, target.share), count, start_plan, _deadline(options, start, 0.5),
+    )  # fmt: skip
+
+
+def _assignment_start(od: ODMatrix, pairs: _Pairs, plan: BoolArray) -> FloatArray:
+    """Column values of `plan` in `_assignment_model`: the sites, then x at each row's
+    nearest open site (the first of ties, as `nearest_open`)."""
+    column = nearest_open(od, plan)[0]
+    assigned = (pairs.sites == column[pairs.rows]).astype(np.float64)
+    return np.concatenate([plan.astype(np.float64), assigned])
+
+
 def _max_share_model(instance: Instance, found: Groups, limit: float, count: int) -> MipModel:
-    """Sites y, a c per point with group weight and a site within T, then s; as noted."""
-    matrix = instance.od.minutes
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    keep = instance.allowed[matrix.indices] & (matrix.data <= limit)
-    keep &= _has_group_weight(found)[rows]
-    points = np.unique(rows[keep])
-    local = np.searchsorted(points, rows[keep])
+    """Sites y, a c per class of points with group weight and the same sites within T,
+    then s; as noted.
+
+    Points that reach the same sites within T are covered together, so they share one c
+    with their group weights summed (exact; as the MCLP merges its rows): Dalarna's 4,004
+    cells fall into some hundreds of classes.
+    """
+    cover = pairs_within(instance, limit)
+    points = np.flatnonzero(_has_group_weight(found) & (np.diff(cover.indptr) > 0))
+    classes, class_weights = merge_identical_rows(
+        sp.csr_matrix(cover[points]), found.weights[:, points].T.toarray()
+    )
+    n_classes = classes.shape[0]
     model = MipModel("max")
     add_site_columns(model, instance, n_sites=count)
-    first_c = model.add_columns(np.zeros(points.size), upper=1.0)
+    first_c = model.add_columns(np.zeros(n_classes), upper=1.0)
     s = model.add_columns([1.0], upper=1.0)
-    cover = sp.csr_matrix(
-        (np.concatenate([np.ones(points.size), -np.ones(local.size)]),
-         (np.concatenate([np.arange(points.size), local]),
-          np.concatenate([first_c + np.arange(points.size), matrix.indices[keep]]))),
-        shape=(points.size, model.n_cols),
-    )  # fmt: skip
-    model.add_rows(cover, upper=0.0)
-    share = sp.diags(1.0 / found.totals) @ found.weights[:, points]
+    link = sp.hstack(
+        [-classes, sp.identity(n_classes, format="csr")], format="csr"
+    )  # c - sum of its sites within T <= 0
+    assert link.shape[1] == first_c + n_classes
+    model.add_rows(link, upper=0.0)
+    share = sp.csr_matrix(class_weights.T / found.totals[:, None])
+    n_groups = len(found.names)
     block = sp.hstack(
-        [sp.csr_matrix((len(found.names), first_c)), -share, np.ones((len(found.names), 1))],
-        format="csr",
+        [sp.csr_matrix((n_groups, first_c)), -share, np.ones((n_groups, 1))], format="csr"
     )
     assert block.shape[1] == s + 1
     model.add_rows(block, upper=0.0)

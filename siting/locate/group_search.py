@@ -23,6 +23,7 @@ table gives each group's total after every swap exactly.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,11 +115,14 @@ def share_plan(
 
     `median` prices the total travel; ``beyond[k]`` group k's people beyond T (cost 1 x
     weight for a pair over T, 0 within), and ``targets[k]`` the most of them the rule
-    allows beyond T. The shortfall is ``sum_k max(0, beyond_k - targets_k)``.
+    allows beyond T. The shortfall is ``sum_k max(0, beyond_k - targets_k)``. The
+    `deadline` stops only the swaps after the shortfall is 0 (at most `MAX_SWAPS`).
     """
     current = start.copy()
+    short_now = math.inf
     for _ in range(MAX_SWAPS):
-        if deadline is not None and time.perf_counter() > deadline:
+        # the deadline stops the travel swaps only: a plan meeting the rule is worth waiting for
+        if short_now <= 0 and deadline is not None and time.perf_counter() > deadline:
             break
         travel, open_index, cost_now = swap_savings(median, current)
         tables = [swap_savings(group, current) for group in beyond]
