@@ -688,6 +688,10 @@ def _minmax_by_mip(
         mip_plan = open_mask(result.values, od.shape[1])
         if _worst_mean(od, found, pairs, plan) < _worst_mean(od, found, pairs, mip_plan):
             result = replace(result, values=start_values)
+    # no plan does better than every allowed site open: a bound when HiGHS has none yet
+    floor = _worst_mean(od, found, pairs, instance.allowed)
+    if not result.bound >= floor:
+        result = replace(result, bound=floor)
     return result, build_s
 
 
