@@ -135,6 +135,22 @@ def test_attendance_past_enumeration_equals_brute_force(seed: int) -> None:
     assert (solution.status, solution.gap) == ("optimal", 0.0)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_attendance_within_a_gap_keeps_its_promise(seed: int) -> None:
+    """mip_gap 5 %: the answer is within 5 % of the optimum of every set, and its reported
+    gap is at most 5 % and true of it."""
+    minutes, weights = _clustered(seed)
+    od = ODMatrix.from_dense(minutes)
+    decay = Decay("gaussian", scale_minutes=15)
+    best = _best_of_every_set(weights[:, None] * decay.weight(od.to_dense().astype(float)), 5)
+    solution = solve_attendance(
+        od, n_sites=5, decay=decay, weights=weights, options=MipOptions(mip_gap=0.05)
+    )
+    assert solution.gap <= 0.05
+    assert solution.objective >= best / 1.05 - 1e-9
+    assert solution.bound >= best - 1e-6 * best
+
+
 def test_attendance_keeps_excluded_sets_out() -> None:
     """The best set excluded, the answer is the second best of the enumeration."""
     minutes, weights = brute_force.random_instance(3)
