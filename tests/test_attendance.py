@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -14,6 +15,7 @@ from scenario_files import scenario_text, write_scenario
 from siting import Decay, solve
 from siting._core.errors import InfeasibleError, InputError, SitingWarning
 from siting.locate.attendance import solve_attendance
+from siting.locate.mip import MipOptions
 from siting.scenario.config import load_scenario
 from siting.scenario.pipeline import run_scenario
 from siting.travel.odmatrix import ODMatrix
@@ -97,6 +99,89 @@ def test_step_decay_is_the_mclp(seed: int) -> None:
         weights=weights,
     )  # fmt: skip
     assert solution.objective == pytest.approx(brute_force.mclp(minutes, weights, 25, 2))
+
+
+def _clustered(seed: int, n_demand: int = 60, n_sites: int = 26) -> tuple[np.ndarray, np.ndarray]:
+    """Points and sites on a 100 x 100 km plane, minutes at 60 km/h: too many sets of 5 for
+    siting to enumerate before its Lagrangian pass."""
+    rng = np.random.default_rng(seed)
+    demand, sites = rng.uniform(0, 100, (n_demand, 2)), rng.uniform(0, 100, (n_sites, 2))
+    minutes = np.linalg.norm(demand[:, None, :] - sites[None, :, :], axis=2)
+    return minutes, rng.integers(1, 50, size=n_demand).astype(np.float64)
+
+
+def _best_of_every_set(coming: np.ndarray, n_sites: int) -> float:
+    """The most people coming over every set of `n_sites` columns of `coming` (numpy)."""
+    best = -math.inf
+    for prefix in itertools.combinations(range(coming.shape[1]), n_sites - 1):
+        base = coming[:, list(prefix)].max(axis=1)
+        rest = np.maximum(base[:, None], coming[:, prefix[-1] + 1 :]).sum(axis=0)
+        best = max(best, float(rest.max(initial=-math.inf)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_attendance_past_enumeration_equals_brute_force(seed: int) -> None:
+    """60 points x 26 sites, p = 5, Gaussian: solved as a p-median (Lagrangian pass and
+    fixing first), the optimum equals every set priced by numpy and is proven."""
+    minutes, weights = _clustered(seed)
+    od = ODMatrix.from_dense(minutes)
+    decay = Decay("gaussian", scale_minutes=15)
+    stored = od.to_dense().astype(np.float64)  # the float32 minutes siting solves over
+    expected = _best_of_every_set(weights[:, None] * decay.weight(stored), 5)
+    solution = solve_attendance(od, n_sites=5, decay=decay, weights=weights)
+    assert solution.parameters["solved_by"] in ("radius", "lagrangian", "enumeration")
+    assert solution.objective == pytest.approx(expected, rel=1e-9)
+    assert (solution.status, solution.gap) == ("optimal", 0.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_attendance_within_a_gap_keeps_its_promise(seed: int) -> None:
+    """mip_gap 5 %: the answer is within 5 % of the optimum of every set, and its reported
+    gap is at most 5 % and true of it."""
+    minutes, weights = _clustered(seed)
+    od = ODMatrix.from_dense(minutes)
+    decay = Decay("gaussian", scale_minutes=15)
+    best = _best_of_every_set(weights[:, None] * decay.weight(od.to_dense().astype(float)), 5)
+    solution = solve_attendance(
+        od, n_sites=5, decay=decay, weights=weights, options=MipOptions(mip_gap=0.05)
+    )
+    assert solution.gap <= 0.05
+    assert solution.objective >= best / 1.05 - 1e-9
+    assert solution.bound >= best - 1e-6 * best
+
+
+def test_attendance_keeps_excluded_sets_out() -> None:
+    """The best set excluded, the answer is the second best of the enumeration."""
+    minutes, weights = brute_force.random_instance(3)
+    best, chosen = brute_force.attendance(minutes, weights, _exponential, 2)
+    od = ODMatrix.from_dense(minutes)
+    values = sorted(
+        (_value(minutes, weights, _exponential, pair), pair)
+        for pair in itertools.combinations(range(minutes.shape[1]), 2)
+    )
+    second = values[-2][0]
+    solution = solve_attendance(
+        od, n_sites=2, decay=Decay("exponential", beta=0.05), weights=weights, exclude=[chosen]
+    )
+    assert set(solution.site_index.tolist()) != set(chosen)
+    assert solution.objective == pytest.approx(second, rel=1e-9)
+    assert second < best
+
+
+def test_attendance_out_of_time_returns_a_plan_with_its_bound() -> None:
+    """No time at all for the MIP: the heuristic plan comes back with a finite bound above
+    it and status "time limit", never "no solution"."""
+    minutes, weights = _clustered(0, n_demand=300, n_sites=60)
+    solution = solve_attendance(
+        ODMatrix.from_dense(minutes), n_sites=8, decay=Decay("gaussian", scale_minutes=15),
+        weights=weights, options=MipOptions(time_limit_s=1e-6),
+    )  # fmt: skip
+    assert solution.n_sites == 8
+    assert solution.status == "time limit"
+    assert math.isfinite(solution.bound)
+    assert solution.bound >= solution.objective > 0
+    assert solution.gap == pytest.approx((solution.bound - solution.objective) / solution.objective)
 
 
 def test_attendance_by_hand_goes_to_the_nearest_site() -> None:

@@ -3,6 +3,7 @@ best worst share) against brute force over every site set of small instances."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import brute_force
@@ -12,8 +13,14 @@ import pytest
 
 from siting import solve
 from siting._core.errors import InfeasibleError, InputError
-from siting.locate.group_equity import solve_max_worst_share, solve_minmax_group
+from siting.locate import group_equity
+from siting.locate.group_equity import (
+    solve_max_worst_share,
+    solve_minmax_group,
+    solve_share_median,
+)
 from siting.locate.groups import GroupShare
+from siting.locate.mip import MipOptions
 from siting.travel.odmatrix import ODMatrix
 
 SEEDS = range(8)
@@ -69,6 +76,82 @@ def test_minmax_over_weight_columns_with_a_required_site(seed: int) -> None:
     assert 2 in solution.site_ids.tolist()
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_minmax_by_the_mip_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time for the search over site sets, HiGHS on the level model (started from
+    the greedy and swap plan) still reaches the enumeration's optimum, p = 3."""
+    monkeypatch.setattr(group_equity, "MINMAX_SEARCH_S", 0.0)
+    minutes, weights, labels = _instance(seed)
+    expected = brute_force.minmax_group(
+        minutes, brute_force.group_matrix(labels, weights), 3, set()
+    )
+    if math.isinf(expected):
+        return  # the first test checks the refusal
+    solution = solve_minmax_group(
+        ODMatrix.from_dense(minutes), n_sites=3, groups=labels, weights=weights
+    )
+    assert solution.objective == pytest.approx(expected, rel=1e-9)
+    assert solution.status == "optimal"
+
+
+def _districts(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """70 points in four districts (quadrants of a 100 km square) x 18 sites, minutes at
+    60 km/h: more site sets than a hand check, few enough for brute force."""
+    rng = np.random.default_rng(seed)
+    points, sites = rng.uniform(0, 100, (70, 2)), rng.uniform(0, 100, (18, 2))
+    minutes = np.linalg.norm(points[:, None, :] - sites[None, :, :], axis=2)
+    labels = (points[:, 0] > 50).astype(int) * 2 + (points[:, 1] > 50).astype(int)
+    stored = ODMatrix.from_dense(minutes).to_dense().astype(np.float64)  # float32 as solved
+    return stored, rng.integers(1, 30, size=70).astype(np.float64), labels
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_minmax_search_over_site_sets_equals_brute_force(seed: int) -> None:
+    """70 points in four districts x 18 sites, p = 4: the search over site sets proves the
+    optimum of the enumeration (3,060 sets)."""
+    minutes, weights, labels = _districts(seed)
+    expected = brute_force.minmax_group(
+        minutes, brute_force.group_matrix(labels, weights), 4, set()
+    )
+    solution = solve_minmax_group(
+        ODMatrix.from_dense(minutes), n_sites=4, groups=labels, weights=weights
+    )
+    assert solution.objective == pytest.approx(expected, rel=1e-9)
+    assert (solution.status, solution.gap) == ("optimal", 0.0)
+
+
+def test_minmax_keeps_excluded_sets_out() -> None:
+    """The optimal set excluded, the answer is the best other set of the enumeration."""
+    minutes, weights, labels = _districts(0)
+    groups = brute_force.group_matrix(labels, weights)
+    values = {}
+    for chosen in itertools.combinations(range(minutes.shape[1]), 3):
+        means = groups @ minutes[:, list(chosen)].min(axis=1) / groups.sum(axis=1)
+        values[chosen] = float(means.max())
+    ranked = sorted(values, key=values.__getitem__)
+    od = ODMatrix.from_dense(minutes)
+    solution = solve_minmax_group(
+        od, n_sites=3, groups=labels, weights=weights, exclude=[list(ranked[0])]
+    )
+    assert solution.objective == pytest.approx(values[ranked[1]], rel=1e-9)
+    assert tuple(solution.site_index.tolist()) != ranked[0]
+
+
+def test_minmax_out_of_time_still_returns_a_plan() -> None:
+    """No time for search or HiGHS: the greedy and swap plan comes back with status "time
+    limit" and a gap, never "no solution"."""
+    minutes, weights, labels = _districts(1)
+    solution = solve_minmax_group(
+        ODMatrix.from_dense(minutes), n_sites=4, groups=labels, weights=weights,
+        options=MipOptions(time_limit_s=1e-9),
+    )  # fmt: skip
+    assert solution.n_sites == 4
+    assert solution.status == "time limit"
+    means = solution.parameters["group_mean_minutes"]
+    assert solution.objective == pytest.approx(max(means.values()))
+    assert not solution.bound > solution.objective
+
+
 #: (n_sites, minutes, share): the rule binds (a dearer answer than the p-median's) for seeds
 #: 0, 2, 3, 4 of the first, 1, 4, 6 of the second; seeds 0 and 4 of the third are infeasible
 RULES = [(2, 30.0, 0.6), (2, 25.0, 0.5), (3, 30.0, 0.8)]
@@ -96,6 +179,30 @@ def test_share_median_equals_brute_force(
     shares = brute_force.worst_share(groups, solution.assigned_minutes, minutes)
     assert shares.min() >= share - 1e-9
     assert min(solution.parameters["group_shares"].values()) == pytest.approx(shares.min())
+
+
+def test_share_median_out_of_time_returns_the_plan_meeting_the_rule() -> None:
+    """Districts instance, p = 3, 60 % of every district within 30 min (binding): with no
+    time for HiGHS the swap plan comes back meeting the rule, status "time limit", a
+    bound below it; with time, the optimum equals brute force."""
+    minutes, weights, labels = _districts(2)
+    od, rule = ODMatrix.from_dense(minutes), {"minutes": 30, "share": 0.6}
+    expected, _ = brute_force.share_median(
+        minutes, weights, brute_force.group_matrix(labels, weights), 3, 30, 0.6
+    )
+    plain = brute_force.p_median(minutes, weights, 3)
+    assert expected > plain  # the rule binds
+    hurried = solve_share_median(
+        od, n_sites=3, groups=labels, weights=weights, min_group_share=rule,
+        options=MipOptions(time_limit_s=1e-9),
+    )  # fmt: skip
+    assert hurried.status == "time limit"
+    assert min(hurried.parameters["group_shares"].values()) >= 0.6
+    assert hurried.bound <= expected + 1e-6 <= hurried.objective + 1e-6
+    exact = solve_share_median(od, n_sites=3, groups=labels, weights=weights,
+                               min_group_share=rule)  # fmt: skip
+    assert exact.objective == pytest.approx(expected, rel=1e-9)
+    assert exact.status == "optimal"
 
 
 def test_the_share_rule_binds_on_these_instances() -> None:

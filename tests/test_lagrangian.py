@@ -137,3 +137,29 @@ def test_excluded_sets_are_never_the_answer_and_fixings_keep_the_rest(seed: int)
             continue
         assert not np.array_equal(reduction.best_open, excluded[0])
         _assert_keeps_optima(reduction, {k: v for k, v in totals.items() if k != best})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fixing_below_a_given_cost_keeps_every_set_up_to_it(seed: int) -> None:
+    """fix_below = the 5th best cost: every set costing at most that keeps its fixed sites
+    open, its closed ones shut and its nearest pairs."""
+    minutes, weights = _geometric(seed)
+    cost = weights[:, None] * minutes
+    totals = {
+        chosen: float(cost[:, list(chosen)].min(axis=1).sum())
+        for chosen in itertools.combinations(range(cost.shape[1]), 3)
+    }
+    limit = sorted(totals.values())[4]
+    allowed = np.ones(cost.shape[1], dtype=np.bool_)
+    reduction = reduce_p_median(_pairs(cost), 3, ~allowed, allowed, iterations=200, fix_below=limit)
+    assert reduction is not None
+    kept = reduction.kept_pairs.reshape(cost.shape)
+    for chosen, total in totals.items():
+        if total > limit:
+            continue
+        mask = np.isin(np.arange(cost.shape[1]), chosen)
+        assert not (mask & reduction.fixed_closed).any()
+        assert (mask | ~reduction.fixed_open).all()
+        nearest = np.array(chosen)[cost[:, list(chosen)].argmin(axis=1)]
+        assert kept[np.arange(cost.shape[0]), nearest].all()
+    assert reduction.lower_bound <= min(totals.values()) + 1e-9

@@ -13,7 +13,8 @@ from typing import Any, Unpack
 import numpy as np
 import scipy.sparse as sp
 
-from siting._core.errors import InfeasibleError, InputError
+from siting._core.errors import InfeasibleError, InputError, SitingError
+from siting.locate.group_search import group_pairs, minmax_plan
 from siting.locate.groups import Groups, GroupShare, make_groups
 from siting.locate.instance import (
     BoolArray,
@@ -25,17 +26,30 @@ from siting.locate.instance import (
     check_max_minutes,
     check_n_sites,
     make_solution,
+    merge_identical_rows,
     nearest_open,
     open_mask,
+    pairs_within,
     prepare_instance,
 )
+from siting.locate.interchange import AssignmentPairs
+from siting.locate.lagrangian import reduce_p_median
 from siting.locate.median_center import solve_p_median
-from siting.locate.mip import MipModel, MipOptions, MipResult
+from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
+from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
+from siting.locate.radius import LevelColumns, distance_level_model
+from siting.locate.share_reduction import ShareReduction, reduce_share_median
 from siting.locate.solution import Solution
-from siting.travel.odmatrix import ODMatrix
+from siting.travel.odmatrix import ODMatrix, row_pointers
 
 logger = logging.getLogger(__name__)
 
+#: seconds the search over site sets may take when no time limit is given (then HiGHS)
+MINMAX_SEARCH_S = 60.0
+#: blends of the groups whose p-median bounds the min-max from below, and the subgradient
+#: steps of each (`_minmax_dual_bound`)
+DUAL_ROUNDS = 8
+DUAL_ITERATIONS = 300
 #: slack on a share target, so that a share reached exactly is not lost to rounding
 SHARE_TOLERANCE = 1e-9
 
@@ -103,6 +117,16 @@ def solve_minmax_group(
     the worst mean of that assignment, never above the MIP's. Pairs farther than a
     required site are dropped, as in the p-median.
 
+    Solved in three steps. A plan by greedy add and best swaps on the worst mean
+    (`siting.locate.group_search.minmax_plan`); then, without a budget, a search over the
+    site sets that cuts a node when some group's mean with every site still to try open
+    is no better than the best plan (`siting.locate.minmax_search`; exact when it ends:
+    Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half the time limit
+    (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the model above
+    written over distance levels (`_minmax_level_model`, as the p-median's radius
+    formulation) from the best plan, for the time left. When HiGHS ends with no plan or
+    a worse one, the best plan stands with HiGHS's bound and status ``"time limit"``.
+
     Examples
     --------
     >>> import numpy as np
@@ -116,20 +140,17 @@ def solve_minmax_group(
     count = check_n_sites(instance, n_sites)
     found = make_groups(instance, groups)
     pairs, unreachable = _usable_pairs(instance, _has_group_weight(found))
-    reached = np.asarray(found.weights[:, pairs.active].sum(axis=1), dtype=np.float64).ravel()
-    model, first_x = _assignment_model(instance, pairs, count, np.zeros(pairs.rows.size))
-    z = model.add_columns([1.0])
-    kept = np.flatnonzero(reached > 0)  # a group no site reaches has no mean to bound
-    scaled = sp.diags(1.0 / reached[kept]) @ found.weights[kept][:, pairs.rows]
-    block = sp.hstack(
-        [sp.csr_matrix((kept.size, first_x)), scaled @ sp.diags(pairs.minutes),
-         -np.ones((kept.size, 1))],
-        format="csr",
-    )  # fmt: skip
-    assert block.shape[1] == z + 1
-    model.add_rows(block, upper=0.0)
-    build_s = time.perf_counter() - start
-    result = _solved(model, options, f"n_sites={count} sites cannot reach every demand point")
+    options = options or MipOptions()
+    plan = _minmax_heuristic(instance, found, pairs, count, _deadline(options, start, 0.2))
+    searched = _minmax_search(od, instance, found, pairs, count, plan, options, start)
+    if searched.plan is not None:
+        plan = searched.plan
+    if searched.complete and plan is not None:
+        build_s = time.perf_counter() - start
+        value = _worst_mean(od, found, pairs, plan)
+        result = MipResult(plan.astype(np.float64), value, value, 0.0, "optimal", build_s)
+    else:
+        result, build_s = _minmax_by_mip(od, instance, found, pairs, count, plan, options, start)
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
     means = found.means(assignment[1], pairs.active)
     worst = int(np.nanargmax(means))
@@ -241,7 +262,12 @@ def solve_share_median(
     The plain p-median is solved first (`solve_p_median`: Lagrangian pass, fixing, HiGHS).
     When its proven optimum already meets the rule and serves every point of a group, it
     is the answer, with its bound: the rule only removes plans, so nothing can be better.
-    Only a rule that binds builds the model above.
+    Only a rule that binds builds the model above, and then (without a budget) swaps from
+    the plain plan look for a plan meeting the rule; its travel U licenses the p-median's
+    Lagrangian fixing for plans no dearer than U (`siting.locate.share_reduction`), and
+    HiGHS starts from it. When HiGHS ends with no plan, that plan stands with the better
+    of the two bounds and status ``"time limit"``; with no plan meeting the rule from
+    either, a `SitingError` says so (the rule may be beyond what the sites can give).
 
     Examples
     --------
@@ -261,24 +287,38 @@ def solve_share_median(
     found = make_groups(instance, groups)
     _check_share_reachable(instance, found, target)
     pairs, unreachable = _usable_pairs(instance, instance.demand | _has_group_weight(found))
-    plain = _plain_median_if_fair(od, count, found, target, pairs.active, options, rules)
-    if plain is not None:
-        return plain
-    cost = instance.weights[pairs.rows] * pairs.minutes
-    model, first_x = _assignment_model(instance, pairs, count, cost)
-    near = np.flatnonzero(pairs.minutes <= target.minutes)
-    within = found.weights[:, pairs.rows[near]].tocoo()
-    block = sp.csr_matrix(
-        (within.data, (within.row, first_x + near[within.col])),
-        shape=(len(found.names), model.n_cols),
-    )
-    model.add_rows(block, lower=(target.share - SHARE_TOLERANCE) * found.totals)
+    plain = _plain_median(od, count, options, rules)
+    fair = None if plain is None else _if_fair(plain, found, target, pairs.active)
+    if fair is not None:
+        return fair
+    options = options or MipOptions()
+    reduction = _share_reduction(instance, found, target, pairs, count, plain, options, start)
+    model_instance, model_pairs, start_values = instance, pairs, None
+    if reduction is not None:
+        kept = reduction.kept_pairs
+        model_instance = replace(
+            instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed
+        )
+        model_pairs = _Pairs(pairs.rows[kept], pairs.sites[kept], pairs.minutes[kept], pairs.active)
+    model = _share_assignment_model(model_instance, found, target, model_pairs, count)
+    if reduction is not None:
+        start_values = _assignment_start(od, model_pairs, reduction.plan)
     build_s = time.perf_counter() - start
     why = (
         f"no {count} sites bring every group's share within {target.minutes:g} minutes to "
         f"{target.share:.0%} and reach every demand point within the matrix cut-off"
     )
-    result = _solved(model, options, why)
+    try:
+        result = _solved(model, _left(options, start), why, start_values)
+    except NoSolutionError as error:  # no plan meeting the rule, from swaps nor HiGHS
+        msg = (
+            f"p-median with min_group_share: no plan found meeting the rule within the time "
+            f"limit ({why.replace('no ', 'maybe none of ', 1)}; the most a worst group can "
+            "get is what siting.equity_frontier's max_worst_share says)"
+        )
+        raise SitingError(msg) from error
+    if reduction is not None and reduction.lower_bound > result.bound:
+        result = replace(result, bound=reduction.lower_bound)
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
     served = pairs.active & instance.demand
     result = _with_objective(result, float(instance.weights[served] @ assignment[1][served]))
@@ -348,55 +388,171 @@ def solve_max_worst_share(
     )  # fmt: skip
 
 
-def _plain_median_if_fair(
-    od: ODMatrix,
-    count: int,
-    found: Groups,
-    target: GroupShare,
-    active: BoolArray,
-    options: MipOptions | None,
-    rules: SiteRules,
+def _minmax_level_model(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int
+) -> tuple[MipModel, LevelColumns]:
+    """The min-max of `solve_minmax_group`'s notes over distance levels: each row's minutes
+    as in the p-median's radius formulation (`siting.locate.radius`), z last.
+
+    The same LP bound as the assignment model's (both give each row the minutes of its
+    nearest open site for integer sites), with one column and one row per distinct
+    distance of a row instead of a column and a linking row per pair.
+    """
+    local = np.searchsorted(np.flatnonzero(pairs.active), pairs.rows)
+    n_active = int(pairs.active.sum())
+    priced = AssignmentPairs(
+        local_rows=local, columns=pairs.sites, cost=pairs.minutes,
+        indptr=row_pointers(local, n_active), n_columns=instance.od.shape[1],
+    )  # fmt: skip
+    model, columns = distance_level_model(instance, priced, count, np.zeros(n_active))
+    z = model.add_columns([1.0])
+    block, constant = columns.row_minutes(_scaled_weights(found, pairs))
+    n_groups = block.shape[0]
+    rows = sp.hstack(
+        [sp.csr_matrix((n_groups, columns.first)), block,
+         sp.csr_matrix((n_groups, z - columns.first - block.shape[1])),
+         -np.ones((n_groups, 1))],
+        format="csr",
+    )  # fmt: skip
+    model.add_rows(rows, upper=-constant)
+    return model, columns
+
+
+def _level_start(
+    od: ODMatrix, pairs: _Pairs, columns: LevelColumns, plan: BoolArray, n_columns: int
+) -> FloatArray:
+    """Column values of `plan` in a model of `distance_level_model`: the sites, z = 1 at
+    each level nearer than the row's nearest open site, the constant column at 1 and any
+    column after it (the min-max's z) at 0, for the caller to set."""
+    minutes = nearest_open(od, plan)[1][pairs.active]
+    values = np.zeros(n_columns)
+    values[: plan.size] = plan
+    z_levels = columns.distance < minutes[columns.row]
+    values[columns.first : columns.first + z_levels.size] = z_levels
+    values[columns.first + z_levels.size] = 1.0
+    return values
+
+
+def _minmax_assignment_model(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int
+) -> MipModel:
+    """The min-max model of `solve_minmax_group`'s notes: assignment columns, then z."""
+    reached = np.asarray(found.weights[:, pairs.active].sum(axis=1), dtype=np.float64).ravel()
+    model, first_x = _assignment_model(instance, pairs, count, np.zeros(pairs.rows.size))
+    z = model.add_columns([1.0])
+    kept = np.flatnonzero(reached > 0)  # a group no site reaches has no mean to bound
+    scaled = sp.diags(1.0 / reached[kept]) @ found.weights[kept][:, pairs.rows]
+    block = sp.hstack(
+        [sp.csr_matrix((kept.size, first_x)), scaled @ sp.diags(pairs.minutes),
+         -np.ones((kept.size, 1))],
+        format="csr",
+    )  # fmt: skip
+    assert block.shape[1] == z + 1
+    model.add_rows(block, upper=0.0)
+    return model
+
+
+def _share_assignment_model(
+    instance: Instance, found: Groups, target: GroupShare, pairs: _Pairs, count: int
+) -> MipModel:
+    """The p-median assignment model with one share row per group (`solve_share_median`)."""
+    cost = instance.weights[pairs.rows] * pairs.minutes
+    model, first_x = _assignment_model(instance, pairs, count, cost)
+    near = np.flatnonzero(pairs.minutes <= target.minutes)
+    within = found.weights[:, pairs.rows[near]].tocoo()
+    block = sp.csr_matrix(
+        (within.data, (within.row, first_x + near[within.col])),
+        shape=(len(found.names), model.n_cols),
+    )
+    model.add_rows(block, lower=(target.share - SHARE_TOLERANCE) * found.totals)
+    return model
+
+
+def _plain_median(
+    od: ODMatrix, count: int, options: MipOptions | None, rules: SiteRules
+) -> Solution | None:
+    """The plain p-median (no rule), or None when it is infeasible (the share model then
+    says why, in the rule's terms)."""
+    try:
+        return solve_p_median(od, n_sites=count, options=options, **rules)
+    except InfeasibleError:
+        return None
+
+
+def _if_fair(
+    plain: Solution, found: Groups, target: GroupShare, active: BoolArray
 ) -> Solution | None:
     """The plain p-median when it is proven optimal and already meets the rule, else None."""
-    try:
-        plain = solve_p_median(od, n_sites=count, options=options, **rules)
-    except InfeasibleError:  # the model below says why, in the rule's terms
-        return None
     minutes = plain.assigned_minutes
     shares = found.shares(minutes <= target.minutes)
     fair = bool((shares >= target.share - SHARE_TOLERANCE).all())
     if not (plain.is_optimal and fair and np.isfinite(minutes[active]).all()):
         return None
-    logger.info("p-median, group share p=%d: the plain optimum meets the rule", count)
+    logger.info("p-median, group share p=%d: the plain optimum meets the rule", plain.n_sites)
     parameters = {
         **plain.parameters, "min_group_share": target.summary(), **_share_record(found, shares)
     }  # fmt: skip
     return replace(plain, parameters=parameters)
 
 
+def _share_reduction(
+    instance: Instance,
+    found: Groups,
+    target: GroupShare,
+    pairs: _Pairs,
+    count: int,
+    plain: Solution | None,
+    options: MipOptions,
+    start: float,
+) -> ShareReduction | None:
+    """A plan meeting the rule from the plain p-median's, and the fixing for plans no dearer
+    (`siting.locate.share_reduction`); None under a budget (the swaps ignore it) or when
+    no such plan was found."""
+    if plain is None or instance.budget is not None:
+        return None
+    start_plan = np.zeros(instance.od.shape[1], dtype=np.bool_)
+    start_plan[plain.site_index] = True
+    return reduce_share_median(
+        instance, found, (pairs.rows, pairs.sites, pairs.minutes, pairs.active),
+        (target.minutes, target.share), count, start_plan, _deadline(options, start, 0.5),
+    )  # fmt: skip
+
+
+def _assignment_start(od: ODMatrix, pairs: _Pairs, plan: BoolArray) -> FloatArray:
+    """Column values of `plan` in `_assignment_model`: the sites, then x at each row's
+    nearest open site (the first of ties, as `nearest_open`)."""
+    column = nearest_open(od, plan)[0]
+    assigned = (pairs.sites == column[pairs.rows]).astype(np.float64)
+    return np.concatenate([plan.astype(np.float64), assigned])
+
+
 def _max_share_model(instance: Instance, found: Groups, limit: float, count: int) -> MipModel:
-    """Sites y, a c per point with group weight and a site within T, then s; as noted."""
-    matrix = instance.od.minutes
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    keep = instance.allowed[matrix.indices] & (matrix.data <= limit)
-    keep &= _has_group_weight(found)[rows]
-    points = np.unique(rows[keep])
-    local = np.searchsorted(points, rows[keep])
+    """Sites y, a c per class of points with group weight and the same sites within T,
+    then s; as noted.
+
+    Points that reach the same sites within T are covered together, so they share one c
+    with their group weights summed (exact; as the MCLP merges its rows): Dalarna's 4,004
+    cells fall into some hundreds of classes.
+    """
+    cover = pairs_within(instance, limit)
+    points = np.flatnonzero(_has_group_weight(found) & (np.diff(cover.indptr) > 0))
+    classes, class_weights = merge_identical_rows(
+        sp.csr_matrix(cover[points]), found.weights[:, points].T.toarray()
+    )
+    n_classes = classes.shape[0]
     model = MipModel("max")
     add_site_columns(model, instance, n_sites=count)
-    first_c = model.add_columns(np.zeros(points.size), upper=1.0)
+    first_c = model.add_columns(np.zeros(n_classes), upper=1.0)
     s = model.add_columns([1.0], upper=1.0)
-    cover = sp.csr_matrix(
-        (np.concatenate([np.ones(points.size), -np.ones(local.size)]),
-         (np.concatenate([np.arange(points.size), local]),
-          np.concatenate([first_c + np.arange(points.size), matrix.indices[keep]]))),
-        shape=(points.size, model.n_cols),
-    )  # fmt: skip
-    model.add_rows(cover, upper=0.0)
-    share = sp.diags(1.0 / found.totals) @ found.weights[:, points]
+    link = sp.hstack(
+        [-classes, sp.identity(n_classes, format="csr")], format="csr"
+    )  # c - sum of its sites within T <= 0
+    assert link.shape[1] == first_c + n_classes
+    model.add_rows(link, upper=0.0)
+    share = sp.csr_matrix(class_weights.T / found.totals[:, None])
+    n_groups = len(found.names)
     block = sp.hstack(
-        [sp.csr_matrix((len(found.names), first_c)), -share, np.ones((len(found.names), 1))],
-        format="csr",
+        [sp.csr_matrix((n_groups, first_c)), -share, np.ones((n_groups, 1))], format="csr"
     )
     assert block.shape[1] == s + 1
     model.add_rows(block, upper=0.0)
@@ -463,11 +619,179 @@ def _check_share_reachable(instance: Instance, found: Groups, target: GroupShare
         raise InfeasibleError(msg)
 
 
-def _solved(model: MipModel, options: MipOptions | None, why: str) -> MipResult:
-    result = model.solve(options or MipOptions())
+def _solved(
+    model: MipModel, options: MipOptions | None, why: str, start: FloatArray | None = None
+) -> MipResult:
+    """HiGHS's answer; with a `start` (a plan), that plan with HiGHS's bound when HiGHS
+    holds none of its own at the time limit."""
+    try:
+        result = model.solve(options or MipOptions(), start=start)
+    except NoSolutionError as error:
+        if start is None:
+            raise
+        logger.info("HiGHS held no plan at the time limit: the heuristic plan stands")
+        return MipResult(start, math.nan, error.bound, math.inf, "time limit", math.nan)
     if result.status == "infeasible":
         raise InfeasibleError(why)
     return result
+
+
+def _minmax_search(
+    od: ODMatrix,
+    instance: Instance,
+    found: Groups,
+    pairs: _Pairs,
+    count: int,
+    plan: BoolArray | None,
+    options: MipOptions,
+    start: float,
+) -> SearchResult:
+    """The search over site sets (`siting.locate.minmax_search`) for half the time limit
+    (`MINMAX_SEARCH_S` without one), from `plan`'s value; not run under a budget or when
+    the dense matrix it needs is too large (then: incomplete, no plan)."""
+    free = np.flatnonzero(instance.allowed & ~instance.required)
+    active = np.flatnonzero(pairs.active)
+    n_choose = count - int(instance.required.sum())
+    if instance.budget is not None or active.size * od.shape[1] > MAX_DENSE:
+        return SearchResult(None, math.inf, False, 0)
+    minutes = np.full((active.size, od.shape[1]), np.inf)
+    minutes[np.searchsorted(active, pairs.rows), pairs.sites] = pairs.minutes
+    incumbent = math.inf if plan is None else _worst_mean(od, found, pairs, plan) * (1 + 1e-12)
+    limit = MINMAX_SEARCH_S if options.time_limit_s is None else options.time_limit_s / 2
+    found_set = search_minmax(
+        minutes, _scaled_weights(found, pairs), instance.required, free, n_choose,
+        incumbent=incumbent, excluded=instance.excluded, deadline=start + limit,
+    )  # fmt: skip
+    logger.info(
+        "min-max group: search over site sets %s after %d nodes (best %.6g)",
+        "complete" if found_set.complete else "stopped", found_set.nodes, found_set.value,
+    )  # fmt: skip
+    return found_set
+
+
+def _minmax_by_mip(
+    od: ODMatrix,
+    instance: Instance,
+    found: Groups,
+    pairs: _Pairs,
+    count: int,
+    plan: BoolArray | None,
+    options: MipOptions,
+    start: float,
+) -> tuple[MipResult, float]:
+    """HiGHS on the level model for the time left, from `plan`; the plan stands when HiGHS
+    ends with a worse one or none, with HiGHS's bound."""
+    limit = options.time_limit_s
+    dual = _minmax_dual_bound(
+        instance, found, pairs, count, None if limit is None else start + 0.65 * limit
+    )
+    model, columns = _minmax_level_model(instance, found, pairs, count)
+    start_values = None
+    if plan is not None:
+        start_values = _level_start(od, pairs, columns, plan, model.n_cols)
+        start_values[-1] = _worst_mean(od, found, pairs, plan) * (1 + 1e-9)
+    build_s = time.perf_counter() - start
+    why = f"n_sites={count} sites cannot reach every demand point"
+    result = _solved(model, _left(options, start), why, start_values)
+    if start_values is not None and plan is not None:
+        mip_plan = open_mask(result.values, od.shape[1])
+        if _worst_mean(od, found, pairs, plan) < _worst_mean(od, found, pairs, mip_plan):
+            result = replace(result, values=start_values)
+    # no plan does better than every allowed site open: a bound when HiGHS has none yet
+    floor = max(_worst_mean(od, found, pairs, instance.allowed), dual)
+    if not result.bound >= floor:
+        result = replace(result, bound=floor)
+    return result, build_s
+
+
+def _minmax_dual_bound(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int, deadline: float | None
+) -> float:
+    r"""A lower bound on the worst group mean from p-medians over blends of the groups.
+
+    For weights :math:`\lambda` on the groups (summing to 1), every plan has
+    :math:`\max_k M_k \ge \sum_k \lambda_k M_k`, a p-median cost whose Lagrangian bound
+    `siting.locate.lagrangian.reduce_p_median` gives; :math:`\lambda` moves towards the
+    groups worst off in each blend's plan (multiplicative weights, Freund and Schapire
+    1999, "Adaptive game playing using multiplicative weights"), for `DUAL_ROUNDS` blends.
+    HiGHS's own bound, from the LP it may not finish, was 10 minutes on Dalarna p = 10
+    where this gives about 15.
+    """
+    scaled = np.asarray(_scaled_weights(found, pairs).toarray(), dtype=np.float64)
+    local = np.searchsorted(np.flatnonzero(pairs.active), pairs.rows)
+    indptr = row_pointers(local, int(pairs.active.sum()))
+    blend = np.full(scaled.shape[0], 1.0 / scaled.shape[0])
+    best = -math.inf
+    for _ in range(DUAL_ROUNDS):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        weights = blend @ scaled
+        priced = AssignmentPairs(
+            local, pairs.sites, weights[local] * pairs.minutes, indptr, instance.od.shape[1]
+        )
+        reduction = reduce_p_median(
+            priced, count, instance.required, instance.allowed, deadline=deadline,
+            iterations=DUAL_ITERATIONS,
+        )  # fmt: skip
+        if reduction is None:
+            break
+        best = max(best, reduction.lower_bound)
+        nearest = np.full(indptr.size - 1, np.inf)
+        at_open = reduction.best_open[pairs.sites]
+        np.minimum.at(nearest, local[at_open], pairs.minutes[at_open])
+        means = scaled @ nearest
+        blend = blend * np.exp(2.0 * (means - means.max()) / max(float(means.max()), 1e-12))
+        blend /= blend.sum()
+    logger.info("min-max group: bound %.6g from p-medians over blends of the groups", best)
+    return best
+
+
+def _deadline(options: MipOptions, start: float, share: float) -> float | None:
+    """When `share` of the time limit (counted from `start`) has passed; None without one."""
+    if options.time_limit_s is None:
+        return None
+    return start + share * options.time_limit_s
+
+
+def _left(options: MipOptions, start: float) -> MipOptions:
+    """`options` with the time limit that is left since `start` (at least a millisecond)."""
+    if options.time_limit_s is None:
+        return options
+    spent = time.perf_counter() - start
+    return replace(options, time_limit_s=max(options.time_limit_s - spent, 1e-3))
+
+
+def _scaled_weights(found: Groups, pairs: _Pairs) -> sp.csr_matrix:
+    """Groups with people at served rows x served rows: weight over the group's served total,
+    so that a group's cost over its pairs is its mean minutes."""
+    served = found.weights[:, pairs.active]
+    reached = np.asarray(served.sum(axis=1), dtype=np.float64).ravel()
+    kept = np.flatnonzero(reached > 0)
+    return sp.csr_matrix(sp.diags(1.0 / reached[kept]) @ served[kept])
+
+
+def _minmax_heuristic(
+    instance: Instance, found: Groups, pairs: _Pairs, count: int, deadline: float | None
+) -> BoolArray | None:
+    """Greedy and swaps on the worst group's mean (`siting.locate.group_search`); None when
+    the plan found leaves some row to serve without an open site or is an excluded set."""
+    local = np.searchsorted(np.flatnonzero(pairs.active), pairs.rows)
+    priced = group_pairs(
+        local, pairs.sites, pairs.minutes, _scaled_weights(found, pairs), instance.od.shape[1]
+    )
+    plan = minmax_plan(priced, count, instance.required, instance.allowed, deadline=deadline)
+    served = np.zeros(instance.od.shape[0], dtype=np.bool_)
+    served[pairs.rows[plan[pairs.sites]]] = True
+    excluded = any(np.array_equal(plan, chosen) for chosen in instance.excluded)
+    return plan if bool(served[pairs.active].all()) and not excluded else None
+
+
+def _worst_mean(od: ODMatrix, found: Groups, pairs: _Pairs, plan: BoolArray) -> float:
+    """The worst group mean of `plan` with every row at its nearest open site."""
+    minutes = nearest_open(od, plan)[1]
+    if not np.isfinite(minutes[pairs.active]).all():
+        return math.inf
+    return float(np.nanmax(found.means(minutes, pairs.active)))
 
 
 def _with_objective(

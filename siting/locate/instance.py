@@ -385,7 +385,8 @@ def add_site_columns(
 def merge_identical_rows(
     matrix: sp.csr_matrix, weights: FloatArray
 ) -> tuple[sp.csr_matrix, FloatArray]:
-    """Merge rows with the same pattern of sites, summing their weights.
+    """Merge rows with the same pattern of sites, summing their weights (a vector, or a
+    rows x k table summed column by column).
 
     Demand cells in one valley reach the same towns: a coverage model needs one row per
     distinct set, not per cell. Rows are grouped by two random 64-bit hashes of their column
@@ -409,5 +410,12 @@ def merge_identical_rows(
     representative = sp.csr_matrix(matrix[first[inverse]])
     if (representative != matrix).nnz:  # pragma: no cover - a hash collision
         return matrix, weights
+    if weights.ndim == 2:
+        classes = sp.csr_matrix(
+            (np.ones(inverse.size), (inverse, np.arange(inverse.size))),
+            shape=(first.size, inverse.size),
+        )
+        table: FloatArray = np.asarray(classes @ weights, dtype=np.float64)
+        return sp.csr_matrix(matrix[first]), table
     merged = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
     return sp.csr_matrix(matrix[first]), merged

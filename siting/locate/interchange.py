@@ -107,6 +107,22 @@ def improve_by_swaps(
     return current
 
 
+def swap_savings(
+    pairs: AssignmentPairs, open_sites: BoolArray
+) -> tuple[FloatArray, IntArray, float]:
+    """What every swap of an open site for a closed one saves, for searches of other models.
+
+    Returns the savings (open sites x all columns: row k closes ``open_index[k]``, column j
+    opens j; only closed columns are meaningful), ``open_index`` and the current cost, in
+    which a row with no open site among its pairs costs `AssignmentPairs.unserved_penalty`
+    (so do the savings). Exact for the cost of each row at its cheapest open site.
+    """
+    penalty = pairs.unserved_penalty()
+    nearest, first, second = _two_nearest(pairs, open_sites, penalty)
+    saving, open_index = _swap_savings(pairs, open_sites, (nearest, first, second))
+    return saving, open_index, float(nearest.sum())
+
+
 def _best_allowed_swap(
     saving: FloatArray,
     open_index: IntArray,

@@ -97,12 +97,18 @@ def reduce_p_median(
     keep_per_row: int | None = None,
     deadline: float | None = None,
     iterations: int = 1500,
+    fix_below: float | None = None,
 ) -> Reduction | None:
     """Bound, answer and (unless the gap is already within `target_gap`) site fixing.
 
     The subgradient works on each row's `keep_per_row` cheapest pairs only, with every
     multiplier capped at the row's cheapest pair left out: a left-out pair then adds
     ``min(0, c - lambda) = 0`` to the relaxation, so the bound is that of the full pairs.
+
+    With `fix_below`, sites and pairs are fixed for every answer costing at most that
+    (when it is above the best answer found), always: for a caller whose answers are a
+    subset of these (a p-median under further rules) with one of them costing
+    `fix_below` in hand. The fields of the result keep their meaning but for that bound.
 
     Returns None when no answer outside `excluded` with every row served was found.
     """
@@ -123,6 +129,9 @@ def reduce_p_median(
     if not np.isfinite(upper):
         return None
     lower = search.lower
+    if fix_below is not None:
+        bounds = (lower, max(upper, fix_below), upper_open)
+        return _fix(pairs, search.multipliers, rules, bounds)
     if _within_gap(upper, lower, target_gap):
         return _unfixed(pairs, required, allowed, (lower, upper, upper_open))
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Unpack
@@ -30,7 +31,7 @@ from siting.locate.instance import (
 )
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP, Reduction, heuristic_answer, reduce_p_median
-from siting.locate.mip import MipModel, MipOptions, MipResult
+from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import solve_radius
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix, row_pointers
@@ -199,18 +200,52 @@ def _solve_median(
     enumerated = None
     if formulation == "auto" and reduction is not None:
         enumerated = _by_enumeration(instance, pairs, n_sites)
-    if enumerated is not None:
-        formulation, result = "enumeration", enumerated
-    elif formulation in ("radius", "auto"):
-        formulation = "radius"
-        result = _by_radius(instance, pairs, n_sites, step)
-    else:
-        result = _by_assignment(instance, pairs, n_sites, capacities, step)
+    try:
+        if enumerated is not None:
+            formulation, result = "enumeration", enumerated
+        elif formulation in ("radius", "auto"):
+            formulation = "radius"
+            result = _by_radius(instance, pairs, n_sites, step)
+        else:
+            result = _by_assignment(instance, pairs, n_sites, capacities, step)
+    except NoSolutionError as error:
+        if reduction is None:
+            raise
+        # HiGHS held no plan when time ran out: the Lagrangian answer stands, with the better
+        # bound (HiGHS's is valid too: the fixing keeps every answer up to the Lagrangian one)
+        if math.isfinite(error.bound) and error.bound > reduction.lower_bound:
+            reduction = replace(reduction, lower_bound=min(error.bound, reduction.upper_bound))
+        seconds = time.perf_counter() - started
+        return _lagrangian_result(reduction, seconds, "time limit"), build_s, "lagrangian"
     # both bound the same optimum; the Lagrangian one is higher when HiGHS stops early
     if reduction is not None and reduction.lower_bound > result.bound:
         gap = (result.objective - reduction.lower_bound) / abs(result.objective)
         result = replace(result, bound=reduction.lower_bound, gap=gap)
     return result, build_s, formulation
+
+
+def solve_median_pairs(
+    instance: Instance,
+    rows: IntArray,
+    columns: IntArray,
+    minutes: FloatArray,
+    n_sites: int,
+    options: MipOptions,
+    start: float,
+) -> tuple[MipResult, float, str]:
+    """The uncapacitated p-median of `solve_p_median` over pairs the caller prices.
+
+    For models that are p-medians under edited costs (Hillsman 1984): the pair costs are
+    ``instance.weights[rows] * minutes`` in float64. `rows` must be sorted, and every demand
+    row of `instance` with a pair is served; `start` is the caller's `time.perf_counter()`
+    at which `options.time_limit_s` began. Returns the result, the seconds before the last
+    solve and what solved it (``"enumeration"``, ``"lagrangian"`` or ``"radius"``).
+    """
+    active = np.zeros(instance.od.shape[0], dtype=np.bool_)
+    active[rows] = True
+    local = np.searchsorted(np.flatnonzero(active), rows)
+    pairs = _Pairs(rows, columns, minutes, row_pointers(local, int(active.sum())), active)
+    return _solve_median(instance, pairs, n_sites, None, options, start, "auto")
 
 
 #: p-median formulations a caller may ask for ("auto": the rule in `_solve_median`)

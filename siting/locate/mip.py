@@ -45,6 +45,18 @@ class MipOptions:
     seed: int = 0
 
 
+class NoSolutionError(SitingError):
+    """HiGHS stopped (time limit, interrupt) before it held any feasible point.
+
+    `bound` is the dual bound it had proved by then (NaN for an LP, +-inf when none): a
+    caller holding a plan of its own returns that plan with this bound and its gap.
+    """
+
+    def __init__(self, message: str, *, bound: float) -> None:
+        super().__init__(message)
+        self.bound = bound
+
+
 @dataclass(frozen=True)
 class MipResult:
     """What HiGHS returned: column values, objective, proven bound, gap and status."""
@@ -117,9 +129,11 @@ class MipModel:
         options: MipOptions,
         *,
         settings: Mapping[str, bool | float] | None = None,
+        start: npt.ArrayLike | None = None,
     ) -> MipResult:
         """Pass the model to HiGHS, solve it and check the status; `settings` are further
-        HiGHS options for this model."""
+        HiGHS options for this model and `start` a feasible value per column (a MIP start:
+        HiGHS then always holds a plan, at worst this one)."""
         highs = _configured_highs(options)
         for name, value in (settings or {}).items():
             highs.setOptionValue(name, value)
@@ -145,6 +159,11 @@ class MipModel:
             np.concatenate(self._integer),
         )
         logger.info("MIP: %d columns, %d rows, %d non-zeros", self.n_cols, rows.shape[0], rows.nnz)
+        if start is not None:
+            solution = highspy.HighsSolution()
+            solution.col_value = np.asarray(start, dtype=np.float64).tolist()
+            solution.value_valid = True
+            highs.setSolution(solution)
         return _run(highs, is_mip=any(block.any() for block in self._integer))
 
 
@@ -203,8 +222,8 @@ def _run(highs: highspy.Highs, *, is_mip: bool) -> MipResult:
         return MipResult(np.empty(0), math.nan, math.nan, math.nan, status, solve_s)
     if status == "unknown" or info.primal_solution_status != 2:  # 2: feasible point held
         text = highs.modelStatusToString(highs.getModelStatus())
-        msg = f"HiGHS ended with {text!r} and no solution"
-        raise SitingError(msg)
+        bound = float(info.mip_dual_bound) if is_mip else math.nan
+        raise NoSolutionError(f"HiGHS ended with {text!r} and no solution", bound=bound)
     values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
     objective = float(info.objective_function_value)
     # an LP (no integer columns) has no MIP bound: its optimum is its own proof

@@ -82,6 +82,62 @@ def solve_radius(
     return model.solve(options, settings=SETTINGS)
 
 
+@dataclass(frozen=True)
+class LevelColumns:
+    """Where a distance-level model (`distance_level_model`) keeps its z columns.
+
+    Attributes
+    ----------
+    first
+        Model column of the first z; the others follow, one per entry below.
+    row
+        Per z column: its demand row (local to the pairs).
+    distance
+        Per z column: its level's distance :math:`D^k` (z = 1: no open site within it).
+    step
+        Per z column: :math:`D^{k+1} - D^k`, what z adds to the row's minutes.
+    nearest
+        Per local row: :math:`D^1`, its least minutes to any site.
+    """
+
+    first: int
+    row: IntArray
+    distance: FloatArray
+    step: FloatArray
+    nearest: FloatArray
+
+    def row_minutes(self, weights: FloatArray) -> tuple[sp.csr_matrix, FloatArray]:
+        """Rows of `weights` (groups x local rows) times minutes: the coefficient of each z
+        column (columns from 0 at `first`) and the constant part, one per group."""
+        block = sp.csr_matrix(weights)[:, self.row] @ sp.diags(self.step)
+        constant = np.asarray(weights @ self.nearest, dtype=np.float64).ravel()
+        return sp.csr_matrix(block), constant
+
+
+def distance_level_model(
+    instance: Instance, pairs: AssignmentPairs, n_sites: int, row_weights: FloatArray
+) -> tuple[MipModel, LevelColumns]:
+    """The formulation of the module notes over `pairs` priced in minutes, with objective
+    ``sum_i row_weights[i] x minutes_i`` (zero weights: an objective the caller adds).
+
+    Other models (min-max over groups, share rules) add rows over the z columns: a row's
+    minutes to its nearest open site is ``nearest + sum step x z`` over its z columns.
+    """
+    levels = _levels(pairs)
+    model = _level_model(instance, pairs, levels, n_sites, weights=row_weights)
+    last = np.zeros(levels.cost.size, dtype=np.bool_)
+    last[levels.first[1:] - 1] = True
+    with_z = np.flatnonzero(~last)
+    columns = LevelColumns(
+        first=instance.od.shape[1],
+        row=levels.row[with_z],
+        distance=levels.cost[with_z],
+        step=levels.cost[with_z + 1] - levels.cost[with_z],
+        nearest=levels.cost[levels.first[:-1]],
+    )
+    return model, columns
+
+
 def _levels(pairs: AssignmentPairs) -> _Levels:
     """Sort each row's pairs by cost and number their distinct values row by row."""
     local = pairs.local_rows
@@ -98,23 +154,31 @@ def _levels(pairs: AssignmentPairs) -> _Levels:
 
 
 def _level_model(
-    instance: Instance, pairs: AssignmentPairs, levels: _Levels, n_sites: int
+    instance: Instance,
+    pairs: AssignmentPairs,
+    levels: _Levels,
+    n_sites: int,
+    *,
+    weights: FloatArray | None = None,
 ) -> MipModel:
     """Sites y; a z per level below each row's farthest; a constant column; rows as noted.
 
     z of level k (not a row's last) sits at column ``z0 + k - row``, as each row has one
-    level (its last) without a z.
+    level (its last) without a z. The pairs' costs are the objective, each row's scaled
+    by `weights` when given.
     """
     n_levels = levels.cost.size
     last = np.zeros(n_levels, dtype=np.bool_)
     last[levels.first[1:] - 1] = True
     with_z = np.flatnonzero(~last)
+    scale = np.ones(pairs.n_rows) if weights is None else weights
     model = MipModel("min")
     add_site_columns(model, instance, n_sites=n_sites)
-    z0 = model.add_columns(levels.cost[with_z + 1] - levels.cost[with_z], upper=1.0)
+    step = levels.cost[with_z + 1] - levels.cost[with_z]
+    z0 = model.add_columns(scale[levels.row[with_z]] * step, upper=1.0)
     # the constant part of the cost, each row's nearest distance, as one column fixed at 1
     nearest = levels.cost[levels.first[:-1]]
-    model.add_columns([float(nearest.sum())], lower=1.0, upper=1.0)
+    model.add_columns([float(scale @ nearest)], lower=1.0, upper=1.0)
     z_column = np.full(n_levels, -1, dtype=np.int64)
     z_column[with_z] = z0 + np.arange(with_z.size)
     matrix, lower = _ring_rows(instance, pairs, levels, z_column, n_sites)

@@ -11,6 +11,7 @@ from siting.locate.attendance import solve_attendance
 from siting.locate.coverage import solve_lscp, solve_mclp
 from siting.locate.group_equity import solve_median, solve_minmax_group
 from siting.locate.instance import SiteRules
+from siting.locate.market_share import solve_market_share, solve_target_market_share
 from siting.locate.median_center import solve_p_center
 from siting.locate.mip import MipOptions
 from siting.locate.solution import Solution
@@ -23,6 +24,8 @@ PROBLEMS: dict[str, Callable[..., Solution]] = {
     "p-center": solve_p_center,
     "attendance": solve_attendance,
     "minmax-group": solve_minmax_group,
+    "market-share": solve_market_share,
+    "target-market-share": solve_target_market_share,
 }
 
 
@@ -42,8 +45,9 @@ def solve(
     od
         Travel times, demand points (rows) x candidate sites (columns).
     problem
-        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"``, ``"attendance"`` or
-        ``"minmax-group"``.
+        ``"lscp"``, ``"mclp"``, ``"p-median"``, ``"p-center"``, ``"attendance"``,
+        ``"minmax-group"``, ``"market-share"`` or ``"target-market-share"`` (Huff, against
+        `competitor_sites`; `siting.locate.market_share`).
     mip_gap
         Relative gap at which to stop (0: prove optimality).
     time_limit_s
