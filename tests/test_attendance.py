@@ -170,15 +170,15 @@ def test_attendance_keeps_excluded_sets_out() -> None:
 
 
 def test_attendance_out_of_time_returns_a_plan_with_its_bound() -> None:
-    """No time at all for the MIP: the heuristic plan comes back with a finite bound above
-    it and status "time limit", never "no solution"."""
+    """No time at all for the MIP: a plan comes back with a finite bound above it, never
+    "no solution" (the p-median's branch and bound may even prove it at its root)."""
     minutes, weights = _clustered(0, n_demand=300, n_sites=60)
     solution = solve_attendance(
         ODMatrix.from_dense(minutes), n_sites=8, decay=Decay("gaussian", scale_minutes=15),
         weights=weights, options=MipOptions(time_limit_s=1e-6),
     )  # fmt: skip
     assert solution.n_sites == 8
-    assert solution.status == "time limit"
+    assert solution.status in ("time limit", "optimal")
     assert math.isfinite(solution.bound)
     assert solution.bound >= solution.objective > 0
     assert solution.gap == pytest.approx((solution.bound - solution.objective) / solution.objective)
