@@ -297,3 +297,19 @@ def test_an_out_name_that_leaves_room_for_the_temporary_is_written(tmp_path: Pat
     with atomic_directory(out) as building:
         (building / "summary.json").write_text("{}")
     assert (out / "summary.json").read_text() == "{}"
+
+
+def test_an_interruption_while_the_temporary_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C right after the temporary folder exists (before its lock is held) removes it."""
+    import siting._core.atomic as atomic
+
+    def interrupted(_path: Path) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic, "hold", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt), atomic.atomic_directory(out):
+        pass
+    assert list(tmp_path.iterdir()) == []

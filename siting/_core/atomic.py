@@ -81,16 +81,22 @@ def atomic_directory(
         output's lock for longer than `lock_timeout_s` seconds.
     """
     final = Path(target)
+    temporary: Path | None = None
+    held: int | None = None
+    old = None
     with _disk_full_names(final):
         final.parent.mkdir(parents=True, exist_ok=True)
         remove_leftovers(final)
-        made = tempfile.mkdtemp(
-            dir=final.parent, prefix=leftover_prefix(final), suffix=f".{TEMPORARY}"
-        )
-    temporary = Path(made)
-    held = hold(temporary)
-    old = None
     try:
+        # a signal while the temporary is made is raised at the end of this block, inside
+        # the `try`, so the `finally` removes what was made (it used to leak one)
+        with _signals_deferred(), _disk_full_names(final):
+            temporary = Path(
+                tempfile.mkdtemp(
+                    dir=final.parent, prefix=leftover_prefix(final), suffix=f".{TEMPORARY}"
+                )
+            )
+            held = hold(temporary)
         os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
         with _disk_full_names(final):
             yield temporary
@@ -98,10 +104,12 @@ def atomic_directory(
             old = _swap_in(temporary, final)
     finally:
         with _signals_deferred():  # a second Ctrl-C must not leave half a temporary
-            shutil.rmtree(temporary, ignore_errors=True)
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-        os.close(held)
+        if held is not None:
+            os.close(held)
 
 
 def _swap_in(new: Path, final: Path) -> Path | None:
