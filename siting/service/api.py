@@ -17,15 +17,14 @@ from fastapi import (
     UploadFile,
 )
 from fastapi.responses import FileResponse, PlainTextResponse
-from sqlalchemy.orm import Session
 
 from siting.scenario.export import portable_scenario
 from siting.service import jobs, projects
 from siting.service.accounts import Caller, add_api_token
 from siting.service.deps import (
+    DbSession,
     UploadFields,
     check_upload_size,
-    database_session,
     loaded,
     run_folder,
     upload_fields,
@@ -36,9 +35,6 @@ from siting.service.tenancy import NotFoundError, Tenancy
 from siting.service.whatif import Edits
 
 router = APIRouter(prefix="/api", tags=["api"])
-# committed before the response is sent (FastAPI's default ends it after): a browser that
-# follows a redirect at once sees what the request wrote, and a failed commit is no 2xx
-DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 
 def _csrf_header(token: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> str | None:

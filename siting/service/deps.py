@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Form, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from siting.service.database import Database
@@ -23,6 +23,12 @@ def database_session(request: Request) -> Iterator[Session]:
     database: Database = request.app.state.database
     with database.session() as session:
         yield session
+
+
+#: a route's session, committed before the response is sent (FastAPI's default ends it
+#: after): a browser that follows a redirect at once sees what the request wrote, and a
+#: failed commit is no 2xx
+DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 
 def loaded(request: Request, scenario_path: str) -> WhatIf:

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from siting._core.errors import InputError
 from siting.service import accounts, projects
 from siting.service.deps import (
+    DbSession,
     UploadFields,
     check_upload_size,
-    database_session,
     loaded,
     upload_fields,
 )
@@ -37,9 +37,6 @@ from siting.service.uploads import TooLargeError
 from siting.service.whatif import Edits
 
 router = APIRouter(include_in_schema=False)
-# committed before the response is sent (FastAPI's default ends it after): a browser that
-# follows a redirect at once sees what the request wrote, and a failed commit is no 2xx
-DbSession = Annotated[Session, Depends(database_session, scope="function")]
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
