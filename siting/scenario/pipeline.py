@@ -146,7 +146,7 @@ def run_scenario(
     results = _solve_all(scenario, context, timings, progress)
     if scenario.travel.compare_modes:
         with _timed(timings, "other_modes"):
-            results = _by_other_modes(scenario, demand, sites, results)
+            results = _by_other_modes(roads, demand, sites, results)
     with atomic_directory(final) as work:
         with _timed(timings, "outputs"):
             files = write_outputs(work, scenario, context, results)
@@ -349,19 +349,19 @@ def _labelled(od: ODMatrix, mode: str) -> ODMatrix:
 
 
 def _by_other_modes(
-    scenario: Scenario,
+    model: TravelModel,
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     results: Sequence[ProblemResult],
 ) -> list[ProblemResult]:
     """Each answer's offices measured by the other modes too (`compare_modes`): the summary's
     ``by_mode`` per problem, the same metrics as its own."""
-    travel = scenario.travel
+    travel = model.scenario.travel
     measured = [dict(r.summary.get("by_mode", {})) for r in results]
     people = demand["population"].to_numpy(dtype=np.float64)
     for mode in travel.compare_modes:
         if mode == "transit" and travel.transit is not None:
-            od = _transit_matrix(TravelModel(scenario), demand, sites)
+            od = _transit_matrix(model, demand, sites)  # the run's timetable, loaded once
         else:
             od = _labelled(
                 travel_times(
