@@ -8,6 +8,7 @@ a minimum over the open offices' columns, and a new point one one-to-many query.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -169,23 +170,26 @@ class WhatIf:
         people: npt.NDArray[np.float64] = self.demand["population"].to_numpy(dtype=np.float64)
         return people
 
+    @cached_property
+    def _site_ids(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.sites["site_id"])
+
     def site_ids(self) -> list[str]:
         """Every site id, in matrix column order."""
-        return [str(s) for s in self.sites["site_id"]]
+        return list(self._site_ids)
 
     def minutes(self, edits: Edits) -> tuple[npt.NDArray[np.float64], list[str]]:
         """Each demand point's minutes to its nearest open office (inf: none) and that
         office's id ("" where none)."""
         self.check(edits)
         closed = set(edits.closed)
-        open_ids = [s for s in self.today if s not in closed]
-        open_ids += [s for s in edits.opened if s not in open_ids]
-        columns = [i for i, s in enumerate(self.site_ids()) if s in set(open_ids)]
+        open_ids = {s for s in self.today if s not in closed} | set(edits.opened)
+        columns = [i for i, s in enumerate(self._site_ids) if s in open_ids]
         best = np.full(len(self.demand), np.inf)
         office = np.full(len(self.demand), -1, dtype=np.int64)
         for column in columns:
             _take_nearer(best, office, self._column(column), column)
-        labels = [*self.site_ids(), *(p.name for p in edits.points)]
+        labels = [*self._site_ids, *(p.name for p in edits.points)]
         for index, point in enumerate(edits.points):
             _take_nearer(best, office, self.point_minutes(point), len(self.sites) + index)
         # at the precision of assignments.csv, so the figures equal those of `siting run`
@@ -198,7 +202,7 @@ class WhatIf:
 
     def check(self, edits: Edits) -> None:
         """InputError for an id that is no site of the project, or no open office to close."""
-        known = set(self.site_ids())
+        known = set(self._site_ids)
         for name, ids in (("closed", edits.closed), ("opened", edits.opened)):
             for site in ids:
                 if site not in known:
@@ -218,9 +222,12 @@ class WhatIf:
     def point_minutes(self, point: NewPoint) -> npt.NDArray[np.float64]:
         """Minutes from every demand point to a new point: one query of the travel model."""
         key = (round(point.lon, 6), round(point.lat, 6))
-        if key in self._point_cache:
-            self._point_cache.move_to_end(key)
-            return self._point_cache[key]
+        cached = self._point_cache.get(key)
+        if cached is not None:
+            # requests share the cache: another may have dropped the key since the get
+            with contextlib.suppress(KeyError):
+                self._point_cache.move_to_end(key)
+            return cached
         site = gpd.GeoDataFrame(
             {"site_id": ["new"]}, geometry=[Point(point.lon, point.lat)], crs="EPSG:4326"
         )
