@@ -156,9 +156,7 @@ def compare_plans(
     """Today and saved plans side by side (`siting compare`'s figures): ``?plans=1&plans=2``."""
     tenancy = Tenancy(session, caller)
     project = tenancy.project(project_id)
-    chosen = [tenancy.plan(plan_id) for plan_id in plans]
-    if any(plan.project_id != project.id for plan in chosen):
-        raise NotFoundError("plan")
+    chosen = tenancy.project_plans(project, plans)
     return projects.compare_plans(loaded(request, project.scenario_path), chosen)
 
 

@@ -186,9 +186,7 @@ def compare_page(
     caller = page_caller(request, session)
     tenancy = Tenancy(session, caller)
     project = tenancy.project(project_id)
-    chosen = [tenancy.plan(plan_id) for plan_id in plans or []]
-    if any(plan.project_id != project.id for plan in chosen):
-        raise NotFoundError("plan")
+    chosen = tenancy.project_plans(project, plans or [])
     table: dict[str, Any] | None = None
     message: str | None = None
     try:

@@ -56,6 +56,14 @@ class Tenancy:
             raise NotFoundError(f"plan {plan_id}")
         return plan
 
+    def project_plans(self, project: Project, plan_ids: Sequence[int]) -> list[Plan]:
+        """These plans, each the organisation's and of this project (another project's plan
+        is not found either)."""
+        chosen = [self.plan(plan_id) for plan_id in plan_ids]
+        if any(plan.project_id != project.id for plan in chosen):
+            raise NotFoundError("plan")
+        return chosen
+
     def jobs(self, project: Project) -> Sequence[Job]:
         """The project's runs, newest first."""
         return self.session.scalars(
