@@ -27,6 +27,7 @@ from siting.roads.speeds import MODE_SPEEDS_KPH, SpeedModel
 from siting.scenario import parameters
 from siting.scenario.parameters import ProblemParameters
 from siting.travel.options import WALK_CIRCUITY, SnapRule, TransitOptions
+from siting.travel.prepared import MANIFEST as SAVED_NETWORK_MANIFEST
 from siting.travel.straightline import StraightLineModel
 
 #: the problem name reserved for today's offices in the outputs
@@ -539,6 +540,9 @@ class _Reader:
                 raise self.error(f"[inputs] network: {text!r}: {error}") from None
         if text.lower().endswith(NETWORK_SUFFIXES):
             return str(self.existing_file(text, "[inputs] network"))
+        saved = self.folder / Path(text).expanduser()
+        if (saved / SAVED_NETWORK_MANIFEST).is_file():  # from `save_road_network`
+            return str(saved.resolve())
         if is_straight_line_typo(text):
             raise self.error(f"[inputs] network: {text!r}; did you mean {STRAIGHT_LINE!r}?")
         return text  # a place name, downloaded from Overpass when the scenario runs

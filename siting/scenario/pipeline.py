@@ -58,6 +58,7 @@ from siting.travel.odmatrix import (
 )
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
+from siting.travel.prepared import MANIFEST as SAVED_NETWORK_MANIFEST
 from siting.travel.prepared import load_road_network
 from siting.travel.straightline import StraightLineModel
 
@@ -639,7 +640,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
     network = None
     if source is not None:
         path = Path(source)
-        network = file_record(path) if path.is_file() else {"place": source}
+        network = file_record(path) if path.is_file() else _saved_or_place(path)
     metadata = od.metadata
     transit = {
         key: metadata.get(key)
@@ -664,6 +665,17 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
         "engine": metadata.get("engine"),
         "od_seconds": metadata.get("seconds"),
     }
+
+
+def _saved_or_place(path: Path) -> dict[str, Any]:
+    """A saved network folder by its manifest's hashes (its files are checked against them
+    when loaded), else a place name."""
+    manifest = path / SAVED_NETWORK_MANIFEST
+    if not manifest.is_file():
+        return {"place": str(path)}
+    record = json.loads(manifest.read_text(encoding="utf-8"))
+    hashes = {key: record.get(key) for key in ("topology_hash", "weights_hash")}
+    return {"saved_network": str(path), **hashes}
 
 
 def _compare(demand: gpd.GeoDataFrame, results: Sequence[ProblemResult]) -> Comparison | None:
