@@ -130,3 +130,32 @@ def test_unreachable_demand_is_a_siting_warning() -> None:
     with pytest.warns(SitingWarning, match=r"^lscp: 1 demand points \(weight 7\) no site reaches"):
         solution = solve_lscp(_od(minutes), max_minutes=30, weights=weights)
     assert solution.unreachable.tolist() == [1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mclp_with_required_sites_equals_enumeration(seed: int) -> None:
+    """Rows today's (required) offices cover leave the model as a constant; the objective,
+    bound and chosen sites still equal the enumeration of every set holding them."""
+    minutes, weights = brute_force.random_instance(seed, n_demand=14, n_sites=7)
+    best = max(
+        float(weights @ (minutes[:, list(chosen)] <= 30).any(axis=1))
+        for chosen in brute_force.subsets(7, 4, {0, 1}, set())
+    )
+    solution = solve_mclp(
+        _od(minutes), max_minutes=30, n_sites=4, weights=weights, required_sites=[0, 1]
+    )
+    assert {0, 1} <= set(solution.site_ids.tolist())
+    assert solution.objective == pytest.approx(best)
+    assert solution.bound == pytest.approx(best)
+    chosen = solution.site_ids.tolist()
+    assert float(weights @ (minutes[:, chosen] <= 30).any(axis=1)) == pytest.approx(best)
+
+
+def test_mclp_when_required_sites_cover_everyone() -> None:
+    """Hand-checked: office 0 covers every row, so every row is a constant: all weight."""
+    minutes = np.array([[5.0, 50.0], [10.0, 5.0], [15.0, 50.0]])
+    solution = solve_mclp(
+        _od(minutes), max_minutes=15, n_sites=2, weights=[1, 2, 4], required_sites=[0]
+    )
+    assert solution.objective == 7
+    assert solution.gap == 0

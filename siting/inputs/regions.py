@@ -403,13 +403,28 @@ def assign_regions(
         geometry=frame.geometry.to_crs(SWEREF99_TM).representative_point().reset_index(drop=True)
     )
     for level in levels:
-        joined = gpd.sjoin_nearest(
-            points, _boundaries(level), max_distance=DEFAULT_GAP_TOLERANCE_M, how="left"
-        )
-        joined = joined[~joined.index.duplicated()].sort_index()
+        joined = _nearest_region(points, _boundaries(level))
         out[f"{level}_kod"] = joined["code"].fillna("").to_numpy()
         out[f"{level}_namn"] = joined["name"].fillna("").to_numpy()
     return out
+
+
+def _nearest_region(points: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Per point (in order) the region it lies in, else the nearest within the tolerance.
+
+    Points inside a region are joined by containment first: a nearest-neighbour query of
+    every point took 15 s for 150,000 cells; only the rest (shores, borders) needs it.
+    """
+    inside = gpd.sjoin(points, regions, predicate="within", how="left")
+    inside = inside[~inside.index.duplicated()].sort_index()
+    outside = inside["code"].isna().to_numpy()
+    if outside.any():
+        nearest = gpd.sjoin_nearest(
+            points[outside], regions, max_distance=DEFAULT_GAP_TOLERANCE_M, how="left"
+        )
+        nearest = nearest[~nearest.index.duplicated()].sort_index()
+        inside.loc[outside, ["code", "name"]] = nearest[["code", "name"]].to_numpy()
+    return inside
 
 
 def kommun_names() -> dict[str, str]:

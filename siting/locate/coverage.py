@@ -218,9 +218,16 @@ def _build_mclp(
 ) -> MipModel:
     cover = pairs_within(instance, limit)
     active = instance.demand & (np.diff(cover.indptr) > 0)
-    cover, weights = merge_identical_rows(cover[active], instance.weights[active])
+    always = np.zeros_like(active)
+    if backup_weight == 0:
+        # a row a required site covers is covered whatever else opens: its weight is a
+        # constant and HiGHS need not see it (most rows when today's offices stay open)
+        always = active & (cover @ instance.required.astype(np.float64) > 0)
+    cover, weights = merge_identical_rows(
+        cover[active & ~always], instance.weights[active & ~always]
+    )
     n_rows, n_columns = cover.shape
-    model = MipModel("max")
+    model = MipModel("max", offset=float(instance.weights[always].sum()))
     add_site_columns(model, instance, n_sites=n_sites)
     model.add_columns(weights, upper=1.0)  # z: covered
     identity = sp.identity(n_rows, format="csr")

@@ -295,14 +295,25 @@ def nearest_open(od: ODMatrix, open_sites: BoolArray) -> tuple[IntArray, FloatAr
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     keep = open_sites[matrix.indices]
     rows, columns, minutes = rows[keep], matrix.indices[keep], matrix.data[keep]
-    # lowest minutes first, ties to the lower column, so the answer is repeatable
-    order = np.lexsort((columns, minutes, rows))
-    first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]] if order.size else order
     assignment = np.full(matrix.shape[0], -1, dtype=np.int64)
     assigned_minutes = np.full(matrix.shape[0], np.inf)
-    assignment[rows[first]] = columns[first]
-    assigned_minutes[rows[first]] = minutes[first]
+    if not rows.size:
+        return assignment, assigned_minutes
+    # lowest minutes first, ties to the lower column, so the answer is repeatable: a row's
+    # minimum, then its first pair at that minimum by column; no sort of all pairs (the
+    # lexsort took 5 s at 25 million pairs)
+    row_ids, smallest = _row_minima(rows, minutes)
+    assigned_minutes[row_ids] = smallest
+    at_minimum = minutes == assigned_minutes[rows]
+    row_ids, lowest = _row_minima(rows[at_minimum], columns[at_minimum])
+    assignment[row_ids] = lowest
     return assignment, assigned_minutes
+
+
+def _row_minima(rows: IntArray, values: npt.NDArray[Any]) -> tuple[IntArray, npt.NDArray[Any]]:
+    """The rows present (`rows` ascending, as CSR pairs come) and each one's least value."""
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return rows[starts], np.minimum.reduceat(values, starts)
 
 
 def open_mask(values: FloatArray, n_sites: int) -> BoolArray:

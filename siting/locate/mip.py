@@ -78,6 +78,8 @@ class MipModel:
     """
 
     sense: str = "min"
+    #: a constant added to the objective (part the model's rows need not carry)
+    offset: float = 0.0
     _cost: list[FloatArray] = field(default_factory=list)
     _lower: list[FloatArray] = field(default_factory=list)
     _upper: list[FloatArray] = field(default_factory=list)
@@ -147,7 +149,7 @@ class MipModel:
             rows.nnz,
             _ROWWISE,
             _SENSE[self.sense],
-            0.0,
+            self.offset,
             cost,
             np.concatenate(self._lower),
             np.concatenate(self._upper),

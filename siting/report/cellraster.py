@@ -170,7 +170,9 @@ def _png(pixels: npt.NDArray[np.uint8], colors: Sequence[str]) -> bytes:
         palette[3 * index : 3 * index + 3] = [int(rgb[i : i + 2], 16) for i in (0, 2, 4)]
     image.putpalette(palette)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=9, transparency=EMPTY)
+    # level 6, not 9: measured on 150,000 cells (915 x 909 px) 0.06 s against 0.92 s for
+    # a 9% larger PNG; a national map draws nine of these
+    image.save(buffer, format="PNG", compress_level=6, transparency=EMPTY)
     return buffer.getvalue()
 
 
