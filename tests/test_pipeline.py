@@ -379,4 +379,3 @@ def test_outputs_are_utf8_in_an_ascii_locale(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
     assert summary["problems"][1]["opened_names"] == ["Kandidat Åsele"]
     assert "tiny: Ny i Åsele" in (tmp_path / "site" / "changes.csv").read_text(encoding="utf-8")
-
