@@ -320,12 +320,12 @@ def _run_worker(scenario: Path, out: Path, stages_file: Path) -> int:
 
 
 class _Sampler(threading.Thread):
-    """Resident memory of a process and its children, every `SAMPLE_S` seconds."""
+    """Resident memory (MB) and CPU seconds used of a process tree, every `SAMPLE_S` s."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.samples, self.done = pid, [], threading.Event()
-        self.samples: list[tuple[float, float]]
+        self.pid, self.done = pid, threading.Event()
+        self.samples: list[tuple[float, float, float]] = []
 
     def run(self) -> None:
         import psutil
@@ -334,18 +334,20 @@ class _Sampler(threading.Thread):
             root = psutil.Process(self.pid)
             while not self.done.is_set():
                 tree = [root, *root.children(recursive=True)]
-                rss = sum(_rss(process) for process in tree)
-                self.samples.append((time.time(), rss / 1e6))
+                usage = [_usage(process) for process in tree]
+                rss, cpu = sum(u[0] for u in usage), sum(u[1] for u in usage)
+                self.samples.append((time.time(), rss / 1e6, cpu))
                 self.done.wait(SAMPLE_S)
         except psutil.NoSuchProcess:
             return
 
 
-def _rss(process: Any) -> int:
+def _usage(process: Any) -> tuple[int, float]:
     try:
-        return int(process.memory_info().rss)
+        times = process.cpu_times()
+        return int(process.memory_info().rss), float(times.user + times.system)
     except Exception:  # a child that just ended
-        return 0
+        return 0, 0.0
 
 
 def _child(command: list[str], root: Path = ROOT) -> dict[str, Any]:
@@ -363,19 +365,22 @@ def _child(command: list[str], root: Path = ROOT) -> dict[str, Any]:
     return {
         "exit_code": os.waitstatus_to_exitcode(status),
         "wall_s": round(time.perf_counter() - started, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "peak_rss_mb": round(usage.ru_maxrss * 1024 / 1e6, 1),  # ru_maxrss is in KiB
         "samples": sampler.samples,
     }
 
 
 def stage_table(stages: list[list[Any]], samples: list[list[float]]) -> dict[str, Any]:
-    """Each stage's wall time and the largest sampled RSS of the process tree during it."""
+    """Each stage's wall time, the CPU seconds the tree used in it (on a shared machine the
+    steadier figure) and the largest sampled RSS of the process tree during it."""
     table = {}
     for name, start, end in stages:
-        inside = [rss for at, rss in samples if start <= at <= end]
+        inside = [(rss, cpu) for at, rss, cpu in samples if start <= at <= end]
         table[name] = {
             "wall_s": round(end - start, 1),
-            "peak_rss_mb_sampled": round(max(inside), 1) if inside else None,
+            "cpu_s_sampled": round(inside[-1][1] - inside[0][1], 1) if inside else None,
+            "peak_rss_mb_sampled": round(max(r for r, _ in inside), 1) if inside else None,
         }
     return table
 
@@ -528,7 +533,7 @@ def run_once(folder: Path, instance: Path, root: Path) -> dict[str, Any]:
     return run | {
         "root": str(root),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        "peak_rss_tree_mb_sampled": max((rss for _, rss in samples), default=None),
+        "peak_rss_tree_mb_sampled": max((rss for _, rss, _ in samples), default=None),
         "stages": stage_table(stages, samples),
         "outputs": check_outputs(out) if run["exit_code"] == 0 else {},
     }
