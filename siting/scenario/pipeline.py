@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,8 +141,9 @@ def run_scenario(
     roads = TravelModel(scenario)
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(
-        od, demand, sites, scenario.seed, legs=roads.legs, decay=scenario.travel.decay
-    )
+        od, demand, sites, scenario.seed, legs=roads.legs, decay=scenario.travel.decay,
+        times_to=partial(roads.matrix, demand),
+    )  # fmt: skip
     results = _solve_all(scenario, context, timings, progress)
     if scenario.travel.compare_modes:
         with _timed(timings, "other_modes"):
@@ -335,6 +336,10 @@ def _map_notes(result: ProblemResult, language: str, counted: str | None) -> lis
             share_60=f"{metrics['share_within_60_min']:.0%}",
         )
         notes.append(f"{text} ({metrics['model']})")
+    share = result.summary.get("parameters", {}).get("market_share")
+    if share is not None:  # a Huff kind: what the plan wins against the other offices
+        others = len(result.summary.get("competitors", ()))
+        notes.append(labels["market_share"].format(share=f"{share:.1%}", n=others))
     return notes
 
 
