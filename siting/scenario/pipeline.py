@@ -37,6 +37,7 @@ from siting.report.compare_pages import (
     access_metrics,
     compare_scenarios,
 )
+from siting.report.equity_text import PlanEquity
 from siting.report.maps import MapOptions, align_travel, nearest_office, write_map
 from siting.report.texts import LABELS, check_language
 from siting.scenario.checks import check_scenario_inputs
@@ -351,6 +352,12 @@ def _map_notes(result: ProblemResult, language: str, counted: str | None) -> lis
     return notes
 
 
+def _equity_note(result: ProblemResult, scenario: Scenario, demand: gpd.GeoDataFrame) -> list[str]:
+    """The plan's equity and attendance (as in summary.json) as a line on its map."""
+    equity = PlanEquity.from_summary(_plan_record(result, scenario, demand, {}))
+    return [] if equity is None else [equity.line(check_language(scenario.outputs.language))]
+
+
 def _labelled(od: ODMatrix, mode: str) -> ODMatrix:
     """The matrix with its mode in the metadata (walking and cycling named in the model)."""
     metadata = {**od.metadata, "mode": mode}
@@ -582,7 +589,10 @@ def _write_maps(
             context.sites,
             travel,
             model=model,
-            notes=_map_notes(result, scenario.outputs.language, scenario.inputs.counted),
+            notes=[
+                *_map_notes(result, scenario.outputs.language, scenario.inputs.counted),
+                *_equity_note(result, scenario, context.demand),
+            ],
             opened=result.opened,
             closed=result.closed,
             routes=result.routes,
