@@ -6,7 +6,8 @@ Instances: the SCB 1 km grid of Dalarna (4,004 cells, ``../shared/data``) x its 
 minutes. A plan opens `--open` sites (seeded). Baseline in the same run: the map the plan
 gets anyway (`write_map` without the layer); the figures are the indices (`plan_access`),
 the GeoPackage (`write_access_geopackage`, cells and groups) and the map with the layer,
-each a median of `--repeat` runs, with their ratio to the baseline map.
+each a median of `--repeat` runs, with their ratio to the baseline map, and the sizes of
+the GeoPackage and of the page without and with the layer.
 
     .venv/bin/python scripts/bench_access_outputs.py [--repeat 3] [--open 20] [--no-scale]
 """
@@ -122,11 +123,15 @@ def _case(name: str, instance: tuple[Any, ...], n_open: int, repeat: int) -> dic
             "map_with_layer_s": _median_s(page(e2sfca), repeat),
         }
         gpkg_mb = (Path(folder) / "a.gpkg").stat().st_size / 1e6
+        sizes = {}
+        for key, access in (("map_without_layer_mb", None), ("map_with_layer_mb", e2sfca)):
+            page(access)()
+            sizes[key] = round((Path(folder) / "m.html").stat().st_size / 1e6, 2)
     base = figures.pop("map_without_layer_s")
     return {
         "case": name, "cells": len(demand), "sites": len(sites), "open": n_open,
         "stored_pairs": int(od.minutes.nnz), "map_without_layer_s": base, **figures,
-        "geopackage_mb": round(gpkg_mb, 2),
+        "geopackage_mb": round(gpkg_mb, 2), **sizes,
         "ratios_to_map": {k: round(v / base, 3) for k, v in figures.items()},
     }  # fmt: skip
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import folium
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 from map_fixtures import make_cells, make_sites, make_travel
@@ -20,6 +21,8 @@ from siting.report.access_layer import ACCESS_COLORS, access_classes, access_lab
 from siting.report.layers import HtmlControl
 from siting.report.maps import MapOptions, build_map
 from siting.scenario.pipeline import run_scenario
+from siting.scenario.plan_access import INDICES, write_access_geopackage
+from siting.scenario.problems import ProblemResult
 
 #: one step of 0.1 degree of latitude on the mean-radius sphere, in km (= minutes at 60 km/h)
 STEP = 6_371.0088 * math.pi / 1800
@@ -143,3 +146,19 @@ def test_summary_json_is_plain(tmp_path: Path) -> None:
     _run(tmp_path)
     text = (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
     assert json.loads(text)["problems"][1]["accessibility"]["by_group"][0]["name"]
+
+
+def test_grid_groups_merge_their_cells(tmp_path: Path) -> None:
+    """Cells of a grid: each group's shape is its cells merged (2 and 3 km²), and its
+    indices are population-weighted means of its cells'."""
+    demand = make_cells(5).assign(group=["x", "x", "y", "y", "y"])
+    table = pd.DataFrame({index: [1.0, 2.0, 3.0, 4.0, 5.0] for index in INDICES})
+    plan = ProblemResult("plan", "p-median", make_travel(), ("a", "b"))
+    path = write_access_geopackage(tmp_path / "a.gpkg", demand, [plan], {"plan": table}, {})
+    cells = pyogrio.read_dataframe(path, layer="plan")
+    assert cells.geom_type.unique().tolist() == ["Polygon"]
+    groups = pyogrio.read_dataframe(path, layer="plan-by-group").set_index("group")
+    assert groups.area.round().to_dict() == {"x": 2e6, "y": 3e6}
+    # people 10, 20 in x and 30, 40, 50 in y
+    assert groups.loc["x", "e2sfca"] == pytest.approx((10 * 1 + 20 * 2) / 30)
+    assert groups.loc["y", "gravity"] == pytest.approx((30 * 3 + 40 * 4 + 50 * 5) / 120)

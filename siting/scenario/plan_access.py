@@ -125,7 +125,12 @@ def _groups_layer(cells: gpd.GeoDataFrame, names: Mapping[str, str]) -> gpd.GeoD
     means = pd.DataFrame.from_dict(
         _group_means(cells, people, cells["group"].to_numpy()), orient="index"
     )
-    merged = cells[["group", "geometry"]].dissolve(by="group")
+    # grid cells tile the plane without overlap: their coverage union is exact and 25 times
+    # faster than a general union on 100,000 cells (scripts/bench_access_outputs.py)
+    polygons = bool(cells.geom_type.isin(("Polygon", "MultiPolygon")).all())
+    merged = cells[["group", "geometry"]].dissolve(
+        by="group", method="coverage" if polygons else "unary"
+    )
     frame = merged.join(means).reset_index()
     frame.insert(1, "name", frame["group"].map(lambda group: names.get(group, group)))
     frame.insert(2, "population", frame["group"].map(cells.groupby("group")["population"].sum()))
