@@ -139,6 +139,41 @@ def test_bad_market_input_exits_2_with_one_line(
     assert message in error
 
 
+@pytest.mark.parametrize(
+    ("rival", "message"),
+    [
+        (RIVAL_CSV.replace("rival-a", "office-a"),
+         "site id 'office-a' is also in the sites table"),
+        (RIVAL_CSV.replace(",2.0,", ",0,"), "site 'rival-a' has pull 0; give a number above 0"),
+        (RIVAL_CSV.replace(",2.0,", ",,"), "column 'pull' row 'rival-a': value is missing"),
+    ],
+)  # fmt: skip
+def test_bad_competitors_file_exits_2_before_the_matrix(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    rival: str,
+    message: str,
+) -> None:
+    """An id also ours, or a rival that pulls nobody: one line, before any travel time."""
+    import siting.scenario.pipeline as pipeline
+
+    def no_matrix(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the OD matrix was computed before the inputs were checked")
+
+    monkeypatch.setattr(pipeline, "_travel_matrix", no_matrix)
+    problem = {"name": '"won"', "kind": '"market-share"', "n_sites": "1",
+               "competitors_file": '"rival.csv"', "attractiveness": '"pull"'}  # fmt: skip
+    path = write_scenario(tmp_path, scenario_text(problems=[problem]))
+    (tmp_path / "rival.csv").write_text(rival)
+    (tmp_path / "sites.csv").write_text(SITES_WITH_PULL)
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert message in error
+    assert "problem 'won' (market-share)" in error
+
+
 def test_market_share_writes_a_map(tmp_path: Path) -> None:
     """The answer is mapped like the other kinds, naming its market share."""
     problems = [{"name": '"most won"', "kind": '"market-share"', "n_sites": "1",

@@ -21,8 +21,14 @@ from siting._core.errors import InputError
 from siting.inputs.population import check_people
 from siting.inputs.sites import load_sites
 from siting.inputs.tables import numeric_column
+from siting.scenario.competitors import check_market_inputs
 from siting.scenario.config import Problem, Scenario, TableInput
-from siting.scenario.parameters import ClosuresParameters, ProblemParameters
+from siting.scenario.parameters import (
+    ClosuresParameters,
+    MarketShareParameters,
+    ProblemParameters,
+    TargetMarketShareParameters,
+)
 
 #: problem keys that list site ids
 ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops", "competitors")
@@ -68,6 +74,8 @@ def _check_columns(
     if parameters.priority is not None:
         require_column(demand, parameters.priority["column"], "priority.column", population_file)
     _check_groups(getattr(parameters, "groups", None), demand, population_file)
+    if isinstance(parameters, MarketShareParameters | TargetMarketShareParameters):
+        check_market_inputs(parameters, sites)
     costs = getattr(parameters, "costs", None)
     if costs is not None:
         tables = (scenario.inputs.existing, scenario.inputs.candidates)

@@ -15,7 +15,6 @@ import scipy.sparse as sp
 from siting._core.errors import InputError
 from siting.inputs.sites import load_sites
 from siting.inputs.tables import numeric_column
-from siting.scenario.checks import require_column
 from siting.scenario.parameters import MarketShareParameters, TargetMarketShareParameters
 from siting.travel.odmatrix import ODMatrix
 
@@ -65,7 +64,19 @@ def market_inputs(
     return Market(od, tuple(others), appeal)
 
 
-def _other_offices(path: str, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def check_market_inputs(parameters: HuffParameters, sites: pd.DataFrame) -> None:
+    """The other offices' file and the attractiveness column, checked before the OD matrix
+    (the same checks `market_inputs` makes when the problem's turn comes)."""
+    frames: list[tuple[str, pd.DataFrame]] = [("the sites", sites)]
+    if parameters.competitors_file is not None:
+        extra = _other_offices(parameters.competitors_file, sites)
+        frames.append((parameters.competitors_file, extra))
+    if parameters.attractiveness is not None:
+        for source, frame in frames:
+            _appeal(frame, parameters.attractiveness, source)
+
+
+def _other_offices(path: str, sites: pd.DataFrame) -> gpd.GeoDataFrame:
     """The file's offices, whatever their status column says (they are not ours); not
     clipped to the region: an office over the border draws people too."""
     extra = load_sites(path, default_status="existing")
@@ -87,7 +98,12 @@ def _joined(od: ODMatrix, extra: ODMatrix) -> ODMatrix:
 def _appeal(frame: pd.DataFrame, column: str, source: str) -> pd.Series[float]:
     """A site column of attractiveness: numbers above 0 (an office that pulls nobody is
     no office)."""
-    require_column(frame, column, "attractiveness", source)
+    if column not in frame.columns:  # checks.require_column's message; checks imports us
+        shown = [str(c) for c in frame.columns if c != "geometry"]
+        msg = (
+            f"attractiveness: {source} has no column {column!r}; its columns are {', '.join(shown)}"
+        )
+        raise InputError(msg)
     table = frame.set_index("site_id")
     values = numeric_column(table, column, "frame", source, minimum=0.0)
     if (values <= 0).any():
