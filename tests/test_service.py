@@ -297,6 +297,9 @@ def test_a_queued_run_writes_the_run_contract_and_its_toml_reruns_alike(
     page = alice.get(f"/api/runs/{job['id']}/files/map.html")
     assert page.status_code == 200
     assert "leaflet" in page.text.lower()
+    gpkg = alice.get(f"/api/runs/{job['id']}/files/accessibility.gpkg")
+    assert gpkg.status_code == 200
+    assert gpkg.content.startswith(b"SQLite format 3")  # a GeoPackage is an SQLite file
     assert alice.get(f"/api/runs/{job['id']}/files/..%2Fsiting.db").status_code == 404
 
 

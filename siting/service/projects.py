@@ -41,7 +41,7 @@ RUN_KINDS = (
 #: numeric fields the page sends; each kind takes those its parameters have
 _RUN_FIELDS = ("max_minutes", "n_new", "n_sites", "n_close", "max_n_sites")
 #: run files a caller may open (what `siting run` writes)
-RUN_FILES = ("summary.json", "assignments.csv", "sites.geojson", "map.html")
+RUN_FILES = ("summary.json", "assignments.csv", "sites.geojson", "map.html", "accessibility.gpkg")
 
 
 def bundled_scenarios() -> dict[str, Path]:
