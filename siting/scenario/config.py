@@ -702,6 +702,7 @@ class _Reader:
                     f"[travel] max_minutes {travel.max_minutes:g}"
                 )
         self.group_rules(values, kind, where, travel)
+        self.huff_rules(values, where, travel)
         if kind in _NEEDS_EXISTING and inputs.existing is None:
             raise self.error(f"{where}: kind {kind!r} needs [inputs] existing offices")
         if "budget" in values and "costs" not in values:
@@ -718,6 +719,18 @@ class _Reader:
         if kind == "p-median" and "groups" in values and rule is None:
             raise self.error(f"{where}.groups is only used with min_group_share")
 
+    def huff_rules(self, values: dict[str, Any], where: str, travel: Travel) -> None:
+        """The other offices' file found from the scenario's folder; a decay within the cut-off."""
+        if "competitors_file" in values:
+            key = f"{where}.competitors_file"
+            values["competitors_file"] = str(self.existing_file(values["competitors_file"], key))
+        reach = getattr(values.get("decay"), "max_minutes", None)
+        if reach is not None and reach > travel.max_minutes:
+            raise self.error(
+                f"{where}.decay.max_minutes {reach:g} exceeds the matrix cut-off "
+                f"[travel] max_minutes {travel.max_minutes:g}"
+            )
+
     def site_count(self, values: dict[str, Any], kind: str, where: str, inputs: Inputs) -> None:
         """p-median and p-center need n_sites or n_new (MCLP may use a budget instead)."""
         target = values.get("of", kind)
@@ -728,7 +741,8 @@ class _Reader:
         ):
             raise self.error(f"{where}.n_new needs existing offices kept (existing_fixed)")
         counted = "n_sites" in values or "n_new" in values
-        if target in ("p-median", "p-center", "minmax-group", "equity-frontier") and not counted:
+        counted_kinds = ("p-median", "p-center", "minmax-group", "equity-frontier", "market-share")
+        if target in counted_kinds and not counted:
             raise self.error(f"{where}.n_sites (or n_new) is required for kind {target!r}")
         if target in ("mclp", "attendance") and not counted and "budget" not in values:
             raise self.error(f"{where}.n_sites, n_new or budget is required for kind {target!r}")
