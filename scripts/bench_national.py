@@ -553,13 +553,20 @@ def _goals(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ratios(new: dict[str, Any], old: dict[str, Any]) -> dict[str, float | None]:
-    """This checkout's wall time over the baseline's, for the run and each stage."""
-    ratios = {"run_wall": _ratio(new["wall_s"], old["wall_s"])}
-    ratios["peak_rss"] = _ratio(new["peak_rss_mb"], old["peak_rss_mb"])
+def _ratios(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """This checkout's wall time, CPU time and peak memory over the baseline's; per stage
+    wall and CPU (on a loaded machine the CPU ratio is the steadier one)."""
+    ratios: dict[str, Any] = {
+        "run_wall": _ratio(new["wall_s"], old["wall_s"]),
+        "run_cpu": _ratio(new["cpu_s"], old["cpu_s"]),
+        "peak_rss": _ratio(new["peak_rss_mb"], old["peak_rss_mb"]),
+    }
     for stage, record in new["stages"].items():
-        before = old["stages"].get(stage, {}).get("wall_s")
-        ratios[stage] = _ratio(record["wall_s"], before)
+        before = old["stages"].get(stage, {})
+        ratios[stage] = {
+            "wall": _ratio(record["wall_s"], before.get("wall_s")),
+            "cpu": _ratio(record["cpu_s_sampled"], before.get("cpu_s_sampled")),
+        }
     return ratios
 
 
