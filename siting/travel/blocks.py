@@ -370,7 +370,11 @@ def _dask_client(distributed: Any, dask: Any, workers: int) -> tuple[Any, list[A
     if isinstance(dask, distributed.Client):
         return dask, []
     if isinstance(dask, str) and dask != "local":
-        client = distributed.Client(dask)
+        try:
+            client = distributed.Client(dask)
+        except OSError as error:  # includes the connection's timeout
+            msg = f"dask: cannot reach the Dask scheduler at {dask!r} ({error})"
+            raise InputError(msg) from error
         return client, [client]
     cluster = distributed.LocalCluster(
         n_workers=max(workers, 1),
