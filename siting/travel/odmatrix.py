@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -517,13 +517,13 @@ def travel_times(
         logger.info("OD matrix: reusing %s", cache_path)
         return ODMatrix.load(cache_path)
     started = time.perf_counter()
-    store = None
+    store, inputs_hash = None, ""
     if compute.store_dir is not None:
         inputs_hash = _inputs_hash(road, origin_points, site_points, options)
         store = blockstore.open_store(compute.store_dir, inputs_hash=inputs_hash)
         if store is not None and store.engine in ("cch", "dijkstra"):
             # keep the finished blocks' engine: another one may round the last bit otherwise
-            compute = replace(compute, engine=store.engine)  # type: ignore[arg-type]
+            compute = replace(compute, engine=cast(EngineChoice, store.engine))
     problem, metadata = _build_problem(
         road,
         origin_points,
@@ -533,35 +533,25 @@ def travel_times(
         straight_line=straight_line or StraightLineModel(),
     )
     metadata = {**metadata, **options}
-    bounds = _block_bounds(problem, compute)
-    small_is_rows = origin_points.size < site_points.size
-    if compute.store_dir is None:
+    ids = (origin_points.ids, site_points.ids)
+    if store is None and compute.store_dir is not None:
+        store = _new_store(problem, compute, inputs_hash, metadata=metadata, ids=ids)
+    if store is not None:
+        matrix = _through_store(problem, store, compute)
+    else:
         computed = blocks.run_blocks(
-            problem, bounds, workers=compute.workers, dask=compute.dask, progress=compute.progress
+            problem,
+            _block_bounds(problem, compute),
+            workers=compute.workers,
+            dask=compute.dask,
+            progress=compute.progress,
         )
         matrix = blocks.assemble(
             computed,
             n_small=problem.small.size,
             n_large=problem.large.size,
-            small_is_rows=small_is_rows,
+            small_is_rows=origin_points.size < site_points.size,
         )
-    else:
-        if store is None:
-            layout = {
-                "n_small": problem.small.size,
-                "n_large": problem.large.size,
-                "small_is_rows": small_is_rows,
-                "engine": problem.engine,
-                "metadata": metadata,
-            }
-            store = blockstore.create_store(
-                compute.store_dir,
-                inputs_hash=_inputs_hash(road, origin_points, site_points, options),
-                bounds=bounds,
-                layout=layout,
-                ids=(origin_points.ids, site_points.ids),
-            )
-        matrix = _through_store(problem, store, compute)
     metadata["seconds"] = round(time.perf_counter() - started, 3)
     od = ODMatrix(matrix, origin_points.ids, site_points.ids, metadata)
     _log_matrix(od)
@@ -577,11 +567,38 @@ def _block_bounds(problem: blocks.BlockProblem, compute: ComputeOptions) -> list
     return blocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
 
 
+def _new_store(
+    problem: blocks.BlockProblem,
+    compute: ComputeOptions,
+    inputs_hash: str,
+    *,
+    metadata: Mapping[str, Any],
+    ids: tuple[npt.NDArray[Any], npt.NDArray[Any]],
+) -> blockstore.BlockStore:
+    assert compute.store_dir is not None
+    layout = {
+        "n_small": problem.small.size,
+        "n_large": problem.large.size,
+        "small_is_rows": ids[0].size < ids[1].size,
+        "engine": problem.engine,
+        "metadata": metadata,
+    }
+    return blockstore.create_store(
+        compute.store_dir,
+        inputs_hash=inputs_hash,
+        bounds=_block_bounds(problem, compute),
+        layout=layout,
+        ids=ids,
+    )
+
+
 def _through_store(
     problem: blocks.BlockProblem, store: blockstore.BlockStore, compute: ComputeOptions
 ) -> sp.csr_matrix:
     """Compute the store's missing blocks into it, then assemble the matrix from its files."""
     missing = store.missing()
+    if not missing:  # a finished store: nothing to start (not even a local cluster)
+        return store.assemble()
     if len(missing) < len(store.bounds):
         logger.info(
             "OD blocks: %d of %d already in %s, computing the other %d",
