@@ -3,7 +3,9 @@
 The smaller side of the matrix (usually the sites) is cut into chunks; one block holds the
 travel times from one chunk to every point of the larger side, filtered by the cut-off and
 stored sparse at once, so no dense n x m array is ever held. Blocks are independent and exact,
-so the assembled matrix does not depend on the number of chunks or workers.
+so the assembled matrix does not depend on the number of chunks or workers. Finished blocks
+can go to an on-disk store instead of memory (`siting.travel.blockstore`), which a Dask
+worker writes to itself.
 """
 
 from __future__ import annotations
