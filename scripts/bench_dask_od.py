@@ -19,7 +19,9 @@ sites (random nodes), and computes the same matrix (CCH, the same blocks) in the
 Set-ups run round-robin, so the shared machine's load falls on all alike. Round 0 is a
 warm-up (workers load the network, metrics are customised), reported as ``first_s``; the
 medians are over the later rounds. Every matrix is checked bit for bit against the threads'
-one. Peak memory is this process plus its children (the Dask workers), sampled.
+one. Peak memory is this process plus its children (the Dask workers), sampled; CPU seconds
+are theirs too (the work done, which the machine's other load does not stretch as it does
+the wall time).
 
 Usage: ``python scripts/bench_dask_od.py [--runs 3] [--origins 100000] [--sites 500]``
 """
@@ -101,6 +103,21 @@ def _runner(
     return run
 
 
+def _cpu_s() -> float:
+    """CPU seconds used so far by this process and its children (the Dask workers, alive
+    across runs): the work done, whatever the other load on a shared machine."""
+    import psutil
+
+    total = 0.0
+    for process in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _identical(first: Any, second: Any) -> bool:
     return bool(
         np.array_equal(first.minutes.indptr, second.minutes.indptr)
@@ -121,16 +138,19 @@ def _measure(runners: dict[str, Callable[[Path], Any]], runs: int) -> dict[str, 
                 tempfile.TemporaryDirectory(dir=bench_od.CACHE_DIR) as scratch,
                 bench_od._peak_rss(memory),
             ):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _cpu_s()
                 od = run(Path(scratch))
                 elapsed = round(time.perf_counter() - started, 3)
+                cpu_used = round(_cpu_s() - cpu, 2)
             # each figure also to stderr at once: a long run cut short keeps what it measured
-            print(json.dumps({"round": round_index, "setup": name, "s": elapsed}), file=sys.stderr)
+            figure = {"round": round_index, "setup": name, "s": elapsed, "cpu_s": cpu_used}
+            print(json.dumps(figure), file=sys.stderr)
             result = results[name]
             if round_index == 0:
                 result["first_s"] = elapsed
             else:
                 result["times_s"].append(elapsed)
+                result.setdefault("cpu_s", []).append(cpu_used)
             result["peak_rss_mb"] = max(result["peak_rss_mb"], memory["peak_mb"])
             reference = od if reference is None else reference
             result["identical_to_threads"] &= _identical(reference, od)
@@ -141,6 +161,7 @@ def _measure(runners: dict[str, Callable[[Path], Any]], runs: int) -> dict[str, 
     for result in results.values():
         result["median_s"] = statistics.median(result["times_s"])
         result["threads_over_this"] = round(baseline / result["median_s"], 2)
+        result["median_cpu_s"] = statistics.median(result["cpu_s"])
         # the fastest round: the least disturbed by other load on a shared machine
         result["min_s"] = min(result["times_s"])
         result["threads_min_over_this_min"] = round(best / result["min_s"], 2)
