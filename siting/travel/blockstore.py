@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from siting._core.atomic import atomic_path, write_text_atomic
 from siting._core.errors import InputError
+from siting._core.manifests import read_manifest
 from siting.travel.blocks import Block, assemble_stream
 
 FORMAT = "siting-od-blocks-1"
@@ -179,16 +180,7 @@ def read_store(path: str | os.PathLike[str]) -> BlockStore:
         If `path` is not a block store of this format.
     """
     folder = Path(path)
-    file = folder / MANIFEST
-    try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        msg = f"{folder}: not an OD block store ({file.name}: {error})"
-        raise InputError(msg) from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        msg = f"{file}: format {found!r} is not {FORMAT!r}"
-        raise InputError(msg)
+    manifest, _ = read_manifest(folder / MANIFEST, format_name=FORMAT, what="an OD block store")
     return BlockStore(
         path=folder,
         inputs_hash=str(manifest["inputs_hash"]),

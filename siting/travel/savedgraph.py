@@ -8,7 +8,6 @@ network without the OD matrix module above them.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from siting._core.errors import InputError
+from siting._core.manifests import read_manifest
 from siting.travel import routing
 
 logger = logging.getLogger(__name__)
@@ -98,16 +98,7 @@ def load_saved_graph(folder: Path) -> tuple[routing.ArrayGraph, dict[str, Any], 
 def _read_manifest(folder: Path) -> tuple[dict[str, Any], str]:
     """The manifest, checked, and the SHA-256 of its bytes (which covers every file's hash)."""
     file = folder / MANIFEST
-    try:
-        content = file.read_bytes()
-        manifest = json.loads(content.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        msg = f"{file}: not a saved network's manifest ({error})"
-        raise InputError(msg) from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        msg = f"{file}: format {found!r} is not {FORMAT!r}"
-        raise InputError(msg)
+    manifest, content = read_manifest(file, format_name=FORMAT, what="a saved network")
     expected = {f"{name}.npy" for name in ARRAYS}
     expected |= {f"{TOPOLOGY_DIR}/{name}" for name in routing.TOPOLOGY_FILES}
     hashes = manifest.get("sha256")
