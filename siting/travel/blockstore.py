@@ -140,14 +140,6 @@ class BlockStore:
             small_is_rows=bool(layout["small_is_rows"]),
         )
 
-    def stored_pairs(self) -> int:
-        """Pairs stored in the finished blocks (read from their row pointers only)."""
-        total = 0
-        for bounds in sorted(self.finished()):
-            with np.load(self.block_path(bounds), allow_pickle=False) as archive:
-                total += int(archive["indptr"][-1])
-        return total
-
 
 def open_store(path: str | os.PathLike[str], *, inputs_hash: str) -> BlockStore | None:
     """Reopen the store at `path` for these inputs; None if there is none yet.
