@@ -26,25 +26,29 @@ import json
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from siting._core.atomic import atomic_directory
 from siting._core.version import __version__
-from siting.roads.network import load_road_arrays
+from siting.roads.network import build_options, load_road_arrays
 from siting.roads.speeds import SpeedModel
 from siting.travel import routing
 from siting.travel.odmatrix import RoadNetwork, prepare_network
 from siting.travel.savedgraph import (
     ARRAYS,
     FORMAT,
-    MANIFEST,
     TOPOLOGY_DIR,
     file_sha256,
     load_saved_graph,
     pyroutingkit_version,
+)
+from siting.travel.savedgraph import (
+    MANIFEST as MANIFEST,  # re-exported: scenarios and tests name it from here
 )
 
 logger = logging.getLogger(__name__)
@@ -87,18 +91,16 @@ def load_road_network(
     """
     if not isinstance(source, BaseGeometry) and (Path(source) / MANIFEST).is_file():
         return _load_saved(Path(source))
-    roads = load_road_arrays(
-        source,
-        include_tracks=include_tracks,
-        ferries=ferries,
-        ferry_speed_kph=ferry_speed_kph,
-        ferry_wait_minutes=ferry_wait_minutes,
-        speeds=speeds,
-        cache=cache,
-        cache_dir=cache_dir,
-        mode=mode,
-    )
-    return prepare_network(roads)
+    options: dict[str, Any] = {
+        "include_tracks": include_tracks,
+        "ferries": ferries,
+        "ferry_speed_kph": ferry_speed_kph,
+        "ferry_wait_minutes": ferry_wait_minutes,
+        "speeds": speeds,
+        "mode": mode,
+    }
+    roads = load_road_arrays(source, cache=cache, cache_dir=cache_dir, **options)
+    return replace(prepare_network(roads), build_options=build_options(**options))
 
 
 def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
@@ -147,6 +149,7 @@ def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Pat
             "topology_hash": graph.topology_hash,
             "weights_hash": graph.weights_hash,
             "build_report": dict(network.build_report),
+            "build_options": dict(network.build_options),
             "sha256": files,
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -156,4 +159,9 @@ def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Pat
 
 def _load_saved(folder: Path) -> RoadNetwork:
     graph, manifest, saved = load_saved_graph(folder)
-    return RoadNetwork(graph, manifest.get("build_report") or {}, saved=saved)
+    return RoadNetwork(
+        graph,
+        build_report=manifest.get("build_report") or {},
+        build_options=manifest.get("build_options") or {},
+        saved=saved,
+    )
