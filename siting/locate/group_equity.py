@@ -38,7 +38,8 @@ from siting.locate.median_center import solve_p_median
 from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import LevelColumns, distance_level_model
-from siting.locate.share_reduction import ShareReduction, reduce_share_median
+from siting.locate.share_benders import SortedPairs, build_master, solve_by_cuts
+from siting.locate.share_reduction import plan_meeting_rule
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix, row_pointers
 
@@ -287,29 +288,25 @@ def solve_share_median(
     found = make_groups(instance, groups)
     _check_share_reachable(instance, found, target)
     pairs, unreachable = _usable_pairs(instance, instance.demand | _has_group_weight(found))
-    plain = _plain_median(od, count, options, rules)
-    fair = None if plain is None else _if_fair(plain, found, target, pairs.active)
-    if fair is not None:
-        return fair
     options = options or MipOptions()
-    reduction = _share_reduction(instance, found, target, pairs, count, plain, options, start)
-    model_instance, model_pairs, start_values = instance, pairs, None
-    if reduction is not None:
-        kept = reduction.kept_pairs
-        model_instance = replace(
-            instance, required=reduction.fixed_open, forbidden=reduction.fixed_closed
-        )
-        model_pairs = _Pairs(pairs.rows[kept], pairs.sites[kept], pairs.minutes[kept], pairs.active)
-    model = _share_assignment_model(model_instance, found, target, model_pairs, count)
-    if reduction is not None:
-        start_values = _assignment_start(od, model_pairs, reduction.plan)
+    deadline = _deadline(options, start, 1.0)
+    rule = (target.minutes, target.share)
+    plan = plan_meeting_rule(
+        instance, found, (pairs.rows, pairs.sites, pairs.minutes, pairs.active), rule, count,
+        _deadline(options, start, 0.2),
+    )  # fmt: skip
+    active = np.flatnonzero(pairs.active)
+    local = np.searchsorted(active, pairs.rows)
+    sorted_pairs = SortedPairs.from_pairs(local, pairs.sites, pairs.minutes,
+                                          instance.weights[active])  # fmt: skip
+    master = build_master(instance, found, rule, sorted_pairs, active, count, options)
     build_s = time.perf_counter() - start
     why = (
         f"no {count} sites bring every group's share within {target.minutes:g} minutes to "
         f"{target.share:.0%} and reach every demand point within the matrix cut-off"
     )
     try:
-        result = _solved(model, _left(options, start), why, start_values)
+        result = solve_by_cuts(master, sorted_pairs, plan, options, deadline)
     except NoSolutionError as error:  # no plan meeting the rule, from swaps nor HiGHS
         msg = (
             f"p-median with min_group_share: no plan found meeting the rule within the time "
@@ -317,8 +314,8 @@ def solve_share_median(
             "get is what siting.equity_frontier's max_worst_share says)"
         )
         raise SitingError(msg) from error
-    if reduction is not None and reduction.lower_bound > result.bound:
-        result = replace(result, bound=reduction.lower_bound)
+    if result.status == "infeasible":
+        raise InfeasibleError(why)
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
     served = pairs.active & instance.demand
     result = _with_objective(result, float(instance.weights[served] @ assignment[1][served]))
@@ -466,64 +463,6 @@ def _share_assignment_model(
     )
     model.add_rows(block, lower=(target.share - SHARE_TOLERANCE) * found.totals)
     return model
-
-
-def _plain_median(
-    od: ODMatrix, count: int, options: MipOptions | None, rules: SiteRules
-) -> Solution | None:
-    """The plain p-median (no rule), or None when it is infeasible (the share model then
-    says why, in the rule's terms)."""
-    try:
-        return solve_p_median(od, n_sites=count, options=options, **rules)
-    except InfeasibleError:
-        return None
-
-
-def _if_fair(
-    plain: Solution, found: Groups, target: GroupShare, active: BoolArray
-) -> Solution | None:
-    """The plain p-median when it is proven optimal and already meets the rule, else None."""
-    minutes = plain.assigned_minutes
-    shares = found.shares(minutes <= target.minutes)
-    fair = bool((shares >= target.share - SHARE_TOLERANCE).all())
-    if not (plain.is_optimal and fair and np.isfinite(minutes[active]).all()):
-        return None
-    logger.info("p-median, group share p=%d: the plain optimum meets the rule", plain.n_sites)
-    parameters = {
-        **plain.parameters, "min_group_share": target.summary(), **_share_record(found, shares)
-    }  # fmt: skip
-    return replace(plain, parameters=parameters)
-
-
-def _share_reduction(
-    instance: Instance,
-    found: Groups,
-    target: GroupShare,
-    pairs: _Pairs,
-    count: int,
-    plain: Solution | None,
-    options: MipOptions,
-    start: float,
-) -> ShareReduction | None:
-    """A plan meeting the rule from the plain p-median's, and the fixing for plans no dearer
-    (`siting.locate.share_reduction`); None under a budget (the swaps ignore it) or when
-    no such plan was found."""
-    if plain is None or instance.budget is not None:
-        return None
-    start_plan = np.zeros(instance.od.shape[1], dtype=np.bool_)
-    start_plan[plain.site_index] = True
-    return reduce_share_median(
-        instance, found, (pairs.rows, pairs.sites, pairs.minutes, pairs.active),
-        (target.minutes, target.share), count, start_plan, _deadline(options, start, 0.5),
-    )  # fmt: skip
-
-
-def _assignment_start(od: ODMatrix, pairs: _Pairs, plan: BoolArray) -> FloatArray:
-    """Column values of `plan` in `_assignment_model`: the sites, then x at each row's
-    nearest open site (the first of ties, as `nearest_open`)."""
-    column = nearest_open(od, plan)[0]
-    assigned = (pairs.sites == column[pairs.rows]).astype(np.float64)
-    return np.concatenate([plan.astype(np.float64), assigned])
 
 
 def _max_share_model(instance: Instance, found: Groups, limit: float, count: int) -> MipModel:
