@@ -239,30 +239,68 @@ def solve_by_cuts(
     """
     started = time.perf_counter()
     upper = math.inf if plan is None else float(pairs.weights @ pairs.nearest(plan))
+    master.set_integer(False)
     lower = _lp_rounds(master, pairs, deadline)
     logger.info("share rule by cuts: LP bound %.6g after %d cuts", lower, master.cuts)
+    if plan is not None and not _closed(lower, upper, options.mip_gap):
+        lower = _fix_by_reduced_costs(master, pairs, (lower, upper), deadline)
+    master.set_integer(True)
     if plan is not None and _closed(lower, upper, options.mip_gap):
-        return MipResult(plan.astype(np.float64), upper, lower, _gap(upper, lower), "optimal",
+        bound = min(lower, upper)
+        return MipResult(plan.astype(np.float64), upper, bound, _gap(upper, bound), "optimal",
                          time.perf_counter() - started)  # fmt: skip
     return _mip_rounds(master, pairs, plan, (lower, upper), options, deadline, started)
 
 
 def _lp_rounds(master: _Master, pairs: SortedPairs, deadline: float | None) -> float:
     """Cut the LP's answer until no row's cost rises (or time runs out); its bound."""
-    master.set_integer(False)
     bound = -math.inf
-    master.add_cuts(pairs, np.ones(master.n_sites), None)  # each row's nearest distance
+    if master.cuts == 0:
+        master.add_cuts(pairs, np.ones(master.n_sites), None)  # each row's nearest distance
     for _ in range(LP_ROUNDS):
         _time_left(master.highs, deadline)
         master.highs.run()
-        if master.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        status = master.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return math.inf  # no plan at all: the MIP says so
+        if status != highspy.HighsModelStatus.kOptimal:
             break
         bound = float(master.highs.getInfo().objective_function_value)
         y, cost = master.values()
         if _past(deadline) or master.add_cuts(pairs, y, cost) == 0:
             break
-    master.set_integer(True)
     return bound
+
+
+def _fix_by_reduced_costs(
+    master: _Master, pairs: SortedPairs, bounds: tuple[float, float], deadline: float | None
+) -> float:
+    """Close (open) every site whose opening (closing) lifts the LP above the plan in hand,
+    cut the LP again, and repeat while that fixes sites; the last LP bound.
+
+    Only plans cheaper than the one in hand are cut off, so the bound is one of the rule's
+    optimum once taken no higher than that plan. HiGHS does the same at its root, but
+    restarts from a fresh LP after each round: Dalarna p = 10 spent 8 of 12 s there.
+    """
+    lower, upper = bounds
+    while not _past(deadline) and lower < upper:
+        y = np.asarray(master.highs.getSolution().col_value[: master.n_sites])
+        reduced = np.asarray(master.highs.getSolution().col_dual[: master.n_sites])
+        info = master.highs.getLp()
+        low = np.asarray(info.col_lower_[: master.n_sites])
+        high = np.asarray(info.col_upper_[: master.n_sites])
+        margin = upper + 1e-9 * max(abs(upper), 1.0)
+        close = (low < high) & (y <= 1e-9) & (lower + reduced > margin)
+        open_ = (low < high) & (y >= 1 - 1e-9) & (lower - reduced > margin)
+        if not (close.any() or open_.any()):
+            break
+        high[close], low[open_] = 0.0, 1.0
+        index = np.flatnonzero(close | open_).astype(np.int32)
+        master.highs.changeColsBounds(index.size, index, low[index], high[index])
+        logger.info("share rule by cuts: %d sites closed, %d open by reduced costs",
+                    int(close.sum()), int(open_.sum()))  # fmt: skip
+        lower = _lp_rounds(master, pairs, deadline)
+    return lower
 
 
 def _mip_rounds(
@@ -302,6 +340,7 @@ def _mip_rounds(
         if result.status != "optimal" or added == 0:
             break
     assert plan is not None
+    lower = min(lower, upper)  # sites fixed for plans cheaper than `plan`: it is the floor
     solve_s = time.perf_counter() - started
     return MipResult(plan.astype(np.float64), upper, lower, _gap(upper, lower), status, solve_s)
 
