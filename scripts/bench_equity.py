@@ -305,6 +305,8 @@ def _frontier_case(
                 "gaps": [float(g) for g in curve["gap"]],
                 "targets": [float(t) for t in curve.index],
                 "total_minutes": [float(v) for v in curve["total_minutes"]],
+                # seconds of each point's own solve (0: a lower point's plan answered it)
+                "point_seconds": [float(v) for v in curve["solve_s"]],
                 "max_worst_share": curve.attrs["max_worst_share"],
             }
         )
@@ -337,16 +339,21 @@ def _statuses(run: dict[str, Any]) -> list[str]:
     return list(run["statuses"]) if "statuses" in run else [run["status"]]
 
 
+def _seconds(run: dict[str, Any]) -> float:
+    """The seconds the goal is judged on: a solve's, or the frontier's slowest point."""
+    return float(max(run["point_seconds"])) if "point_seconds" in run else float(run["seconds"])
+
+
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     dalarna = [row for row in rows if row["case"].startswith("dalarna")]
     return {
         f"dalarna_optimal_within_{GOAL_S:g}_s": sum(
             all(s == "optimal" for s in _statuses(row["siting"]))
-            and row["siting"]["seconds"] <= GOAL_S
+            and _seconds(row["siting"]) <= GOAL_S
             for row in dalarna
         ),
         "dalarna_cases": len(dalarna),
-        "slowest_dalarna_s": max((row["siting"]["seconds"] for row in dalarna), default=None),
+        "slowest_dalarna_s": max((_seconds(row["siting"]) for row in dalarna), default=None),
         "all_objectives_equal": all(row.get("same_objective", True) for row in rows),
     }
 
