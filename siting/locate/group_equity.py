@@ -35,6 +35,7 @@ from siting.locate.instance import (
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import reduce_p_median
 from siting.locate.median_center import solve_p_median
+from siting.locate.minmax_bound import region_bound
 from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import LevelColumns, distance_level_model
@@ -593,8 +594,7 @@ def _minmax_search(
     n_choose = count - int(instance.required.sum())
     if instance.budget is not None or active.size * od.shape[1] > MAX_DENSE:
         return SearchResult(None, math.inf, False, 0)
-    minutes = np.full((active.size, od.shape[1]), np.inf)
-    minutes[np.searchsorted(active, pairs.rows), pairs.sites] = pairs.minutes
+    minutes = _dense_minutes(od, pairs)
     incumbent = math.inf if plan is None else _worst_mean(od, found, pairs, plan) * (1 + 1e-12)
     limit = MINMAX_SEARCH_S if options.time_limit_s is None else options.time_limit_s / 2
     found_set = search_minmax(
@@ -606,6 +606,29 @@ def _minmax_search(
         "complete" if found_set.complete else "stopped", found_set.nodes, found_set.value,
     )  # fmt: skip
     return found_set
+
+
+def _dense_minutes(od: ODMatrix, pairs: _Pairs) -> FloatArray:
+    """Rows to serve x all sites, inf where no pair is allowed."""
+    active = np.flatnonzero(pairs.active)
+    minutes = np.full((active.size, od.shape[1]), np.inf)
+    minutes[np.searchsorted(active, pairs.rows), pairs.sites] = pairs.minutes
+    return minutes
+
+
+def _region_floor(
+    od: ODMatrix, instance: Instance, found: Groups, pairs: _Pairs, count: int
+) -> float:
+    """`siting.locate.minmax_bound.region_bound` (-inf when the dense matrix is too large)."""
+    if int(pairs.active.sum()) * od.shape[1] > MAX_DENSE:
+        return -math.inf
+    free = instance.allowed & ~instance.required
+    n_free = count - int(instance.required.sum())
+    bound = region_bound(
+        _dense_minutes(od, pairs), _scaled_weights(found, pairs), instance.required, free, n_free
+    )
+    logger.info("min-max group: bound %.6g from the sites each group's region needs", bound)
+    return bound
 
 
 def _minmax_by_mip(
@@ -637,7 +660,8 @@ def _minmax_by_mip(
         if _worst_mean(od, found, pairs, plan) < _worst_mean(od, found, pairs, mip_plan):
             result = replace(result, values=start_values)
     # no plan does better than every allowed site open: a bound when HiGHS has none yet
-    floor = max(_worst_mean(od, found, pairs, instance.allowed), dual)
+    floor = max(_worst_mean(od, found, pairs, instance.allowed), dual,
+                _region_floor(od, instance, found, pairs, count))  # fmt: skip
     if not result.bound >= floor:
         result = replace(result, bound=floor)
     return result, build_s
