@@ -52,7 +52,14 @@ from siting.locate.instance import (
     add_site_columns,
     merge_identical_rows,
 )
-from siting.locate.mip import MipModel, MipOptions, MipResult, run_highs, set_start
+from siting.locate.mip import (
+    MipModel,
+    MipOptions,
+    MipResult,
+    NoSolutionError,
+    run_highs,
+    set_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -339,7 +346,8 @@ def _mip_rounds(
         added = master.add_cuts(pairs, found.astype(np.float64), costs)
         if result.status != "optimal" or added == 0:
             break
-    assert plan is not None
+    if plan is None:  # the time ran out before HiGHS held a plan
+        raise NoSolutionError("no plan meeting the share rule within the time limit", bound=lower)
     lower = min(lower, upper)  # sites fixed for plans cheaper than `plan`: it is the floor
     solve_s = time.perf_counter() - started
     return MipResult(plan.astype(np.float64), upper, lower, _gap(upper, lower), status, solve_s)
