@@ -128,7 +128,7 @@ class MipModel:
         self,
         options: MipOptions,
         *,
-        settings: Mapping[str, bool | float] | None = None,
+        settings: Mapping[str, bool | float | str] | None = None,
         start: npt.ArrayLike | None = None,
     ) -> MipResult:
         """Pass the model to HiGHS, solve it and check the status; `settings` are further
@@ -145,7 +145,7 @@ class MipModel:
         return any(block.any() for block in self._integer)
 
     def to_highs(
-        self, options: MipOptions, *, settings: Mapping[str, bool | float] | None = None
+        self, options: MipOptions, *, settings: Mapping[str, bool | float | str] | None = None
     ) -> highspy.Highs:
         """A HiGHS instance holding this model, for callers that add rows and solve again
         (cut loops); `solve` is this plus one run."""
