@@ -33,7 +33,7 @@ from siting.locate.instance import (
     prepare_instance,
 )
 from siting.locate.interchange import AssignmentPairs
-from siting.locate.lagrangian import reduce_p_median
+from siting.locate.lagrangian import CLOSED_GAP, reduce_p_median
 from siting.locate.median_center import solve_p_median
 from siting.locate.minmax_bound import region_bound
 from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
@@ -761,13 +761,14 @@ def _with_objective(
     result: MipResult, objective: float, *, larger_is_better: bool = False
 ) -> MipResult:
     """The result with the objective of its nearest-site reading (at least as good as the
-    MIP's) and the gap to the bound recomputed."""
+    MIP's) and the gap to the bound recomputed; a gap of float noise (the reading sums
+    float32 minutes, the model float64) is 0."""
     bound = result.bound
     if not math.isfinite(bound):
         return replace(result, objective=objective)
     slack = objective - bound if larger_is_better else bound - objective
     gap = max(0.0, -slack) / max(abs(objective), 1e-12)
-    return replace(result, objective=objective, gap=gap)
+    return replace(result, objective=objective, gap=0.0 if gap <= CLOSED_GAP else gap)
 
 
 def _share_record(found: Groups, shares: FloatArray) -> dict[str, Any]:

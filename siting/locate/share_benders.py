@@ -362,6 +362,9 @@ def _closed(lower: float, upper: float, mip_gap: float) -> bool:
 
 
 def _gap(upper: float, lower: float) -> float:
+    """The relative gap; 0 within float noise (HiGHS, its tolerances met, reports 0 too)."""
+    if upper - lower <= 1e-9 * max(abs(upper), 1.0):
+        return 0.0
     return max(0.0, upper - lower) / max(abs(upper), 1e-12)
 
 
