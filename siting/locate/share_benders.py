@@ -1,11 +1,11 @@
 """Solve the p-median under a group share rule by Benders cuts over a small master model.
 
 The assignment model of the rule (a column and a linking row per pair: Dalarna's 4,004
-cells x 73 towns gave 208,000 of each) was too large for HiGHS: its root LP did not end in
-300 s. Here HiGHS sees the sites, one coverage column per class of points that reach the
-same sites within T (Dalarna: 643 classes), the share rows over those, and one cost column
-per demand row, bounded from below by cuts added only where a plan needs them: about two
-per row end the LP, and the MIP then closes from the LP bound with the cuts it has.
+cells x 73 towns gave 208,000 of each) was too large for HiGHS: a 23.5 % gap at 30 s, not
+done after 300 s. Here HiGHS sees the sites, one coverage column per class of points that
+reach the same sites within T (Dalarna: 643 classes), the share rows over those, and one
+cost column per demand row, bounded from below by cuts added only where a plan needs them:
+two to three per row end the LP (7 rounds), and the MIP closes from there.
 
 Notes
 -----
