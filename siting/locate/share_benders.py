@@ -251,6 +251,8 @@ def solve_by_cuts(
     started = time.perf_counter()
     upper = math.inf if plan is None else float(pairs.weights @ pairs.nearest(plan))
     master.set_integer(False)
+    if plan is not None:  # the plan's own cuts first: tight where the answer likely is
+        master.add_cuts(pairs, plan.astype(np.float64), None)
     lower = _lp_rounds(master, pairs, deadline)
     logger.info("share rule by cuts: LP bound %.6g after %d cuts", lower, master.cuts)
     if plan is not None and not _closed(lower, upper, options.mip_gap):
@@ -327,8 +329,6 @@ def _mip_rounds(
     solve again. The best plan stands with the master's bound."""
     lower, upper = bounds
     status = "time limit"
-    if plan is not None:
-        master.add_cuts(pairs, plan.astype(np.float64), None)
     while not _past(deadline):
         if plan is not None:
             master.start(plan, pairs.nearest(plan))
