@@ -267,7 +267,7 @@ def solve_share_median(
     Without a budget, swaps from the p-median's greedy-and-swaps plan first look for a
     plan meeting the rule (`siting.locate.share_reduction`): its travel U fixes sites by
     reduced costs and HiGHS starts from it. The assignment model with its 208,000 pairs
-    (Dalarna p = 10) left a 23.5 % gap at its limit; this proves the optimum in about 4 s
+    (Dalarna p = 10) left a 23.5 % gap at its limit; this proves the optimum in about 3 s
     of CPU. When HiGHS ends with no plan, that plan stands with the master's bound and
     status ``"time limit"``; with no plan meeting the rule from either, a `SitingError`
     says so (the rule may be beyond what the sites can give).
