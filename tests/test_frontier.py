@@ -72,6 +72,20 @@ def test_frontier_by_hand() -> None:
     assert curve.attrs["max_worst_share"] == 1.0
 
 
+def test_frontier_reuses_a_plan_that_meets_higher_targets() -> None:
+    """The by-hand case: the plan for 25 % already gives both groups 100 %, so 50-100 % take
+    it without a solve (solve_s 0) and the plain p-median's answers its own worst share."""
+    minutes = np.array([[0.0, 20.0, 40.0], [40.0, 20.0, 0.0]])
+    curve = equity_frontier(
+        ODMatrix.from_dense(minutes), n_sites=1, groups=["town", "village"], max_minutes=20,
+        weights=[90, 10],
+    )  # fmt: skip
+    assert curve["solve_s"].tolist()[2:] == [0.0, 0.0, 0.0]
+    assert curve["solve_s"].iloc[0] == 0.0  # the plain p-median, solved for the ends
+    assert curve["solve_s"].iloc[1] > 0.0
+    assert curve["status"].tolist() == ["optimal"] * 5
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

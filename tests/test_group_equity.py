@@ -300,3 +300,59 @@ def test_minmax_group_needs_groups() -> None:
     od = ODMatrix.from_dense(np.array([[5.0, 50.0]]))
     with pytest.raises(InputError, match="missing required option 'groups'"):
         solve(od, problem="minmax-group", n_sites=1)
+
+
+def _share_median_with_rules(
+    minutes: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray,
+    rule: tuple[int, float],
+    rules: dict,  # type: ignore[type-arg]
+) -> float:
+    """Enumeration under required, forbidden, a budget over site costs and excluded sets."""
+    n_sites, limit, share = 3, *rule
+    rows = ((weights > 0) | (groups.sum(axis=0) > 0)) & np.isfinite(minutes).any(axis=1)
+    excluded = {tuple(sorted(chosen)) for chosen in rules.get("exclude", [])}
+    costs, budget = np.asarray(rules.get("site_costs", [])), rules.get("budget")
+    best = math.inf
+    chosen_sets = brute_force.subsets(minutes.shape[1], n_sites,
+                                      set(rules.get("required_sites", [])),
+                                      set(rules.get("forbidden_sites", [])))  # fmt: skip
+    for chosen in chosen_sets:
+        if chosen in excluded or (budget is not None and costs[list(chosen)].sum() > budget):
+            continue
+        nearest = minutes[:, list(chosen)].min(axis=1)
+        fair = (brute_force.worst_share(groups, nearest, limit) >= share - 1e-12).all()
+        if np.isfinite(nearest[rows]).all() and fair:
+            best = min(best, float(weights[rows] @ nearest[rows]))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"required_sites": [1], "forbidden_sites": [4]},
+        {"site_costs": [1.0, 3.0, 1.0, 2.0, 1.0, 2.0, 1.0], "budget": 5.0},
+        {"exclude": "the optimum"},
+    ],
+)
+def test_share_median_by_cuts_keeps_the_site_rules(seed: int, rules: dict) -> None:  # type: ignore[type-arg]
+    """p = 3, 60 % of each of two weight columns within 30 min, under required and forbidden
+    sites, a budget (no swap plan: the MIP alone) and the optimum excluded: as enumeration."""
+    minutes, weights, _ = _instance(seed)
+    columns = _two_columns(seed, weights)
+    groups = columns.to_numpy().T
+    if rules.get("exclude") == "the optimum":
+        _, best_set = brute_force.share_median(minutes, weights, groups, 3, 30, 0.6)
+        rules = {"exclude": [list(best_set)]}
+    expected = _share_median_with_rules(minutes, weights, groups, (30, 0.6), rules)
+    arguments = {"n_sites": 3, "weights": weights, "groups": columns,
+                 "min_group_share": {"minutes": 30, "share": 0.6}, **rules}  # fmt: skip
+    if math.isinf(expected):
+        with pytest.raises(InfeasibleError):
+            solve_share_median(ODMatrix.from_dense(minutes), **arguments)
+        return
+    solution = solve_share_median(ODMatrix.from_dense(minutes), **arguments)
+    assert solution.objective == pytest.approx(expected, rel=1e-9)
+    assert solution.status == "optimal"

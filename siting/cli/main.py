@@ -207,6 +207,17 @@ def _add_od_command(commands: Any) -> None:
         help="parallel workers on this machine: threads for the contraction hierarchy, "
         "processes for the Dijkstra engine (default 1)",
     )
+    od.add_argument(
+        "--dask",
+        help="compute the blocks on Dask: 'local' (a cluster of --workers processes on this "
+        "machine) or a scheduler address such as tcp://host:8786",
+    )
+    od.add_argument(
+        "--blocks",
+        type=Path,
+        help="keep each finished block in this folder; a run interrupted earlier with the "
+        "same inputs computes only the missing blocks",
+    )
     od.add_argument("--max-snap-m", default="5000", help="farthest allowed snap to a road (m)")
     _add_encoding(od, "CSV origins and sites")
     od.set_defaults(run=_run_od)
@@ -245,7 +256,7 @@ def _run_od(args: argparse.Namespace) -> int:
         max_minutes=max_minutes,
         direction=args.direction,
         snap=SnapRule(max_snap_m=max_snap_m),
-        compute=ComputeOptions(workers=workers),
+        compute=ComputeOptions(workers=workers, dask=args.dask, store_dir=args.blocks),
     )
     path = od.save(args.out)
     report = {"matrix": str(path), **dataclasses.asdict(od.summary)}

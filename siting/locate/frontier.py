@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,7 +12,11 @@ import numpy as np
 import pandas as pd
 
 from siting._core.errors import InfeasibleError, InputError
-from siting.locate.group_equity import solve_max_worst_share, solve_share_median
+from siting.locate.group_equity import (
+    SHARE_TOLERANCE,
+    solve_max_worst_share,
+    solve_share_median,
+)
 from siting.locate.groups import DEFAULT_FRONTIER_POINTS, GroupShare, check_share
 from siting.locate.instance import check_max_minutes, row_weights
 from siting.locate.mip import MipOptions
@@ -68,8 +73,9 @@ def equity_frontier(
     pandas.DataFrame
         One row per target, indexed by ``target_share``: ``worst_share`` and
         ``worst_group`` of the plan, ``total_minutes`` (weight x minutes, the objective),
-        ``mean_minutes``, ``bound``, ``gap``, ``status`` and ``sites``. A target no plan
-        meets has status ``"infeasible"`` and NaN figures. ``attrs["max_worst_share"]``
+        ``mean_minutes``, ``bound``, ``gap``, ``status``, ``sites`` and ``solve_s`` (seconds of
+        its solve; 0 for a point answered by a lower one's plan). A target no plan meets
+        has status ``"infeasible"`` and NaN figures. ``attrs["max_worst_share"]``
         is the largest worst share any plan of `n_sites` sites gives (the curve's end).
 
     Raises
@@ -88,7 +94,7 @@ def equity_frontier(
     exactly (`siting.locate.group_equity.solve_share_median`), and the end of the curve,
     :math:`\\max_y s(y)`, by `siting.locate.group_equity.solve_max_worst_share`. Each row is
     optimal for its target; a row whose plan exceeds its target also answers every target
-    up to the share it reaches.
+    up to the share it reaches, so such targets reuse it instead of solving again.
 
     Examples
     --------
@@ -110,11 +116,19 @@ def equity_frontier(
         "options": options,
     }
     end = solve_max_worst_share(od, max_minutes=limit, **rules)
+    solved: list[dict[str, Any]] = []
     if targets is None:
+        started = time.perf_counter()
         plain = solve_share_median(od, min_group_share=GroupShare(limit, 0.0), **rules)
+        if plain.status == "optimal":
+            solved.append(_record(od, 0.0, plain, rules, time.perf_counter() - started))
         ends = (_worst(plain), end.objective)
         targets = sorted(set(np.linspace(*ends, n_points).tolist()))
-    rows = [_row(od, target, limit, rules) for target in targets]
+    rows = []
+    for target in targets:
+        rows.append(_reused(solved, target) or _row(od, target, limit, rules))
+        if rows[-1]["status"] == "optimal":
+            solved.append(rows[-1])
     curve = pd.DataFrame(rows).set_index("target_share")
     curve.attrs["max_worst_share"] = end.objective
     curve.attrs["max_worst_share_status"] = end.status
@@ -133,19 +147,40 @@ def _targets(shares: Sequence[float] | None, n_points: int) -> list[float] | Non
     return sorted(set(targets))
 
 
+def _reused(solved: list[dict[str, Any]], target: float) -> dict[str, Any] | None:
+    """The optimum of a lower target whose plan already gives every group `target`: the
+    rule at `target` only removes plans, and keeps that one, so it stays optimal (exact;
+    Dalarna's default curve solves two of its five points instead of five)."""
+    for row in solved:
+        if row["target_share"] <= target <= row["worst_share"] + SHARE_TOLERANCE:
+            logger.info("frontier share %.4f: the plan of share %.4f", target, row["target_share"])
+            return {**row, "target_share": target, "solve_s": 0.0}
+    return None
+
+
 def _row(od: ODMatrix, target: float, limit: float, rules: dict[str, Any]) -> dict[str, Any]:
     rule = GroupShare(limit, target)
+    started = time.perf_counter()
     try:
         plan = solve_share_median(od, min_group_share=rule, **rules)
     except InfeasibleError as error:
         logger.info("frontier share %.4f: infeasible (%s)", target, error)
         return {"target_share": target, "worst_share": math.nan, "worst_group": None,
                 "total_minutes": math.nan, "mean_minutes": math.nan, "bound": math.nan,
-                "gap": math.nan, "status": "infeasible", "sites": None}  # fmt: skip
+                "gap": math.nan, "status": "infeasible", "sites": None,
+                "solve_s": time.perf_counter() - started}  # fmt: skip
+    row = _record(od, target, plan, rules, time.perf_counter() - started)
+    logger.info("frontier share %.4f: %s", target, row)
+    return row
+
+
+def _record(
+    od: ODMatrix, target: float, plan: Solution, rules: dict[str, Any], seconds: float
+) -> dict[str, Any]:
     served = np.isfinite(plan.assigned_minutes)
     weights = row_weights(od, rules["weights"])
     people = float(weights[served].sum())
-    row = {
+    return {
         "target_share": target,
         "worst_share": _worst(plan),
         "worst_group": plan.parameters["worst_group"],
@@ -155,9 +190,8 @@ def _row(od: ODMatrix, target: float, limit: float, rules: dict[str, Any]) -> di
         "gap": plan.gap,
         "status": plan.status,
         "sites": plan.site_ids.tolist(),
+        "solve_s": seconds,
     }
-    logger.info("frontier share %.4f: %s", target, row)
-    return row
 
 
 def _worst(plan: Solution) -> float:

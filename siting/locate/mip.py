@@ -130,12 +130,27 @@ class MipModel:
         self,
         options: MipOptions,
         *,
-        settings: Mapping[str, bool | float] | None = None,
+        settings: Mapping[str, bool | float | str] | None = None,
         start: npt.ArrayLike | None = None,
     ) -> MipResult:
         """Pass the model to HiGHS, solve it and check the status; `settings` are further
         HiGHS options for this model and `start` a feasible value per column (a MIP start:
         HiGHS then always holds a plan, at worst this one)."""
+        highs = self.to_highs(options, settings=settings)
+        if start is not None:
+            set_start(highs, start)
+        return run_highs(highs, is_mip=self.is_mip)
+
+    @property
+    def is_mip(self) -> bool:
+        """True when some column is integer."""
+        return any(block.any() for block in self._integer)
+
+    def to_highs(
+        self, options: MipOptions, *, settings: Mapping[str, bool | float | str] | None = None
+    ) -> highspy.Highs:
+        """A HiGHS instance holding this model, for callers that add rows and solve again
+        (cut loops); `solve` is this plus one run."""
         highs = _configured_highs(options)
         for name, value in (settings or {}).items():
             highs.setOptionValue(name, value)
@@ -161,12 +176,15 @@ class MipModel:
             np.concatenate(self._integer),
         )
         logger.info("MIP: %d columns, %d rows, %d non-zeros", self.n_cols, rows.shape[0], rows.nnz)
-        if start is not None:
-            solution = highspy.HighsSolution()
-            solution.col_value = np.asarray(start, dtype=np.float64).tolist()
-            solution.value_valid = True
-            highs.setSolution(solution)
-        return _run(highs, is_mip=any(block.any() for block in self._integer))
+        return highs
+
+
+def set_start(highs: highspy.Highs, start: npt.ArrayLike) -> None:
+    """Give HiGHS a feasible value per column (a MIP start)."""
+    solution = highspy.HighsSolution()
+    solution.col_value = np.asarray(start, dtype=np.float64).tolist()
+    solution.value_valid = True
+    highs.setSolution(solution)
 
 
 def _configured_highs(options: MipOptions) -> highspy.Highs:
@@ -214,7 +232,8 @@ _STATUS = {
 }
 
 
-def _run(highs: highspy.Highs, *, is_mip: bool) -> MipResult:
+def run_highs(highs: highspy.Highs, *, is_mip: bool) -> MipResult:
+    """Run HiGHS on the model it holds; the result, or NoSolutionError with its bound."""
     start = time.perf_counter()
     highs.run()
     solve_s = time.perf_counter() - start
