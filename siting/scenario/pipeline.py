@@ -326,7 +326,7 @@ def _travel_matrix(
     with _timed(timings, "od_matrix"):
         od = roads.matrix(demand, sites, cache_dir=folder, progress=progress)
     if cached is not None:
-        od.save(cached)
+        od.save(cached, compress=False)
     return od
 
 

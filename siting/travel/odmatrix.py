@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import math
@@ -22,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from siting._core.atomic import write_bytes_atomic
+from siting._core.atomic import atomic_path
 from siting._core.errors import InputError
 from siting.roads.graph_build import RoadArrays
 from siting.roads.snapping import NodeIndex
@@ -176,25 +175,32 @@ class ODMatrix:
         metadata = {**self.metadata, "max_minutes": float(max_minutes)}
         return ODMatrix(matrix, self.origin_ids, self.destination_ids, metadata)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the matrix to compressed ``.npz`` atomically (temp file, then rename)."""
+    def save(self, path: str | os.PathLike[str], *, compress: bool = True) -> Path:
+        """Write the matrix to ``.npz`` atomically (temp file, then rename).
+
+        ``compress=False`` writes about 1.6 times the bytes some 90 times faster (measured on
+        20 million pairs: 0.1 s against 9.3 s); the matrix caches take it, since at national
+        size (130 million pairs) compressing cost about a minute of every first run.
+        """
         target = Path(path)
-        buffer = io.BytesIO()
         header = {
             "format": _FORMAT,
             "content_hash": _content_hash(self.minutes, self.origin_ids, self.destination_ids),
             "metadata": dict(self.metadata),
         }
-        np.savez_compressed(
-            buffer,
-            indptr=self.minutes.indptr.astype(np.int64),
-            indices=self.minutes.indices.astype(np.int32),
-            data=self.minutes.data,
-            origin_ids=self.origin_ids,
-            destination_ids=self.destination_ids,
-            header=np.array(json.dumps(header, default=str)),
-        )
-        return write_bytes_atomic(target, buffer.getvalue())
+        write = np.savez_compressed if compress else np.savez
+        # straight into the temporary file: no second copy of the matrix in memory
+        with atomic_path(target) as temporary, temporary.open("wb") as stream:
+            write(
+                stream,
+                indptr=self.minutes.indptr.astype(np.int64),
+                indices=self.minutes.indices.astype(np.int32),
+                data=self.minutes.data,
+                origin_ids=self.origin_ids,
+                destination_ids=self.destination_ids,
+                header=np.array(json.dumps(header, default=str)),
+            )
+        return target
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ODMatrix:
@@ -560,7 +566,7 @@ def travel_times(
     od = ODMatrix(matrix, origin_points.ids, site_points.ids, metadata)
     _log_matrix(od)
     if cache_path is not None:
-        od.save(cache_path)
+        od.save(cache_path, compress=False)
     return od
 
 
