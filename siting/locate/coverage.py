@@ -5,12 +5,22 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Unpack
+from typing import Any, Unpack
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError
+from siting.locate.capacitated import (
+    Capacities,
+    add_assignment,
+    check_capacities,
+    check_whole_demand_fits,
+    largest_shares,
+    shares,
+    site_loads,
+)
 from siting.locate.instance import (
     BoolArray,
     Instance,
@@ -21,11 +31,13 @@ from siting.locate.instance import (
     count_or_budget,
     make_solution,
     merge_identical_rows,
+    nearest_open,
+    open_mask,
     pairs_within,
     prepare_instance,
     unreachable_rows,
 )
-from siting.locate.mip import MipModel, MipOptions
+from siting.locate.mip import MipModel, MipOptions, MipResult
 from siting.locate.solution import Solution
 from siting.travel.odmatrix import ODMatrix
 
@@ -151,6 +163,8 @@ def solve_mclp(
     max_minutes: float,
     n_sites: int | None = None,
     backup_weight: float = 0.0,
+    capacities: Any = None,
+    single_sourcing: bool = False,
     options: MipOptions | None = None,
     **rules: Unpack[SiteRules],
 ) -> Solution:
@@ -165,11 +179,24 @@ def solve_mclp(
     backup_weight
         Value of a second site within T, per unit of weight (backup coverage, Hogan and
         ReVelle 1986); 0 = plain MCLP. Keep it below 1 so first coverage comes first.
+    capacities
+        Per site, the most weight it may serve: covered demand counts only up to each open
+        site's capacity (capacitated MCLP; not with `backup_weight`).
+    single_sourcing
+        With `capacities`: a demand point counts only when one site serves all of it.
 
     Returns
     -------
     Solution
-        Objective: weight covered (plus `backup_weight` x weight covered twice).
+        Objective: weight covered (plus `backup_weight` x weight covered twice); with
+        capacities, weight served within T. Then `assignment` is the site serving the
+        largest share of each point served (the nearest open site for the rest) and
+        `site_loads` the weight each serves.
+
+    Raises
+    ------
+    InputError
+        Under single sourcing, a demand point heavier than every site within T (named).
 
     Notes
     -----
@@ -181,14 +208,29 @@ def solve_mclp(
               \\sum_j y_j = p, \\; z, u \\in [0, 1], y \\in \\{0, 1\\}
 
     (:math:`u` only when :math:`\\beta > 0`; :math:`z, u` are integral at the optimum).
+
+    With capacities :math:`Q_j` (the capacitated MCLP of Pirkul and Schilling 1991, without
+    their penalty for demand left unserved), :math:`x_{ij} \\in [0, 1]` for
+    :math:`j \\in N_i` is the share of :math:`i` that :math:`j` serves:
+
+    .. math:: \\max \\sum_{ij} w_i x_{ij} \\quad \\text{s.t.} \\quad
+              \\sum_j x_{ij} \\le 1, \\; x_{ij} \\le y_j, \\;
+              \\sum_i w_i x_{ij} \\le Q_j y_j, \\; \\sum_j y_j = p
+
+    with :math:`x_{ij} \\in \\{0, 1\\}` under single sourcing.
     """
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
     limit = check_max_minutes(max_minutes)
     count = count_or_budget(instance, n_sites)
     backup = _check_backup_weight(backup_weight)
+    caps = check_capacities(instance, capacities, single_sourcing)
+    if caps is not None and backup > 0:
+        raise InputError("backup_weight cannot be combined with capacities")
     unreachable = unreachable_rows(instance, limit)
     check_some_reachable(instance, unreachable, f"within max_minutes={limit:g}")
+    if caps is not None:
+        return _solve_capacitated_mclp(instance, limit, count, caps, options, (start, unreachable))
     model = _build_mclp(instance, limit, count, backup)
     build_s = time.perf_counter() - start
     result = model.solve(options or MipOptions())
@@ -232,3 +274,58 @@ def _build_mclp(
     empty = sp.csr_matrix((n_rows, n_columns))
     model.add_rows(sp.hstack([empty, -identity, identity], format="csr"), upper=0.0)
     return model
+
+
+def _solve_capacitated_mclp(
+    instance: Instance,
+    limit: float,
+    n_sites: int | None,
+    capacities: Capacities,
+    options: MipOptions | None,
+    started: tuple[float, BoolArray],
+) -> Solution:
+    """The capacitated MCLP over every demand-site pair within `limit` (rows are not merged:
+    under single sourcing two points of one valley may go to different sites)."""
+    start, unreachable = started
+    matrix = instance.od.minutes
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    keep = instance.demand[rows] & instance.allowed[matrix.indices] & (matrix.data <= limit)
+    rows, columns = rows[keep], matrix.indices[keep].astype(np.int64)
+    minutes = matrix.data[keep].astype(np.float64)
+    check_whole_demand_fits(instance, capacities, rows, columns, f"within {limit:g} minutes")
+    model = MipModel("max")
+    add_site_columns(model, instance, n_sites=n_sites)
+    pairs = (rows, columns)
+    add_assignment(model, instance, pairs, capacities, cost=instance.weights[rows], whole=False)
+    build_s = time.perf_counter() - start
+    result = model.solve(options or MipOptions())
+    logger.info("capacitated MCLP p=%s T=%g: %g (%s)", n_sites, limit, result.objective,
+                result.status)  # fmt: skip
+    share = shares(result, instance.od.shape[1], rows.size)
+    parameters = {
+        "max_minutes": limit, "n_sites": n_sites, "backup_weight": 0.0, "capacitated": True,
+        "single_sourcing": capacities.single_sourcing,
+    }  # fmt: skip
+    return make_solution(
+        instance, "mclp", result, build_s=build_s, unreachable=unreachable,
+        parameters=parameters, assignment=_served_first(instance, result, pairs, minutes, share),
+        loads=(site_loads(instance, rows, columns, share), capacities.values),
+    )  # fmt: skip
+
+
+def _served_first(
+    instance: Instance,
+    result: MipResult,
+    pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    minutes: npt.NDArray[np.float64],
+    share: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Served points to the site serving most of them; the rest, like the plain MCLP's,
+    to the nearest open site (where they would go, though no capacity is left for them)."""
+    rows, columns = pairs
+    served = largest_shares(instance.od.shape[0], rows, columns, minutes, share)
+    nearest = nearest_open(instance.od, open_mask(result.values, instance.od.shape[1]))
+    unserved = served[0] < 0
+    assignment = np.where(unserved, nearest[0], served[0])
+    assigned_minutes = np.where(unserved, nearest[1], served[1])
+    return assignment, assigned_minutes

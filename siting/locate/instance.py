@@ -320,8 +320,10 @@ def make_solution(
     unreachable: BoolArray,
     parameters: dict[str, Any],
     assignment: tuple[IntArray, FloatArray] | None = None,
+    loads: tuple[FloatArray, FloatArray] | None = None,
 ) -> Solution:
-    """Turn a solved model into a `Solution`, assigning demand to its nearest open site."""
+    """Turn a solved model into a `Solution`, assigning demand to its nearest open site
+    unless `assignment` is given; `loads` are the weight served and the capacity per column."""
     od = instance.od
     opened = open_mask(result.values, od.shape[1])
     if assignment is None:
@@ -355,6 +357,8 @@ def make_solution(
         origin_ids=od.origin_ids,
         destination_ids=od.destination_ids,
         parameters={**parameters, **rules},
+        site_loads=None if loads is None else loads[0][site_index],
+        site_capacities=None if loads is None else loads[1][site_index],
     )
 
 
