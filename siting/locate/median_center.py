@@ -18,6 +18,7 @@ from siting.locate.capacitated import (
     add_assignment,
     check_capacities,
     check_whole_demand_fits,
+    greedy_start,
     largest_shares,
     shares,
     site_loads,
@@ -380,12 +381,42 @@ def _by_assignment(
     capacities: Capacities | None,
     options: MipOptions,
 ) -> MipResult:
-    """Sites y, then x per pair (`siting.locate.capacitated.add_assignment`)."""
+    """Sites y, then x per pair (`siting.locate.capacitated.add_assignment`); with
+    capacities, after the plain p-median (`_capacitated_start`)."""
     model = MipModel("min")
     add_site_columns(model, instance, n_sites=n_sites)
     cost = instance.weights[pairs.rows] * pairs.minutes
     add_assignment(model, instance, (pairs.rows, pairs.columns), capacities, cost=cost, whole=True)
-    return _solve_or_explain(model, instance, pairs, n_sites, options, "p-median")
+    if capacities is None:
+        return _solve_or_explain(model, instance, pairs, n_sites, options, "p-median")
+    started = time.perf_counter()
+    start, bound = _capacitated_start(instance, pairs, n_sites, capacities, options)
+    remaining = _remaining(options, started)
+    step = replace(options, time_limit_s=None if remaining is None else max(remaining, 1.0))
+    result = _solve_or_explain(model, instance, pairs, n_sites, step, "p-median", start)
+    if bound > result.bound:  # HiGHS's root LP had not ended (Dalarna: over a minute)
+        gap = max(result.objective - bound, 0.0) / max(abs(result.objective), 1e-12)
+        result = replace(result, bound=bound, gap=gap)
+    return result
+
+
+def _capacitated_start(
+    instance: Instance, pairs: _Pairs, n_sites: int, capacities: Capacities, options: MipOptions
+) -> tuple[FloatArray | None, float]:
+    """The plain p-median to 1 %: its sites, each point to its nearest one with room, are
+    HiGHS's start (None when a point finds none), and its bound is a bound here too (room
+    only ever costs minutes)."""
+    plain_options = replace(options, mip_gap=max(options.mip_gap, 0.01))
+    try:
+        plain, _, _ = _solve_median(
+            instance, pairs, n_sites, None, plain_options, time.perf_counter(), "auto"
+        )
+    except SitingError:  # no plan without capacities either: HiGHS will say why
+        return None, -math.inf
+    guess = plain.values[: instance.od.shape[1]] > 0.5
+    triple = (pairs.rows, pairs.columns, pairs.minutes)
+    start = greedy_start(triple, instance.weights[pairs.rows], capacities, guess, whole=True)
+    return start, plain.bound
 
 
 def _check_without_answer(
@@ -745,8 +776,9 @@ def _solve_or_explain(
     n_sites: int,
     options: MipOptions | None,
     problem: str,
+    start: FloatArray | None = None,
 ) -> MipResult:
-    result = model.solve(options or MipOptions())
+    result = model.solve(options or MipOptions(), start=start)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, options, problem)
     return result
