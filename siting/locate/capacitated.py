@@ -30,6 +30,15 @@ class Capacities:
     single_sourcing: bool
 
 
+def highs_settings(capacities: Capacities | None) -> dict[str, bool | float | str]:
+    """HiGHS options for an assignment model: presolve off under single sourcing, where on
+    Dalarna's 4,004 x 73 it ran 128 s, past a 30 s limit it does not check, and reduced
+    nothing."""
+    if capacities is not None and capacities.single_sourcing:
+        return {"presolve": "off"}
+    return {}
+
+
 def check_capacities(
     instance: Instance, capacities: Any, single_sourcing: Any
 ) -> Capacities | None:

@@ -14,6 +14,7 @@ from siting.locate.capacitated import (
     add_assignment,
     check_whole_demand_fits,
     greedy_start,
+    highs_settings,
     largest_shares,
     shares,
     site_loads,
@@ -71,7 +72,8 @@ def solve_capacitated_mclp(
         (model_rows, model_columns, order), weights, capacities, guess, whole=False
     )
     build_s = time.perf_counter() - start
-    result = model.solve(options or MipOptions(), start=first_plan)
+    settings = highs_settings(capacities)
+    result = model.solve(options or MipOptions(), start=first_plan, settings=settings)
     if plain.bound < result.bound:
         gap = max(plain.bound - result.objective, 0.0) / max(abs(result.objective), 1e-12)
         result = replace(result, bound=plain.bound, gap=gap)

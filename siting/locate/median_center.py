@@ -19,6 +19,7 @@ from siting.locate.capacitated import (
     check_capacities,
     check_whole_demand_fits,
     greedy_start,
+    highs_settings,
     largest_shares,
     shares,
     site_loads,
@@ -393,7 +394,9 @@ def _by_assignment(
     start, bound = _capacitated_start(instance, pairs, n_sites, capacities, options)
     remaining = _remaining(options, started)
     step = replace(options, time_limit_s=None if remaining is None else max(remaining, 1.0))
-    result = _solve_or_explain(model, instance, pairs, n_sites, step, "p-median", start)
+    result = _solve_or_explain(
+        model, instance, pairs, n_sites, step, "p-median", start, highs_settings(capacities)
+    )
     if bound > result.bound:  # HiGHS's root LP had not ended (Dalarna: over a minute)
         gap = max(result.objective - bound, 0.0) / max(abs(result.objective), 1e-12)
         result = replace(result, bound=bound, gap=gap)
@@ -636,7 +639,7 @@ def _capacitated_within(capacities: Capacities) -> RadiusCheck:
         add_assignment(
             model, instance, (rows, columns), capacities, cost=np.zeros(rows.size), whole=True
         )
-        return _cover_values(model.solve(options), radius)
+        return _cover_values(model.solve(options, settings=highs_settings(capacities)), radius)
 
     return check
 
@@ -777,8 +780,9 @@ def _solve_or_explain(
     options: MipOptions | None,
     problem: str,
     start: FloatArray | None = None,
+    settings: dict[str, bool | float | str] | None = None,
 ) -> MipResult:
-    result = model.solve(options or MipOptions(), start=start)
+    result = model.solve(options or MipOptions(), start=start, settings=settings)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, options, problem)
     return result

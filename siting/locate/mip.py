@@ -128,7 +128,7 @@ class MipModel:
         self,
         options: MipOptions,
         *,
-        settings: Mapping[str, bool | float] | None = None,
+        settings: Mapping[str, bool | float | str] | None = None,
         start: npt.ArrayLike | None = None,
     ) -> MipResult:
         """Pass the model to HiGHS, solve it and check the status; `settings` are further
