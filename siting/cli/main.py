@@ -141,10 +141,16 @@ def _run_network(args: argparse.Namespace) -> int:
     if args.out is not None:
         save_network(graph, args.out)
     if args.prepared is not None:
+        from dataclasses import replace
+
+        from siting.roads.network import build_options
         from siting.travel.odmatrix import prepare_network
         from siting.travel.prepared import save_road_network
 
-        save_road_network(prepare_network(graph), args.prepared)
+        built = build_options(
+            include_tracks=args.tracks, ferries=not args.no_ferries, mode=args.mode
+        )
+        save_road_network(replace(prepare_network(graph), build_options=built), args.prepared)
     print(json.dumps(network_summary(graph), indent=2))
     return EXIT_OK
 

@@ -402,10 +402,14 @@ class RoadNetwork:
         The engine's arrays (memory-mapped when reloaded by `load_road_network`).
     build_report
         What the network's build kept and dropped (`siting.load_network`'s report), if known.
+    build_options
+        The options its travel times were built with (`siting.roads.network.build_options`),
+        if known: set by `load_road_network` and kept in a saved network.
     """
 
     arrays: routing.ArrayGraph
     build_report: Mapping[str, Any] = field(default_factory=dict)
+    build_options: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property
     def node_index(self) -> NodeIndex:

@@ -28,6 +28,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from shapely.geometry.base import BaseGeometry
 from siting._core.atomic import atomic_directory
 from siting._core.errors import InputError
 from siting._core.version import __version__
-from siting.roads.network import load_road_arrays
+from siting.roads.network import build_options, load_road_arrays
 from siting.roads.speeds import SpeedModel
 from siting.travel import routing
 from siting.travel.odmatrix import RoadNetwork, prepare_network
@@ -95,18 +96,16 @@ def load_road_network(
     """
     if not isinstance(source, BaseGeometry) and (Path(source) / MANIFEST).is_file():
         return _load_saved(Path(source))
-    roads = load_road_arrays(
-        source,
-        include_tracks=include_tracks,
-        ferries=ferries,
-        ferry_speed_kph=ferry_speed_kph,
-        ferry_wait_minutes=ferry_wait_minutes,
-        speeds=speeds,
-        cache=cache,
-        cache_dir=cache_dir,
-        mode=mode,
-    )
-    return prepare_network(roads)
+    options: dict[str, Any] = {
+        "include_tracks": include_tracks,
+        "ferries": ferries,
+        "ferry_speed_kph": ferry_speed_kph,
+        "ferry_wait_minutes": ferry_wait_minutes,
+        "speeds": speeds,
+        "mode": mode,
+    }
+    roads = load_road_arrays(source, cache=cache, cache_dir=cache_dir, **options)
+    return replace(prepare_network(roads), build_options=build_options(**options))
 
 
 def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
@@ -155,6 +154,7 @@ def save_road_network(network: RoadNetwork, path: str | os.PathLike[str]) -> Pat
             "topology_hash": graph.topology_hash,
             "weights_hash": graph.weights_hash,
             "build_report": dict(network.build_report),
+            "build_options": dict(network.build_options),
             "sha256": files,
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -190,7 +190,11 @@ def _load_saved(folder: Path) -> RoadNetwork:
         graph.tail.size,
         time.perf_counter() - started,
     )
-    return RoadNetwork(arrays=graph, build_report=manifest.get("build_report") or {})
+    return RoadNetwork(
+        arrays=graph,
+        build_report=manifest.get("build_report") or {},
+        build_options=manifest.get("build_options") or {},
+    )
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
