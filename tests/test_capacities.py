@@ -371,3 +371,27 @@ def test_bad_capacity_input_exits_2(
     assert len(error.splitlines()) == 1
     assert "problem 'cap'" in error
     assert re.search(message, error), error
+
+
+def test_scenario_capacitated_mclp_and_p_center(tmp_path: Path) -> None:
+    """By hand, on the same towns: within 12 min A's 120 seats serve A's 100 and 20 of B's
+    50 (B is 16.7 min from C), C or D the 50 of C and D: 170 split, 150 whole; the longest
+    trip with A and C, B whole at C, is B's 16.7 minutes."""
+    problems = [
+        {"name": f'"cover-{single}"', "kind": '"mclp"', "n_sites": "2", "max_minutes": "12",
+         "capacities": '"seats"', "single_sourcing": single}
+        for single in ("false", "true")
+    ] + [{"name": '"center"', "kind": '"p-center"', "n_sites": "2", "capacities": '"seats"',
+          "single_sourcing": "true"}]  # fmt: skip
+    path = _seats_scenario(tmp_path, problems)
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    records = {p["name"]: p for p in summary["problems"]}
+    for name, served in (("cover-false", 170.0), ("cover-true", 150.0)):
+        assert records[name]["objective"] == pytest.approx(served)
+        assert sum(row["load"] for row in records[name]["capacity_use"]) == pytest.approx(served)
+    center = records["center"]
+    assert set(center["open_sites"]) == {"office-a", "cand-c"}
+    assert center["objective"] == pytest.approx(16.7, abs=0.1)
+    loads = {row["site"]: row["load"] for row in center["capacity_use"]}
+    assert loads == {"office-a": 100.0, "cand-c": 100.0}
