@@ -22,8 +22,9 @@ Usage: ``python scripts/bench_equity.py [--runs 3] [--baseline-runs 1] [--time-l
 [--cases attendance minmax share frontier capacities] [--skip-baseline] [--scale]``
 
 ``--cases capacities`` (not in the default set) runs the capacitated p-median and MCLP of
-issue 18 item 6 on the same instance: p = 10, every town holding 1.2 x the population over p,
-split and single-sourced, against HiGHS alone on the same assignment model.
+issue 18 item 6 on the same instance: p = 10, every town holding 1.2 x the population over p
+(``--capacity-slack``), split and single-sourced, against HiGHS alone on the same assignment
+model.
 """
 
 from __future__ import annotations
@@ -286,19 +287,15 @@ def _share_cases(
     return rows
 
 
-#: capacity of every town in the capacitated cases, as a multiple of the demand over p
-CAPACITY_SLACK = 1.2
-
-
 def _capacity_cases(
     od: siting.ODMatrix, data: dict[str, np.ndarray], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """Capacitated p-median and MCLP (T = 30 min), p = 10, each town holding 1.2 x the
-    population over p, split and single-sourced; the baseline is HiGHS alone on the same
-    assignment model (no merged rows, no start, no plain bound), the capacitated p-median
-    as it was solved before."""
+    """Capacitated p-median and MCLP (T = 30 min), p = 10, each town holding
+    `--capacity-slack` x the population over p, split and single-sourced; the baseline is
+    HiGHS alone on the same assignment model (no merged rows, no start, no plain bound),
+    the capacitated p-median as it was solved before."""
     weights, limit, p = data["population"], args.time_limit_s, 10
-    capacities = np.full(od.shape[1], round(CAPACITY_SLACK * weights.sum() / p))
+    capacities = np.full(od.shape[1], round(args.capacity_slack * weights.sum() / p))
     rows = []
     for kind, extra in (("p-median", {}), ("mclp", {"max_minutes": 30.0})):
         for single in (False, True):
@@ -429,6 +426,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=["attendance", "minmax", "share", "frontier", "capacities"],
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--capacity-slack", type=float, default=1.2, help="capacities: each town's x demand / p"
+    )
     parser.add_argument("--scale", action="store_true", help="add 100,000 x 2,000 attendance")
     return parser.parse_args(argv)
 
