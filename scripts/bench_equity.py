@@ -19,7 +19,12 @@ baseline that ends with no plan says so (``"no solution"``).
 The machine is shared and noisy (2 cores): read ratios, not single times.
 
 Usage: ``python scripts/bench_equity.py [--runs 3] [--baseline-runs 1] [--time-limit-s 60]
-[--cases attendance minmax share frontier] [--skip-baseline] [--scale]``
+[--cases attendance minmax share frontier capacities] [--skip-baseline] [--scale]``
+
+``--cases capacities`` (not in the default set) runs the capacitated p-median and MCLP of
+issue 18 item 6 on the same instance: p = 10, every town holding 1.2 x the population over p
+(``--capacity-slack``), split and single-sourced, against HiGHS alone on the same assignment
+model.
 """
 
 from __future__ import annotations
@@ -48,9 +53,10 @@ import siting  # noqa: E402
 from siting._core.errors import SitingError  # noqa: E402
 from siting.locate import attendance as attendance_module  # noqa: E402
 from siting.locate import group_equity  # noqa: E402
+from siting.locate.capacitated import add_assignment, check_capacities  # noqa: E402
 from siting.locate.decay import DEFAULT_DECAY  # noqa: E402
 from siting.locate.groups import make_groups  # noqa: E402
-from siting.locate.instance import prepare_instance  # noqa: E402
+from siting.locate.instance import add_site_columns, prepare_instance  # noqa: E402
 from siting.locate.mip import MipModel, MipOptions  # noqa: E402
 
 logger = logging.getLogger("bench_equity")
@@ -285,6 +291,62 @@ def _share_cases(
     return rows
 
 
+def _capacity_cases(
+    od: siting.ODMatrix, data: dict[str, np.ndarray], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Capacitated p-median and MCLP (T = 30 min), p = 10, each town holding
+    `--capacity-slack` x the population over p, split and single-sourced; the baseline is
+    HiGHS alone on the same assignment model (no merged rows, no start, no plain bound),
+    the capacitated p-median as it was solved before."""
+    weights, limit, p = data["population"], args.time_limit_s, 10
+    capacities = np.full(od.shape[1], round(args.capacity_slack * weights.sum() / p))
+    rows = []
+    for kind, extra in (("p-median", {}), ("mclp", {"max_minutes": 30.0})):
+        for single in (False, True):
+
+            def method(
+                kind: str = kind, extra: dict[str, float] = extra, single: bool = single
+            ) -> Any:
+                return siting.solve(
+                    od, problem=kind, n_sites=p, weights=weights, capacities=capacities,
+                    single_sourcing=single, time_limit_s=limit, **extra,
+                )  # fmt: skip
+
+            def baseline(
+                kind: str = kind, extra: dict[str, float] = extra, single: bool = single
+            ) -> Any:
+                model = _capacitated_model(od, weights, capacities, kind, extra, single, p)
+                return {**_plain_mip(model, limit), "method": "HiGHS alone, assignment MIP"}
+
+            name = f"capacitated-dalarna-{kind}-p{p}-{'single' if single else 'split'}"
+            rows.append(_case(name, method, baseline, args))
+    return rows
+
+
+def _capacitated_model(
+    od: siting.ODMatrix,
+    weights: np.ndarray,
+    capacities: np.ndarray,
+    kind: str,
+    extra: dict[str, float],
+    single: bool,
+    p: int,
+) -> MipModel:
+    """The assignment MIP of `siting.locate.capacitated` over every stored pair (p-median)
+    or every pair within T (MCLP), one row per cell."""
+    instance = prepare_instance(od, weights=weights)
+    found = check_capacities(instance, capacities, single)
+    matrix = od.minutes
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = (weights[rows] > 0) & (matrix.data <= extra.get("max_minutes", np.inf))
+    rows, columns = rows[keep].astype(np.int64), matrix.indices[keep].astype(np.int64)
+    model = MipModel("min" if kind == "p-median" else "max")
+    add_site_columns(model, instance, n_sites=p)
+    cost = weights[rows] * (matrix.data[keep] if kind == "p-median" else 1.0)
+    add_assignment(model, instance, (rows, columns), found, cost=cost, whole=kind == "p-median")
+    return model
+
+
 def _frontier_case(
     od: siting.ODMatrix, data: dict[str, np.ndarray], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
@@ -374,9 +436,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--cases",
         nargs="*",
         default=["attendance", "minmax", "share", "frontier"],
-        choices=["attendance", "minmax", "share", "frontier"],
+        choices=["attendance", "minmax", "share", "frontier", "capacities"],
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--capacity-slack", type=float, default=1.2, help="capacities: each town's x demand / p"
+    )
     parser.add_argument("--scale", action="store_true", help="add 100,000 x 2,000 attendance")
     return parser.parse_args(argv)
 
@@ -392,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "minmax": _minmax_cases,
         "share": _share_cases,
         "frontier": _frontier_case,
+        "capacities": _capacity_cases,
     }
     rows = [row for case in args.cases for row in makers[case](od, data, args)]
     if args.scale:

@@ -174,6 +174,7 @@ def solve_median(
     *,
     n_sites: int,
     capacities: Any = None,
+    single_sourcing: bool = False,
     formulation: str = "auto",
     min_group_share: GroupShare | Any = None,
     groups: Any = None,
@@ -183,7 +184,8 @@ def solve_median(
     """The p-median, under a fairness rule when one is given: ``siting.solve``'s "p-median".
 
     Without `min_group_share` this is `siting.locate.median_center.solve_p_median` (with
-    `capacities` and `formulation`); with it, `solve_share_median` over `groups`.
+    `capacities`, `single_sourcing` and `formulation`); with it, `solve_share_median` over
+    `groups`.
 
     Raises
     ------
@@ -194,10 +196,10 @@ def solve_median(
         if groups is not None:
             raise InputError("groups is only used with min_group_share")
         return solve_p_median(
-            od, n_sites=n_sites, capacities=capacities, formulation=formulation,
-            options=options, **rules,
+            od, n_sites=n_sites, capacities=capacities, single_sourcing=single_sourcing,
+            formulation=formulation, options=options, **rules,
         )  # fmt: skip
-    if capacities is not None:
+    if capacities is not None or single_sourcing:
         raise InputError("min_group_share cannot be combined with capacities")
     if formulation != "auto":
         msg = f"min_group_share has its own model: formulation must be 'auto', got {formulation!r}"

@@ -331,8 +331,10 @@ def make_solution(
     unreachable: BoolArray,
     parameters: dict[str, Any],
     assignment: tuple[IntArray, FloatArray] | None = None,
+    loads: tuple[FloatArray, FloatArray] | None = None,
 ) -> Solution:
-    """Turn a solved model into a `Solution`, assigning demand to its nearest open site."""
+    """Turn a solved model into a `Solution`, assigning demand to its nearest open site
+    unless `assignment` is given; `loads` are the weight served and the capacity per column."""
     od = instance.od
     opened = open_mask(result.values, od.shape[1])
     if assignment is None:
@@ -366,6 +368,8 @@ def make_solution(
         origin_ids=od.origin_ids,
         destination_ids=od.destination_ids,
         parameters={**parameters, **rules},
+        site_loads=None if loads is None else loads[0][site_index],
+        site_capacities=None if loads is None else loads[1][site_index],
     )
 
 
@@ -405,6 +409,29 @@ def merge_identical_rows(
     skipped in the astronomically unlikely case of a collision).
     """
     matrix = sp.csr_matrix(matrix)
+    found = identical_row_classes(matrix)
+    if found is None:  # pragma: no cover - a hash collision
+        return matrix, weights
+    first, inverse = found
+    if weights.ndim == 2:
+        classes = sp.csr_matrix(
+            (np.ones(inverse.size), (inverse, np.arange(inverse.size))),
+            shape=(first.size, inverse.size),
+        )
+        table: FloatArray = np.asarray(classes @ weights, dtype=np.float64)
+        return sp.csr_matrix(matrix[first]), table
+    merged = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
+    return sp.csr_matrix(matrix[first]), merged
+
+
+def identical_row_classes(matrix: sp.csr_matrix) -> tuple[IntArray, IntArray] | None:
+    """Classes of identical rows (the same columns, the same values): each class's first
+    row, and each row's class; None in the astronomically unlikely case of a hash collision.
+
+    Rows are grouped by two random 64-bit hashes of their column sets, then every row is
+    compared with its group's first row, so the classes are exact.
+    """
+    matrix = sp.csr_matrix(matrix)
     matrix.sort_indices()
     rng = np.random.default_rng(0)
     keys = rng.integers(0, np.iinfo(np.int64).max, size=(2, matrix.shape[1]), dtype=np.int64)
@@ -418,15 +445,6 @@ def merge_identical_rows(
     signature = np.column_stack([hashes.view(np.int64), counts])
     _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
-    representative = sp.csr_matrix(matrix[first[inverse]])
-    if (representative != matrix).nnz:  # pragma: no cover - a hash collision
-        return matrix, weights
-    if weights.ndim == 2:
-        classes = sp.csr_matrix(
-            (np.ones(inverse.size), (inverse, np.arange(inverse.size))),
-            shape=(first.size, inverse.size),
-        )
-        table: FloatArray = np.asarray(classes @ weights, dtype=np.float64)
-        return sp.csr_matrix(matrix[first]), table
-    merged = np.bincount(inverse, weights=weights, minlength=first.size).astype(np.float64)
-    return sp.csr_matrix(matrix[first]), merged
+    if (sp.csr_matrix(matrix[first[inverse]]) != matrix).nnz:  # pragma: no cover
+        return None
+    return first.astype(np.int64), inverse.astype(np.int64)

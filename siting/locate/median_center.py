@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn, Unpack
 
 import numpy as np
-import numpy.typing as npt
 import scipy.sparse as sp
 
 from siting._core.errors import InfeasibleError, InputError, SitingError, warn
+from siting.locate.capacitated import (
+    Capacities,
+    add_assignment,
+    check_capacities,
+    check_whole_demand_fits,
+    greedy_start,
+    highs_settings,
+    largest_shares,
+    shares,
+    site_loads,
+)
 from siting.locate.cover_reduction import disjoint_rows, reduce_cover
 from siting.locate.enumeration import MAX_WORK, best_site_set, enumeration_work
 from siting.locate.instance import (
@@ -66,6 +77,7 @@ def solve_p_median(
     *,
     n_sites: int,
     capacities: Any = None,
+    single_sourcing: bool = False,
     formulation: str = "auto",
     options: MipOptions | None = None,
     **rules: Unpack[SiteRules],
@@ -80,6 +92,8 @@ def solve_p_median(
         Number of open sites, required ones included.
     capacities
         Per site, the most weight it may serve (capacitated p-median; demand may split).
+    single_sourcing
+        With `capacities`: each demand point is served whole by one site (x binary).
     formulation
         What proves the optimum: ``"branch"`` (Lagrangian branch and bound on sites,
         `siting.locate.branching`, instead of the pass and a MIP; not with capacities,
@@ -97,10 +111,13 @@ def solve_p_median(
     -------
     Solution
         Objective: sum of weight x minutes. Demand no site reaches in the matrix is
-        excluded and listed in ``unreachable``.
+        excluded and listed in ``unreachable``. With capacities, `assignment` is the site
+        serving the largest share of each point, and `site_loads` the weight each serves.
 
     Raises
     ------
+    InputError
+        Under single sourcing, a demand point heavier than every site it reaches (named).
     InfeasibleError
         If `n_sites` sites cannot reach all demand within the matrix cut-off (the message
         says how many are needed), or capacities cannot hold the demand.
@@ -112,6 +129,9 @@ def solve_p_median(
     .. math:: \\min \\sum_{ij} w_i t_{ij} x_{ij} \\quad \\text{s.t.} \\quad
               \\sum_j x_{ij} = 1, \\; x_{ij} \\le y_j, \\; \\sum_j y_j = p, \\;
               \\sum_i w_i x_{ij} \\le Q_j y_j \\text{ (capacitated)}
+
+    and :math:`x_{ij} \\in \\{0, 1\\}` under single sourcing (a generalised assignment
+    per site set), else :math:`x_{ij} \\in [0, 1]`.
 
     Pairs farther than a required site are dropped: the nearest open site is never
     farther than a required one, so the optimum is unchanged.
@@ -135,32 +155,55 @@ def solve_p_median(
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
     count = check_n_sites(instance, n_sites)
-    caps = _capacities(instance, capacities)
+    caps = check_capacities(instance, capacities, single_sourcing)
     chosen = _formulation(formulation, caps)
     unreachable = unreachable_rows(instance, None)
     check_some_reachable(instance, unreachable, "in the OD matrix")
     pairs = _usable_pairs(instance, unreachable, prune=caps is None)
+    if caps is not None:
+        check_whole_demand_fits(instance, caps, pairs.rows, pairs.columns, "in the OD matrix")
     result, build_s, used = _solve_median(
         instance, pairs, count, caps, options or MipOptions(), start, chosen
     )
-    assignment = _assignment_from_x(instance, pairs, result) if caps is not None else None
     logger.info("p-median p=%d: %g (%s)", count, result.objective, result.status)
-    return make_solution(
-        instance,
-        "p-median",
-        result,
-        build_s=build_s,
-        unreachable=unreachable,
-        parameters={"n_sites": count, "capacitated": caps is not None, "formulation": used},
-        assignment=assignment,
+    parameters = {"n_sites": count, "capacitated": caps is not None, "formulation": used}
+    if caps is None:
+        return make_solution(
+            instance, "p-median", result, build_s=build_s, unreachable=unreachable,
+            parameters=parameters,
+        )  # fmt: skip
+    return _capacitated_solution(
+        instance, "p-median", result, pairs, caps, build_s=build_s, unreachable=unreachable,
+        parameters={**parameters, "single_sourcing": caps.single_sourcing},
+    )  # fmt: skip
+
+
+def _capacitated_solution(
+    instance: Instance,
+    problem: str,
+    result: MipResult,
+    pairs: _Pairs,
+    capacities: Capacities,
+    **details: Any,
+) -> Solution:
+    """The answer of an assignment model over `pairs` (x after the site columns): each
+    point to the site serving most of it, with each site's load and capacity."""
+    share = shares(result, instance.od.shape[1], pairs.rows.size)
+    assignment = largest_shares(
+        instance.od.shape[0], pairs.rows, pairs.columns, pairs.minutes, share
     )
+    loads = site_loads(instance, pairs.rows, pairs.columns, share)
+    return make_solution(
+        instance, problem, result, assignment=assignment, loads=(loads, capacities.values),
+        **details,
+    )  # fmt: skip
 
 
 def _solve_median(
     instance: Instance,
     pairs: _Pairs,
     n_sites: int,
-    capacities: FloatArray | None,
+    capacities: Capacities | None,
     options: MipOptions,
     start: float,
     formulation: str,
@@ -252,7 +295,7 @@ def solve_median_pairs(
 FORMULATIONS = ("auto", "assignment", "radius", "branch")
 
 
-def _formulation(asked: str, capacities: FloatArray | None) -> str:
+def _formulation(asked: str, capacities: Capacities | None) -> str:
     """The formulation asked for, checked; "assignment" whenever capacities need its x."""
     if asked not in FORMULATIONS:
         msg = f"formulation must be one of {', '.join(FORMULATIONS)}, got {asked!r}"
@@ -336,14 +379,47 @@ def _by_assignment(
     instance: Instance,
     pairs: _Pairs,
     n_sites: int,
-    capacities: FloatArray | None,
+    capacities: Capacities | None,
     options: MipOptions,
 ) -> MipResult:
+    """Sites y, then x per pair (`siting.locate.capacitated.add_assignment`); with
+    capacities, after the plain p-median (`_capacitated_start`)."""
+    model = MipModel("min")
+    add_site_columns(model, instance, n_sites=n_sites)
     cost = instance.weights[pairs.rows] * pairs.minutes
-    model = _assignment_model(instance, pairs, n_sites, cost=cost)
-    if capacities is not None:
-        _add_capacity_rows(model, instance, pairs, capacities)
-    return _solve_or_explain(model, instance, pairs, n_sites, options, "p-median")
+    add_assignment(model, instance, (pairs.rows, pairs.columns), capacities, cost=cost, whole=True)
+    if capacities is None:
+        return _solve_or_explain(model, instance, pairs, n_sites, options, "p-median")
+    started = time.perf_counter()
+    start, bound = _capacitated_start(instance, pairs, n_sites, capacities, options)
+    remaining = _remaining(options, started)
+    step = replace(options, time_limit_s=None if remaining is None else max(remaining, 1.0))
+    result = _solve_or_explain(
+        model, instance, pairs, n_sites, step, "p-median", start, highs_settings(capacities)
+    )
+    if bound > result.bound:  # HiGHS's root LP had not ended (Dalarna: over a minute)
+        gap = max(result.objective - bound, 0.0) / max(abs(result.objective), 1e-12)
+        result = replace(result, bound=bound, gap=gap)
+    return result
+
+
+def _capacitated_start(
+    instance: Instance, pairs: _Pairs, n_sites: int, capacities: Capacities, options: MipOptions
+) -> tuple[FloatArray | None, float]:
+    """The plain p-median to 1 %: its sites, each point to its nearest one with room, are
+    HiGHS's start (None when a point finds none), and its bound is a bound here too (room
+    only ever costs minutes)."""
+    plain_options = replace(options, mip_gap=max(options.mip_gap, 0.01))
+    try:
+        plain, _, _ = _solve_median(
+            instance, pairs, n_sites, None, plain_options, time.perf_counter(), "auto"
+        )
+    except SitingError:  # no plan without capacities either: HiGHS will say why
+        return None, -math.inf
+    guess = plain.values[: instance.od.shape[1]] > 0.5
+    triple = (pairs.rows, pairs.columns, pairs.minutes)
+    start = greedy_start(triple, instance.weights[pairs.rows], capacities, guess, whole=True)
+    return start, plain.bound
 
 
 def _check_without_answer(
@@ -406,18 +482,23 @@ def solve_p_center(
     od: ODMatrix,
     *,
     n_sites: int,
+    capacities: Any = None,
+    single_sourcing: bool = False,
     options: MipOptions | None = None,
     **rules: Unpack[SiteRules],
 ) -> Solution:
     """Open `n_sites` sites minimising the longest travel time of any demand point.
 
-    Weights only select demand (weight 0: ignored). Other parameters as `solve_p_median`.
+    Weights select demand (weight 0: ignored) and, with `capacities`, are what a site
+    serves. Other parameters as `solve_p_median`.
 
     Returns
     -------
     Solution
         Objective: the worst travel time in minutes; `bound` the largest radius proven too
-        short (or the objective itself when optimal).
+        short (or the objective itself when optimal). With capacities, `assignment` is one
+        that meets them within that time (the largest share of each point), not the
+        shortest in total, and `site_loads` the weight each site serves in it.
 
     Notes
     -----
@@ -430,36 +511,58 @@ def solve_p_center(
 
     This is exact, and far faster than the assignment formulation with
     :math:`\\sum_j t_{ij} x_{ij} \\le W`, whose LP bound is weak.
+
+    With capacities (Özsoy and Pınar 2006 bisect the same way) each step asks instead
+    whether the assignment rows of `solve_p_median` over the pairs within :math:`r` have a
+    solution: :math:`\\sum_{j : t_{ij} \\le r} x_{ij} = 1`, :math:`x_{ij} \\le y_j`,
+    :math:`\\sum_i w_i x_{ij} \\le Q_j y_j`, :math:`\\sum_j y_j = p`, with :math:`x`
+    binary under single sourcing.
     """
     start = time.perf_counter()
     instance = prepare_instance(od, **rules)
     count = check_n_sites(instance, n_sites)
     unreachable = unreachable_rows(instance, None)
     check_some_reachable(instance, unreachable, "in the OD matrix")
-    pairs = _usable_pairs(instance, unreachable, prune=True)
-    result = _bisect_radius(instance, pairs, count, options or MipOptions())
+    caps = check_capacities(instance, capacities, single_sourcing)
+    # a required site nearer than all others may be full: prune only without capacities
+    pairs = _usable_pairs(instance, unreachable, prune=caps is None)
+    if caps is None:
+        result = _bisect_radius(instance, pairs, count, options or MipOptions(), _cover_within)
+    else:
+        check_whole_demand_fits(instance, caps, pairs.rows, pairs.columns, "in the OD matrix")
+        result = _bisect_radius(
+            instance, pairs, count, options or MipOptions(), _capacitated_within(caps)
+        )
     build_s = time.perf_counter() - start - result.solve_s
     logger.info("p-center p=%d: %g (%s)", count, result.objective, result.status)
-    return make_solution(
-        instance,
-        "p-center",
-        result,
-        build_s=build_s,
-        unreachable=unreachable,
-        parameters={"n_sites": count},
-    )
+    parameters: dict[str, Any] = {"n_sites": count}
+    if caps is None:
+        return make_solution(
+            instance, "p-center", result, build_s=build_s, unreachable=unreachable,
+            parameters=parameters,
+        )  # fmt: skip
+    within = _subset(pairs, pairs.minutes <= result.objective)
+    return _capacitated_solution(
+        instance, "p-center", result, within, caps, build_s=build_s, unreachable=unreachable,
+        parameters={**parameters, "capacitated": True, "single_sourcing": caps.single_sourcing},
+    )  # fmt: skip
+
+
+#: whether `n_sites` sites serve every row within a radius: site values (then any further
+#: columns of the model), or None
+RadiusCheck = Callable[[Instance, _Pairs, IntArray, float, int, MipOptions], FloatArray | None]
 
 
 def _bisect_radius(
-    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions
+    instance: Instance, pairs: _Pairs, n_sites: int, options: MipOptions, within: RadiusCheck
 ) -> MipResult:
-    """Smallest stored time r such that `n_sites` sites cover every row within r."""
+    """Smallest stored time r such that `n_sites` sites serve every row within r."""
     nearest = np.full(pairs.indptr.size - 1, np.inf)
     local = np.repeat(np.arange(nearest.size), np.diff(pairs.indptr))
     np.minimum.at(nearest, local, pairs.minutes)
     radii = np.unique(pairs.minutes[pairs.minutes >= nearest.max()])
     started = time.perf_counter()
-    best = _cover_within(instance, pairs, local, float(radii[-1]), n_sites, options)
+    best = within(instance, pairs, local, float(radii[-1]), n_sites, options)
     if best is None:
         _raise_too_few_sites(instance, pairs, n_sites, options, "p-center")
     low, high = 0, radii.size - 1  # radii[high] is feasible; every radius below low is not
@@ -471,7 +574,7 @@ def _bisect_radius(
             status = "time limit"
             break
         step = MipOptions(options.mip_gap, remaining, options.seed)
-        values = _cover_within(instance, pairs, local, float(radii[middle]), n_sites, step)
+        values = within(instance, pairs, local, float(radii[middle]), n_sites, step)
         if values is None:
             low = middle + 1
         else:
@@ -514,6 +617,31 @@ def _cover_within(
     add_site_columns(model, instance, n_sites=n_sites)
     model.add_rows(reduce_cover(cover, plain=False)[0], lower=1.0)
     return _cover_values(model.solve(options), radius)
+
+
+def _capacitated_within(capacities: Capacities) -> RadiusCheck:
+    """The radius check with capacities: the assignment rows over the pairs within it."""
+
+    def check(
+        instance: Instance,
+        pairs: _Pairs,
+        local: IntArray,
+        radius: float,
+        n_sites: int,
+        options: MipOptions,
+    ) -> FloatArray | None:
+        keep = pairs.minutes <= radius
+        if np.unique(local[keep]).size < pairs.indptr.size - 1:
+            return None  # some row has no site at all within the radius
+        rows, columns = pairs.rows[keep], pairs.columns[keep]
+        model = MipModel("min")
+        add_site_columns(model, instance, n_sites=n_sites)
+        add_assignment(
+            model, instance, (rows, columns), capacities, cost=np.zeros(rows.size), whole=True
+        )
+        return _cover_values(model.solve(options, settings=highs_settings(capacities)), radius)
+
+    return check
 
 
 def _plain_cover(
@@ -613,18 +741,6 @@ def _reduce(
     )
 
 
-def _capacities(instance: Instance, capacities: Any) -> FloatArray | None:
-    if capacities is None:
-        return None
-    caps = np.asarray(capacities, dtype=np.float64).ravel()
-    if caps.size != instance.od.shape[1]:
-        msg = f"capacities: {caps.size} values for {instance.od.shape[1]} sites"
-        raise InputError(msg)
-    if not (np.isfinite(caps) & (caps >= 0)).all():
-        raise InputError("capacities must be finite and >= 0")
-    return caps
-
-
 def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) -> _Pairs:
     """Stored pairs of demand rows with allowed sites; beyond a required site dropped."""
     active = instance.demand & ~unreachable
@@ -656,42 +772,6 @@ def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) ->
     )
 
 
-def _assignment_model(
-    instance: Instance, pairs: _Pairs, n_sites: int, *, cost: npt.NDArray[np.float64]
-) -> MipModel:
-    """Sites y, assignments x per pair; each active row assigned once; x only to open y."""
-    n_pairs = pairs.rows.size
-    model = MipModel("min")
-    add_site_columns(model, instance, n_sites=n_sites)
-    first = model.add_columns(cost, upper=1.0)
-    x_columns = first + np.arange(n_pairs)
-    assign = sp.csr_matrix(
-        (np.ones(n_pairs), x_columns, pairs.indptr), shape=(pairs.indptr.size - 1, model.n_cols)
-    )
-    model.add_rows(assign, lower=1.0, upper=1.0)
-    link_columns = np.column_stack([x_columns, pairs.columns]).ravel()
-    link_values = np.tile([1.0, -1.0], n_pairs)
-    link = sp.csr_matrix(
-        (link_values, link_columns, np.arange(0, 2 * n_pairs + 1, 2)),
-        shape=(n_pairs, model.n_cols),
-    )
-    model.add_rows(link, upper=0.0)
-    return model
-
-
-def _add_capacity_rows(
-    model: MipModel, instance: Instance, pairs: _Pairs, capacities: FloatArray
-) -> None:
-    """Sum of weight assigned to site j <= Q_j y_j."""
-    n_columns = instance.od.shape[1]
-    first_x = n_columns
-    rows = np.concatenate([pairs.columns, np.arange(n_columns)])
-    columns = np.concatenate([first_x + np.arange(pairs.rows.size), np.arange(n_columns)])
-    values = np.concatenate([instance.weights[pairs.rows], -capacities])
-    matrix = sp.csr_matrix((values, (rows, columns)), shape=(n_columns, model.n_cols))
-    model.add_rows(matrix, upper=0.0)
-
-
 def _solve_or_explain(
     model: MipModel,
     instance: Instance,
@@ -699,8 +779,10 @@ def _solve_or_explain(
     n_sites: int,
     options: MipOptions | None,
     problem: str,
+    start: FloatArray | None = None,
+    settings: dict[str, bool | float | str] | None = None,
 ) -> MipResult:
-    result = model.solve(options or MipOptions())
+    result = model.solve(options or MipOptions(), start=start, settings=settings)
     if result.status == "infeasible":
         _raise_too_few_sites(instance, pairs, n_sites, options, problem)
     return result
@@ -756,19 +838,3 @@ def _reach(instance: Instance, pairs: _Pairs) -> sp.csr_matrix:
         (np.ones(pairs.rows.size), pairs.columns, pairs.indptr),
         shape=(n_rows, instance.od.shape[1]),
     )
-
-
-def _assignment_from_x(
-    instance: Instance, pairs: _Pairs, result: MipResult
-) -> tuple[IntArray, FloatArray]:
-    """The site serving the largest share of each row (capacitated: demand may split)."""
-    n_rows = instance.od.shape[0]
-    share = result.values[instance.od.shape[1] : instance.od.shape[1] + pairs.rows.size]
-    order = np.lexsort((-share, pairs.rows))
-    sorted_rows = pairs.rows[order]
-    first = order[np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]] if order.size else order
-    assignment = np.full(n_rows, -1, dtype=np.int64)
-    minutes = np.full(n_rows, np.inf)
-    assignment[pairs.rows[first]] = pairs.columns[first]
-    minutes[pairs.rows[first]] = pairs.minutes[first]
-    return assignment, minutes

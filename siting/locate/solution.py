@@ -58,6 +58,9 @@ class Solution:
         for coverage problems, within the matrix cut-off otherwise).
     parameters
         The problem's options (n_sites, max_minutes, budget, required and forbidden sites...).
+    site_loads, site_capacities
+        Per open site (as `site_index`), the demand weight it serves and its capacity;
+        None unless the problem was capacitated.
     """
 
     problem: str
@@ -75,9 +78,16 @@ class Solution:
     origin_ids: npt.NDArray[Any]
     destination_ids: npt.NDArray[Any]
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    site_loads: FloatArray | None = None
+    site_capacities: FloatArray | None = None
 
     def __post_init__(self) -> None:
-        for name in ("site_index", "site_ids", "assignment", "assigned_minutes", "unreachable"):
+        for name in (
+            "site_index", "site_ids", "assignment", "assigned_minutes", "unreachable",
+            "site_loads", "site_capacities",
+        ):  # fmt: skip
+            if getattr(self, name) is None:
+                continue
             array = np.array(getattr(self, name))
             array.flags.writeable = False
             object.__setattr__(self, name, array)
@@ -105,8 +115,9 @@ class Solution:
         return pd.DataFrame({"demand_id": self.origin_ids, "site_id": site_ids, "minutes": minutes})
 
     def summary(self) -> dict[str, Any]:
-        """Plain values for ``summary.json``."""
-        return {
+        """Plain values for ``summary.json``; ``capacity_use`` (per open site: load and
+        capacity) when the problem was capacitated."""
+        record: dict[str, Any] = {
             "problem": self.problem,
             "sites": [_plain(site) for site in self.site_ids],
             "objective": self.objective,
@@ -118,6 +129,14 @@ class Solution:
             "unreachable": [_plain(origin) for origin in self.unreachable],
             "parameters": {key: _plain(value) for key, value in self.parameters.items()},
         }
+        if self.site_loads is not None and self.site_capacities is not None:
+            record["capacity_use"] = [
+                {"site": _plain(site), "load": float(load), "capacity": float(capacity)}
+                for site, load, capacity in zip(
+                    self.site_ids, self.site_loads, self.site_capacities, strict=True
+                )
+            ]
+        return record
 
 
 def proven_status(status: str, gap: float) -> str:

@@ -56,8 +56,9 @@ def solve(
         HiGHS random seed (one thread: same input, same answer).
     **parameters
         The problem's own options (`max_minutes`, `n_sites`, `backup_weight` for MCLP,
-        `capacities` or `min_group_share` and `groups` for p-median, `decay` for attendance,
-        `groups` for minmax-group; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
+        `capacities` and `single_sourcing` for MCLP, p-median and p-center (see
+        `siting.locate.capacitated`), `min_group_share` and `groups` for p-median, `decay`
+        for attendance, `groups` for minmax-group; see `solve_lscp`, `solve_mclp`, `solve_p_median`,
         `siting.locate.group_equity.solve_median`, `solve_p_center`,
         `siting.locate.attendance.solve_attendance`,
         `siting.locate.group_equity.solve_minmax_group`)

@@ -76,11 +76,15 @@ def _check_columns(
     _check_groups(getattr(parameters, "groups", None), demand, population_file)
     if isinstance(parameters, MarketShareParameters | TargetMarketShareParameters):
         check_market_inputs(parameters, sites)
-    costs = getattr(parameters, "costs", None)
-    if costs is not None:
-        tables = (scenario.inputs.existing, scenario.inputs.candidates)
-        files = " or ".join(str(t.path) for t in tables if t is not None) or "the sites"
-        require_column(sites, costs, "costs", files)
+    tables = (scenario.inputs.existing, scenario.inputs.candidates)
+    files = " or ".join(str(t.path) for t in tables if t is not None) or "the sites"
+    for key in ("costs", "capacities"):
+        column = getattr(parameters, key, None)
+        if column is not None:
+            require_column(sites, column, key, files)
+    capacities = getattr(parameters, "capacities", None)
+    if getattr(parameters, "single_sourcing", False) and capacities is None:
+        raise InputError("single_sourcing = true needs capacities (a site column)")
 
 
 def _check_groups(groups: str | tuple[str, ...] | None, demand: pd.DataFrame, source: str) -> None:

@@ -103,6 +103,16 @@ class _Costs:
 
 
 @dataclass(frozen=True, kw_only=True)
+class _Capacities:
+    """How much demand each office may serve, and whether a demand point may split."""
+
+    #: site column of capacities: the most demand weight (people) each office may serve
+    capacities: str | None = field(default=None, metadata=_by(check.text))
+    #: serve each demand point whole from one office (needs capacities)
+    single_sourcing: bool = field(default=False, metadata=_by(check.boolean))
+
+
+@dataclass(frozen=True, kw_only=True)
 class _Count:
     """How many offices: all of them, or those beside today's."""
 
@@ -135,11 +145,18 @@ class GroupsParameters:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MedianParameters(LocationParameters, GroupsParameters):
-    """p-median, optionally with no group's share within T minutes below X."""
+class MedianParameters(LocationParameters, GroupsParameters, _Capacities):
+    """p-median, optionally with no group's share within T minutes below X, or with
+    office capacities."""
 
     #: ``{minutes = T, share = X}``
     min_group_share: GroupShare | None = field(default=None, metadata=_by(_min_group_share))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CenterParameters(LocationParameters, _Capacities):
+    """p-center: least longest trip with `n_sites` (or `n_new`) offices, within their
+    capacities when given."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,8 +175,9 @@ class FrontierParameters(ProblemParameters, SolverLimits, SiteChoice, _Count, Gr
 
 
 @dataclass(frozen=True, kw_only=True)
-class MclpParameters(LocationParameters):
-    """Most people within `max_minutes` of `n_sites` offices (or within a budget)."""
+class MclpParameters(LocationParameters, _Capacities):
+    """Most people within `max_minutes` of `n_sites` offices (or within a budget), each
+    office serving at most its capacity when capacities are given."""
 
     max_minutes: float = field(metadata=_by(check.positive))
 
@@ -266,7 +284,7 @@ KINDS: dict[str, type[ProblemParameters]] = {
     "lscp": LscpParameters,
     "mclp": MclpParameters,
     "p-median": MedianParameters,
-    "p-center": LocationParameters,
+    "p-center": CenterParameters,
     "attendance": LocationParameters,
     "minmax-group": MinmaxGroupParameters,
     "equity-frontier": FrontierParameters,

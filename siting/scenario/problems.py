@@ -29,6 +29,7 @@ from siting.scenario.competitors import TimesTo, market_inputs
 from siting.scenario.config import EXISTING, Problem
 from siting.scenario.parameters import (
     AlternativesParameters,
+    CenterParameters,
     ClosureImpactParameters,
     ClosuresParameters,
     FrontierParameters,
@@ -188,6 +189,21 @@ def _site_costs(column: str, sites: pd.DataFrame) -> npt.NDArray[np.float64]:
     return np.where(np.isnan(costs), 0.0, costs)
 
 
+def _site_capacities(column: str, sites: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Capacities per site from a site column; every site needs one (no guess of a size)."""
+    require_column(sites, column, "capacities", "the sites")
+    values = pd.to_numeric(sites[column], errors="coerce").to_numpy(dtype=np.float64)
+    missing = ~np.isfinite(values) | (values < 0)
+    if missing.any():
+        row = int(np.argmax(missing))
+        msg = (
+            f"capacities: site {sites['site_id'].iloc[row]!r} has no capacity >= 0 in column "
+            f"{column!r} (got {sites[column].iloc[row]!r})"
+        )
+        raise InputError(msg)
+    return values
+
+
 def _solver_options(parameters: SolverLimits, context: ProblemContext) -> dict[str, Any]:
     limits = {"mip_gap": parameters.mip_gap, "time_limit_s": parameters.time_limit_s}
     given = {key: value for key, value in limits.items() if value is not None}
@@ -226,11 +242,25 @@ def _location_parameters(
         arguments["max_minutes"] = parameters.max_minutes
     if kind == "attendance":
         arguments["decay"] = context.decay
+    if isinstance(parameters, MedianParameters | MclpParameters | CenterParameters):
+        arguments.update(_capacity_arguments(parameters, context.sites))
     if isinstance(parameters, MedianParameters) and parameters.min_group_share is not None:
         arguments["min_group_share"] = parameters.min_group_share
         arguments["groups"] = group_values(parameters, context.demand)
     if isinstance(parameters, MinmaxGroupParameters):
         arguments["groups"] = group_values(parameters, context.demand)
+    return arguments
+
+
+def _capacity_arguments(
+    parameters: MedianParameters | MclpParameters | CenterParameters, sites: pd.DataFrame
+) -> dict[str, Any]:
+    """`capacities` (from the site column) and `single_sourcing`, when given."""
+    arguments: dict[str, Any] = {}
+    if parameters.capacities is not None:
+        arguments["capacities"] = _site_capacities(parameters.capacities, sites)
+    if parameters.single_sourcing:
+        arguments["single_sourcing"] = True
     return arguments
 
 
