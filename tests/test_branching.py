@@ -17,6 +17,7 @@ from siting._core.errors import InfeasibleError, InputError
 from siting.locate import branching
 from siting.locate.branching import _Tree, solve_by_branching
 from siting.locate.interchange import AssignmentPairs
+from siting.locate.sorted_pairs import SortedPairs, sort_pairs
 
 
 def _best(
@@ -34,16 +35,17 @@ def _best(
     return best
 
 
-def _dense_pairs(cost: np.ndarray) -> AssignmentPairs:
-    """Every finite entry of a rows x sites cost matrix as pairs."""
+def _dense_pairs(cost: np.ndarray) -> SortedPairs:
+    """Every finite entry of a rows x sites cost matrix as pairs, each row sorted by cost."""
     keep = np.isfinite(cost)
-    return AssignmentPairs(
+    unsorted = AssignmentPairs(
         local_rows=np.nonzero(keep)[0],
         columns=np.nonzero(keep)[1],
         cost=cost[keep],
         indptr=np.r_[0, np.cumsum(keep.sum(axis=1))],
         n_columns=cost.shape[1],
     )
+    return sort_pairs(unsorted)
 
 
 def _nodes(caplog: pytest.LogCaptureFixture) -> int:
@@ -203,7 +205,7 @@ def test_branch_refuses_what_the_relaxation_cannot_hold() -> None:
 
 def _tree_over(cost: np.ndarray, n_sites: int, incumbent: tuple[float, np.ndarray]) -> _Tree:
     """A search state over every pair of a dense cost matrix, integer costs."""
-    pairs = branching._sort_pairs(_dense_pairs(cost))
+    pairs = _dense_pairs(cost)
     upper, best_open = incumbent
     return _Tree(pairs, n_sites, upper, best_open.copy(), 0.0, True, None)
 

@@ -48,9 +48,9 @@ import numpy.typing as npt
 
 from siting._core.jit import compiled
 from siting.locate.instance import BoolArray, FloatArray, IntArray
-from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP
 from siting.locate.mip import MipResult
+from siting.locate.sorted_pairs import SortedPairs
 from siting.travel.odmatrix import row_pointers
 
 logger = logging.getLogger(__name__)
@@ -69,21 +69,11 @@ FIXING_ROUNDS = 4
 Int8Array = npt.NDArray[np.int8]
 
 
-@dataclass(frozen=True)
-class _SortedPairs:
-    """Each row's pairs in increasing cost (row-major, `indptr` per row)."""
-
-    indptr: IntArray
-    columns: IntArray
-    cost: FloatArray
-    n_columns: int
-
-
 @dataclass
 class _Tree:
     """The search's shared state: pairs, incumbent, pruning rule and what the pruned proved."""
 
-    pairs: _SortedPairs
+    pairs: SortedPairs
     n_sites: int
     upper: float
     best_open: BoolArray
@@ -123,7 +113,7 @@ class _Node:
 
 
 def solve_by_branching(
-    pairs: AssignmentPairs,
+    pairs: SortedPairs,
     n_sites: int,
     fixed: tuple[BoolArray, BoolArray],
     incumbent: tuple[float, BoolArray],
@@ -166,14 +156,12 @@ def solve_by_branching(
     the module notes give the node relaxation and where the code departs from the papers.
     """
     started = time.perf_counter()
-    sorted_pairs = _sort_pairs(pairs)
     upper, best_open = incumbent
     integral = bool(np.all(pairs.cost == np.round(pairs.cost)))
-    tree = _Tree(sorted_pairs, n_sites, upper, best_open.copy(), mip_gap, integral, deadline)
+    tree = _Tree(pairs, n_sites, upper, best_open.copy(), mip_gap, integral, deadline)
     fixed_open, fixed_closed = fixed
     state = np.where(fixed_open, OPEN, np.where(fixed_closed, CLOSED, FREE)).astype(np.int8)
     start = multipliers if multipliers is not None else _incumbent_costs(pairs, best_open)
-    start = np.where(np.isfinite(start), start, pairs.row_min(pairs.cost))
     left = _search(tree, _Node(state, start.astype(np.float64), -math.inf))
     bound = float(min(tree.proven, tree.upper, left))
     gap = max(tree.upper - bound, 0.0) / max(abs(tree.upper), 1e-12)
@@ -286,7 +274,7 @@ def _bound(
     root = steps == ROOT_STEPS
     step, patience = (2.0, ROOT_PATIENCE) if root else (NODE_STEP_SIZE, PATIENCE)
     limits = (floor, ceiling, tree.upper, tree.prune_at())
-    _ascend(*arrays, multipliers, *limits, steps, step, patience)
+    _ascend_until(arrays, multipliers, limits, (steps, step, patience), tree.deadline)
     value = _relax(*arrays, multipliers, rho, chosen)
     tree.offer(_set_cost(pairs.indptr, pairs.columns, pairs.cost, chosen), chosen)
     return _Relaxed(value, max(value, parent), rho, chosen, state, multipliers)
@@ -322,7 +310,7 @@ def _drop_pairs(tree: _Tree, relaxed: _Relaxed) -> None:
     reduced = np.maximum(pairs.cost - relaxed.multipliers[rows], 0.0)
     forced = relaxed.value + reduced + opening[pairs.columns]
     keep = (state[pairs.columns] != CLOSED) & (forced < tree.prune_at())
-    tree.pairs = _SortedPairs(
+    tree.pairs = SortedPairs(
         row_pointers(rows[keep], n_rows),
         pairs.columns[keep],
         pairs.cost[keep],
@@ -344,14 +332,11 @@ def _children(relaxed: _Relaxed) -> list[_Node]:
     return [_Node(closed, multipliers, bound), _Node(opened, multipliers, bound)]
 
 
-def _sort_pairs(pairs: AssignmentPairs) -> _SortedPairs:
-    order = np.lexsort((pairs.cost, pairs.local_rows))
-    return _SortedPairs(pairs.indptr, pairs.columns[order], pairs.cost[order], pairs.n_columns)
-
-
-def _incumbent_costs(pairs: AssignmentPairs, open_sites: BoolArray) -> FloatArray:
-    """Per row, its cost at its nearest site of `open_sites` (near the LP duals)."""
-    return pairs.row_min(np.where(open_sites[pairs.columns], pairs.cost, np.inf))
+def _incumbent_costs(pairs: SortedPairs, open_sites: BoolArray) -> FloatArray:
+    """Per row, its cost at its nearest site of `open_sites` (near the LP duals); where it
+    has none, at its nearest site."""
+    costs = pairs.nearest_cost(open_sites)
+    return np.where(np.isfinite(costs), costs, pairs.cost[pairs.indptr[:-1]])
 
 
 # The kernels below run once per subgradient step (hundreds per node, thousands of nodes):
@@ -426,6 +411,32 @@ def _relax(
     return total
 
 
+#: Subgradient steps between two looks at the deadline: at 100,000 x 2,000 a step takes
+#: 0.1-0.3 s, and the root's 1,500 would overrun any time limit.
+STEPS_PER_LOOK = 10
+
+
+def _ascend_until(
+    arrays: tuple[IntArray, IntArray, FloatArray, Int8Array, int],
+    multipliers: FloatArray,
+    limits: tuple[FloatArray, FloatArray, float, float],
+    schedule: tuple[int, float, int],
+    deadline: float | None,
+) -> None:
+    """`_ascend` in rounds of `STEPS_PER_LOOK` steps until its steps are spent, it stops, or
+    `deadline` passes; leaves `multipliers` at the best found. The rounds resume one
+    another exactly, so without a deadline the ascent is one call."""
+    steps, step, patience = schedule
+    progress = np.array([-np.inf, step, 0.0, 0.0])  # best bound, step size, stall, stopped
+    best_multipliers = multipliers.copy()
+    per_call = steps if deadline is None else STEPS_PER_LOOK
+    while steps > 0 and progress[3] == 0.0 and not _past(deadline):
+        chunk = min(steps, per_call)
+        _ascend(*arrays, multipliers, best_multipliers, *limits, chunk, patience, progress)
+        steps -= chunk
+    multipliers[:] = best_multipliers
+
+
 @compiled
 def _ascend(
     indptr: IntArray,
@@ -434,21 +445,24 @@ def _ascend(
     state: Int8Array,
     n_choose: int,
     multipliers: FloatArray,
+    best_multipliers: FloatArray,
     floor: FloatArray,
     ceiling: FloatArray,
     target: float,
     stop_at: float,
     steps: int,
-    step: float,
     patience: int,
-) -> float:
+    progress: FloatArray,
+) -> None:
     """Subgradient ascent (Held, Wolfe and Crowder 1974 steps toward `target`) within
-    [floor, ceiling]; leaves `multipliers` at the best found and returns its bound."""
+    [floor, ceiling], from `multipliers` (moved) and `progress` (best bound, step size,
+    stall count, stopped flag; updated) so that calls resume one another; the best
+    multipliers found go to `best_multipliers`."""
     n_rows = indptr.size - 1
     rho = np.zeros(state.size)
     chosen = np.zeros(state.size, dtype=np.bool_)
     gradient = np.empty(n_rows)
-    best, best_multipliers, stall = -np.inf, multipliers.copy(), 0
+    best, step, stall = progress[0], progress[1], int(progress[2])
     for _ in range(steps):
         lower = _relax(indptr, columns, cost, state, n_choose, multipliers, rho, chosen)
         if lower > best + 1e-12 * abs(lower):
@@ -459,6 +473,7 @@ def _ascend(
             if stall >= patience:
                 step, stall = step / 2, 0
         if best >= stop_at or step < MIN_STEP:
+            progress[3] = 1.0
             break
         norm = 0.0
         for row in range(n_rows):
@@ -470,13 +485,13 @@ def _ascend(
             gradient[row] = 1.0 - served
             norm += gradient[row] * gradient[row]
         if norm == 0.0:
+            progress[3] = 1.0
             break  # every row served once: the relaxed answer is optimal at this node
         move = step * (target - lower) / norm
         for row in range(n_rows):
             value = multipliers[row] + move * gradient[row]
             multipliers[row] = min(max(value, floor[row]), ceiling[row])
-    multipliers[:] = best_multipliers
-    return best
+    progress[0], progress[1], progress[2] = best, step, stall
 
 
 @compiled

@@ -30,7 +30,7 @@ from siting.locate.instance import (
     unreachable_rows,
 )
 from siting.locate.interchange import AssignmentPairs
-from siting.locate.lagrangian import CLOSED_GAP, Reduction, heuristic_answer, reduce_p_median
+from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import solve_radius
 from siting.locate.solution import Solution
@@ -303,13 +303,16 @@ def _by_branching(
     if instance.excluded or _budget_binds(instance, n_sites):
         msg = "formulation 'branch' takes no excluded site sets nor a binding budget; use 'radius'"
         raise InputError(msg)
-    from siting.locate.branching import solve_by_branching  # late: it imports numba
+    # late: these import numba
+    from siting.locate.branching import solve_by_branching
+    from siting.locate.sorted_pairs import sort_pairs
+    from siting.locate.sorted_swaps import greedy_sites, improve_sites
 
     deadline = None if options.time_limit_s is None else start + options.time_limit_s
-    priced = _assignment_pairs(instance, pairs)
-    cost, answer = heuristic_answer(
-        priced, n_sites, instance.required, instance.allowed, deadline=deadline
-    )
+    priced = sort_pairs(_assignment_pairs(instance, pairs))
+    answer = greedy_sites(priced, n_sites, instance.required, instance.allowed)
+    answer = improve_sites(priced, answer, instance.required, instance.allowed, deadline=deadline)
+    cost = float(priced.nearest_cost(answer).sum())
     if not np.isfinite(cost):
         _check_without_answer(instance, pairs, n_sites, options)
     result = solve_by_branching(

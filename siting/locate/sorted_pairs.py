@@ -1,0 +1,83 @@
+"""Sort demand-site pairs by cost within each row, for kernels that stop reading a row early.
+
+A row's pairs in increasing cost let a kernel stop at the row's first pair dearer than a
+level (its multiplier, its second open site), so a pass reads about ``n m / p`` pairs, not
+``n m``: what makes the Lagrangian steps and the swaps of `siting.locate.branching` and
+`siting.locate.sorted_swaps` affordable at 100,000 x 2,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from siting._core.jit import compiled
+from siting.locate.instance import BoolArray, FloatArray, IntArray
+from siting.locate.interchange import AssignmentPairs
+
+
+@dataclass(frozen=True)
+class SortedPairs:
+    """Each row's pairs in increasing cost (row-major, `indptr` per row; ties keep their
+    column order)."""
+
+    indptr: IntArray
+    columns: IntArray
+    cost: FloatArray
+    n_columns: int
+
+    @property
+    def n_rows(self) -> int:
+        """Number of demand rows."""
+        return int(self.indptr.size - 1)
+
+    def nearest_cost(self, open_sites: BoolArray, unserved: float = np.inf) -> FloatArray:
+        """Per row, the cost to its nearest open site (`unserved` when it has none)."""
+        nearest = np.empty(self.n_rows)
+        _nearest_open(self.indptr, self.columns, self.cost, open_sites, unserved, nearest)
+        return nearest
+
+
+def sort_pairs(pairs: AssignmentPairs) -> SortedPairs:
+    """The pairs with each row sorted by cost (stable)."""
+    columns = np.empty_like(pairs.columns)
+    cost = np.empty_like(pairs.cost)
+    _sort_rows(pairs.indptr, pairs.columns, pairs.cost, columns, cost)
+    return SortedPairs(pairs.indptr, columns, cost, pairs.n_columns)
+
+
+# numpy's lexsort over (cost, row) sorts all pairs as one array: 86 million took minutes;
+# row by row each sort is short and stays in cache
+@compiled
+def _sort_rows(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    out_columns: IntArray,
+    out_cost: FloatArray,
+) -> None:
+    for row in range(indptr.size - 1):
+        first, last = indptr[row], indptr[row + 1]
+        order = np.argsort(cost[first:last], kind="mergesort")
+        for k in range(last - first):
+            out_columns[first + k] = columns[first + order[k]]
+            out_cost[first + k] = cost[first + order[k]]
+
+
+@compiled
+def _nearest_open(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    open_sites: BoolArray,
+    penalty: float,
+    nearest: FloatArray,
+) -> None:
+    """Per row, the cost to its nearest open site (`penalty` when it has none)."""
+    for row in range(indptr.size - 1):
+        nearest[row] = penalty
+        for k in range(indptr[row], indptr[row + 1]):
+            if open_sites[columns[k]]:
+                nearest[row] = min(cost[k], penalty)
+                break
