@@ -14,7 +14,7 @@ from random_graphs import random_graph_distances
 
 from siting import ODMatrix, solve
 from siting._core.errors import InfeasibleError, InputError
-from siting.locate import branching
+from siting.locate import branching, sorted_pairs
 from siting.locate.branching import _Tree, solve_by_branching
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.sorted_pairs import SortedPairs, sort_pairs
@@ -262,3 +262,21 @@ def test_integer_costs_prune_only_what_cannot_be_a_unit_cheaper() -> None:
     assert 99.0 < tree.prune_at() < 99.5  # a bound of 99.5 shows nothing below 100
     tree.integral = False
     assert tree.prune_at() == pytest.approx(100.0, rel=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_steps_split_over_threads_reach_the_same_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every step's rows split into blocks (as at scale), the tree proves the same
+    optimum as brute force."""
+    monkeypatch.setattr(sorted_pairs, "PARALLEL_PAIRS", 0)
+    rng = np.random.default_rng(700 + seed)
+    minutes = random_graph_distances(16, density=0.15, seed=700 + seed)
+    weights = rng.integers(1, 9, 16).astype(float)
+    nothing = np.zeros(16, dtype=np.bool_)
+    pairs = _dense_pairs(weights[:, None] * minutes)
+    result = solve_by_branching(pairs, 3, (nothing, nothing), (math.inf, nothing))
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(_best(minutes, weights, 3))
+    assert result.bound <= result.objective + 1e-9

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from siting.locate import sorted_pairs
 from siting.locate.interchange import AssignmentPairs, improve_by_swaps, swap_savings
 from siting.locate.lagrangian import _greedy
 from siting.locate.sorted_pairs import sort_pairs
@@ -72,3 +73,22 @@ def test_no_swap_starts_after_the_deadline() -> None:
     everything, nothing = np.ones(10, dtype=np.bool_), np.zeros(10, dtype=np.bool_)
     result = improve_sites(pairs, start, nothing, everything, deadline=0.0)
     np.testing.assert_array_equal(result, start)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rows_split_over_threads_give_the_same_savings(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every pass split into blocks of rows (as at scale), greedy, savings and swaps
+    still equal numpy's."""
+    monkeypatch.setattr(sorted_pairs, "PARALLEL_PAIRS", 0)
+    rng = np.random.default_rng(200 + seed)
+    pairs = _pairs(rng, 70, 16)
+    everything, nothing = np.ones(16, dtype=np.bool_), np.zeros(16, dtype=np.bool_)
+    ordered = sort_pairs(pairs)
+    greedy = greedy_sites(ordered, 3, nothing, everything)
+    np.testing.assert_array_equal(greedy, _greedy(pairs, 3, nothing, everything))
+    saving, _, total = swap_savings_sorted(ordered, greedy)
+    expected, _, expected_total = swap_savings(pairs, greedy)
+    np.testing.assert_allclose(saving, expected, rtol=1e-12, atol=1e-9)
+    assert total == pytest.approx(expected_total, rel=1e-12)

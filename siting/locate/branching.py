@@ -45,12 +45,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numba import prange
 
-from siting._core.jit import compiled
+from siting._core.jit import compiled, compiled_parallel
 from siting.locate.instance import BoolArray, FloatArray, IntArray
 from siting.locate.lagrangian import CLOSED_GAP
 from siting.locate.mip import MipResult
-from siting.locate.sorted_pairs import SortedPairs
+from siting.locate.sorted_pairs import SortedPairs, parts_for
 from siting.travel.odmatrix import row_pointers
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def _search(tree: _Tree, root: _Node) -> float:
     """Depth first from `root`; the least bound of the nodes left when the deadline stops
     the search (inf when it ends). After the root, the pairs it rules out leave the tree."""
     children, relaxed = _visit(tree, root, ROOT_STEPS)
-    if relaxed is not None:
+    if relaxed is not None and not _past(tree.deadline):  # no node would read fewer pairs
         _drop_pairs(tree, relaxed)
     stack = children
     while stack:
@@ -270,7 +271,7 @@ def _bound(
         return _Relaxed(math.inf, math.inf, rho, chosen, state, multipliers)  # a row has no site
     np.clip(multipliers, floor, ceiling, out=multipliers)
     n_choose = tree.n_sites - int((state == OPEN).sum())
-    arrays = (pairs.indptr, pairs.columns, pairs.cost, state, n_choose)
+    arrays = (pairs.indptr, pairs.columns, pairs.cost, state, n_choose, parts_for(pairs.cost.size))
     root = steps == ROOT_STEPS
     step, patience = (2.0, ROOT_PATIENCE) if root else (NODE_STEP_SIZE, PATIENCE)
     limits = (floor, ceiling, tree.upper, tree.prune_at())
@@ -370,29 +371,33 @@ def _row_limits(
     return True
 
 
-@compiled
+@compiled_parallel
 def _relax(
     indptr: IntArray,
     columns: IntArray,
     cost: FloatArray,
     state: Int8Array,
     n_choose: int,
+    n_parts: int,
     multipliers: FloatArray,
     rho: FloatArray,
     chosen: BoolArray,
 ) -> float:
     """L(lambda) at the node: rho per site, and `chosen` the open sites plus the `n_choose`
-    free ones of least rho (ties to the lower index)."""
-    rho[:] = 0.0
-    total = 0.0
-    for row in range(indptr.size - 1):
-        level = multipliers[row]
-        total += level
-        for k in range(indptr[row], indptr[row + 1]):
-            if cost[k] >= level:
-                break
-            if state[columns[k]] != CLOSED:
-                rho[columns[k]] += cost[k] - level
+    free ones of least rho (ties to the lower index); rows in `n_parts` blocks, one per core."""
+    n_rows = indptr.size - 1
+    if n_parts == 1:  # no threads for a small node: its step takes microseconds
+        rho[:] = 0.0
+        total = _relax_rows(0, n_rows, indptr, columns, cost, state, multipliers, rho)
+    else:
+        partial = np.zeros((n_parts, rho.size))
+        sums = np.zeros(n_parts)
+        for part in prange(n_parts):
+            first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
+            arrays = (indptr, columns, cost, state, multipliers, partial[part])
+            sums[part] = _relax_rows(first, last, *arrays)
+        rho[:] = partial.sum(axis=0)
+        total = sums.sum()
     picks = np.full(max(n_choose, 1), -1, dtype=np.int64)
     values = np.full(max(n_choose, 1), np.inf)
     for site in range(rho.size):
@@ -411,13 +416,38 @@ def _relax(
     return total
 
 
+@compiled
+def _relax_rows(
+    first: int,
+    last: int,
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    state: Int8Array,
+    multipliers: FloatArray,
+    rho: FloatArray,
+) -> float:
+    """Rows first..last-1 of L: their multipliers' sum, and rho (added to) over their
+    pairs cheaper than the multiplier, each row read only that far."""
+    total = 0.0
+    for row in range(first, last):
+        level = multipliers[row]
+        total += level
+        for k in range(indptr[row], indptr[row + 1]):
+            if cost[k] >= level:
+                break
+            if state[columns[k]] != CLOSED:
+                rho[columns[k]] += cost[k] - level
+    return total
+
+
 #: Subgradient steps between two looks at the deadline: at 100,000 x 2,000 a step takes
 #: 0.1-0.3 s, and the root's 1,500 would overrun any time limit.
 STEPS_PER_LOOK = 10
 
 
 def _ascend_until(
-    arrays: tuple[IntArray, IntArray, FloatArray, Int8Array, int],
+    arrays: tuple[IntArray, IntArray, FloatArray, Int8Array, int, int],
     multipliers: FloatArray,
     limits: tuple[FloatArray, FloatArray, float, float],
     schedule: tuple[int, float, int],
@@ -430,20 +460,28 @@ def _ascend_until(
     progress = np.array([-np.inf, step, 0.0, 0.0])  # best bound, step size, stall, stopped
     best_multipliers = multipliers.copy()
     per_call = steps if deadline is None else STEPS_PER_LOOK
-    while steps > 0 and progress[3] == 0.0 and not _past(deadline):
-        chunk = min(steps, per_call)
+    started, left = time.perf_counter(), steps
+    while left > 0 and progress[3] == 0.0 and not _past(deadline):
+        chunk = min(left, per_call)
         _ascend(*arrays, multipliers, best_multipliers, *limits, chunk, patience, progress)
-        steps -= chunk
+        left -= chunk
     multipliers[:] = best_multipliers
+    logger.debug(
+        "ascent: bound %g after at most %d steps, %.2f s",
+        progress[0],
+        steps - left,
+        time.perf_counter() - started,
+    )
 
 
-@compiled
+@compiled_parallel
 def _ascend(
     indptr: IntArray,
     columns: IntArray,
     cost: FloatArray,
     state: Int8Array,
     n_choose: int,
+    n_parts: int,
     multipliers: FloatArray,
     best_multipliers: FloatArray,
     floor: FloatArray,
@@ -464,7 +502,7 @@ def _ascend(
     gradient = np.empty(n_rows)
     best, step, stall = progress[0], progress[1], int(progress[2])
     for _ in range(steps):
-        lower = _relax(indptr, columns, cost, state, n_choose, multipliers, rho, chosen)
+        lower = _relax(indptr, columns, cost, state, n_choose, n_parts, multipliers, rho, chosen)
         if lower > best + 1e-12 * abs(lower):
             best, stall = lower, 0
             best_multipliers[:] = multipliers
@@ -475,15 +513,15 @@ def _ascend(
         if best >= stop_at or step < MIN_STEP:
             progress[3] = 1.0
             break
-        norm = 0.0
-        for row in range(n_rows):
-            served = 0  # chosen sites cheaper than the row's multiplier: x_ij of the relaxation
-            for k in range(indptr[row], indptr[row + 1]):
-                if cost[k] >= multipliers[row]:
-                    break
-                served += chosen[columns[k]]
-            gradient[row] = 1.0 - served
-            norm += gradient[row] * gradient[row]
+        if n_parts == 1:
+            norm = _gradient_rows(0, n_rows, indptr, columns, cost, multipliers, chosen, gradient)
+        else:
+            norms = np.zeros(n_parts)
+            for part in prange(n_parts):
+                first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
+                arrays = (indptr, columns, cost, multipliers, chosen, gradient)
+                norms[part] = _gradient_rows(first, last, *arrays)
+            norm = norms.sum()
         if norm == 0.0:
             progress[3] = 1.0
             break  # every row served once: the relaxed answer is optimal at this node
@@ -492,6 +530,30 @@ def _ascend(
             value = multipliers[row] + move * gradient[row]
             multipliers[row] = min(max(value, floor[row]), ceiling[row])
     progress[0], progress[1], progress[2] = best, step, stall
+
+
+@compiled
+def _gradient_rows(
+    first: int,
+    last: int,
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    multipliers: FloatArray,
+    chosen: BoolArray,
+    gradient: FloatArray,
+) -> float:
+    """The subgradient 1 - sum_j x_ij on rows first..last-1; returns its squared norm there."""
+    norm = 0.0
+    for row in range(first, last):
+        served = 0  # chosen sites cheaper than the row's multiplier: x_ij of the relaxation
+        for k in range(indptr[row], indptr[row + 1]):
+            if cost[k] >= multipliers[row]:
+                break
+            served += chosen[columns[k]]
+        gradient[row] = 1.0 - served
+        norm += gradient[row] * gradient[row]
+    return norm
 
 
 @compiled

@@ -25,7 +25,6 @@ from siting.locate.instance import (
     check_n_sites,
     check_some_reachable,
     make_solution,
-    pairs_within,
     prepare_instance,
     unreachable_rows,
 )
@@ -632,8 +631,10 @@ def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) ->
     """Stored pairs of demand rows with allowed sites; beyond a required site dropped."""
     active = instance.demand & ~unreachable
     matrix = instance.od.minutes
-    cover = pairs_within(instance, None)
-    blocked = active & (np.diff(cover.indptr) == 0)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    at_allowed = instance.allowed[matrix.indices]
+    # counted, not built as `pairs_within`'s matrix (a sort of 86 million pairs)
+    blocked = active & (np.bincount(rows[at_allowed], minlength=matrix.shape[0]) == 0)
     if blocked.any():
         ids = instance.od.origin_ids[blocked]
         msg = (
@@ -641,15 +642,14 @@ def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) ->
             "forbidden sites in the OD matrix"
         )
         raise InfeasibleError(msg)
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    keep = active[rows] & instance.allowed[matrix.indices]
+    keep = active[rows] & at_allowed
     if prune and instance.required.any():
         nearest_required = np.full(matrix.shape[0], np.inf)
         is_required = instance.required[matrix.indices]
         np.minimum.at(nearest_required, rows[is_required], matrix.data[is_required])
         keep &= matrix.data <= nearest_required[rows]
     rows = rows[keep]
-    local = np.searchsorted(np.flatnonzero(active), rows)
+    local = (np.cumsum(active) - 1)[rows]  # a gather: searchsorted took 7 s at 86 million
     return _Pairs(
         rows=rows,
         columns=matrix.indices[keep].astype(np.int64),

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
+from numba import prange
 
-from siting._core.jit import compiled
+from siting._core.jit import compiled, compiled_parallel
 from siting.locate.instance import BoolArray, FloatArray, IntArray
 from siting.locate.interchange import AssignmentPairs
+
+#: Pairs from which a pass is split over the cores (`parts_for`): below, the threads' start
+#: costs more than they save (a step of the small trees takes microseconds).
+PARALLEL_PAIRS = 1_000_000
+
+
+def parts_for(n_pairs: int) -> int:
+    """How many blocks of rows a compiled pass over `n_pairs` pairs runs in parallel."""
+    return 1 if n_pairs < PARALLEL_PAIRS else int(numba.get_num_threads())
 
 
 @dataclass(frozen=True)
@@ -47,9 +58,8 @@ def sort_pairs(pairs: AssignmentPairs) -> SortedPairs:
     return SortedPairs(pairs.indptr, columns, cost, pairs.n_columns)
 
 
-# numpy's lexsort over (cost, row) sorts all pairs as one array: 86 million took minutes;
-# row by row each sort is short and stays in cache
-@compiled
+# row by row each sort is short and stays in cache, and the rows spread over the cores
+@compiled_parallel
 def _sort_rows(
     indptr: IntArray,
     columns: IntArray,
@@ -57,7 +67,7 @@ def _sort_rows(
     out_columns: IntArray,
     out_cost: FloatArray,
 ) -> None:
-    for row in range(indptr.size - 1):
+    for row in prange(indptr.size - 1):
         first, last = indptr[row], indptr[row + 1]
         order = np.argsort(cost[first:last], kind="mergesort")
         for k in range(last - first):

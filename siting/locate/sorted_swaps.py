@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numba import prange
 
-from siting._core.jit import compiled
+from siting._core.jit import compiled, compiled_parallel
 from siting.locate.instance import BoolArray, FloatArray, IntArray
 from siting.locate.interchange import _best_allowed_swap
-from siting.locate.sorted_pairs import SortedPairs
+from siting.locate.sorted_pairs import SortedPairs, parts_for
 
 
 def greedy_sites(
@@ -30,8 +31,9 @@ def greedy_sites(
     penalty = _penalty(pairs)
     current = pairs.nearest_cost(chosen, penalty)
     gain = np.empty(pairs.n_columns)
+    parts = parts_for(pairs.cost.size)
     while chosen.sum() < n_sites:
-        _gains(pairs.indptr, pairs.columns, pairs.cost, current, gain)
+        _gains(pairs.indptr, pairs.columns, pairs.cost, current, parts, gain)
         gain[chosen | ~allowed] = -1.0
         site = int(np.argmax(gain))
         chosen[site] = True
@@ -77,7 +79,8 @@ def swap_savings_sorted(
     loss = np.zeros(pairs.n_columns)
     extra = np.zeros((open_index.size, pairs.n_columns))
     arrays = (pairs.indptr, pairs.columns, pairs.cost)
-    total = _savings(*arrays, slot, _penalty(pairs), gain, loss, extra)
+    parts = parts_for(pairs.cost.size)
+    total = _savings(*arrays, slot, _penalty(pairs), parts, gain, loss, extra)
     saving: FloatArray = gain[None, :] - loss[open_index][:, None] + extra
     return saving, open_index, total
 
@@ -87,25 +90,35 @@ def _penalty(pairs: SortedPairs) -> float:
     return float(np.abs(pairs.cost).sum()) + 1.0
 
 
-@compiled
+@compiled_parallel
 def _gains(
-    indptr: IntArray, columns: IntArray, cost: FloatArray, current: FloatArray, gain: FloatArray
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    current: FloatArray,
+    n_parts: int,
+    gain: FloatArray,
 ) -> None:
-    """Per site, what opening it saves: the sum over rows of max(0, current - cost)."""
-    gain[:] = 0.0
-    for row in range(indptr.size - 1):
-        for k in range(indptr[row], indptr[row + 1]):
-            if cost[k] >= current[row]:
-                break
-            gain[columns[k]] += current[row] - cost[k]
+    """Per site, what opening it saves: the sum over rows of max(0, current - cost), the
+    rows in `n_parts` blocks, one per core."""
+    n_rows = indptr.size - 1
+    partial = np.zeros((n_parts, gain.size))
+    for part in prange(n_parts):
+        first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
+        for row in range(first, last):
+            for k in range(indptr[row], indptr[row + 1]):
+                if cost[k] >= current[row]:
+                    break
+                partial[part, columns[k]] += current[row] - cost[k]
+    gain[:] = partial.sum(axis=0)
 
 
-@compiled
+@compiled_parallel
 def _lower_to(
     indptr: IntArray, columns: IntArray, cost: FloatArray, site: int, current: FloatArray
 ) -> None:
     """Each row's cost now that `site` is open too."""
-    for row in range(indptr.size - 1):
+    for row in prange(indptr.size - 1):
         for k in range(indptr[row], indptr[row + 1]):
             if cost[k] >= current[row]:
                 break
@@ -114,8 +127,39 @@ def _lower_to(
                 break
 
 
-@compiled
+@compiled_parallel
 def _savings(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    slot: IntArray,
+    penalty: float,
+    n_parts: int,
+    gain: FloatArray,
+    loss: FloatArray,
+    extra: FloatArray,
+) -> float:
+    """gain, loss and extra of every swap (`siting.locate.interchange._swap_savings`), the
+    rows in `n_parts` blocks, one per core; returns the total cost (penalty per unserved row)."""
+    n_rows = indptr.size - 1
+    gains = np.zeros((n_parts, gain.size))
+    losses = np.zeros((n_parts, loss.size))
+    extras = np.zeros((n_parts, extra.shape[0], extra.shape[1]))
+    totals = np.zeros(n_parts)
+    for part in prange(n_parts):
+        first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
+        sums = (gains[part], losses[part], extras[part])
+        totals[part] = _savings_rows(first, last, indptr, columns, cost, slot, penalty, *sums)
+    gain[:] = gains.sum(axis=0)
+    loss[:] = losses.sum(axis=0)
+    extra[:] = extras.sum(axis=0)
+    return float(totals.sum())
+
+
+@compiled
+def _savings_rows(
+    first_row: int,
+    last_row: int,
     indptr: IntArray,
     columns: IntArray,
     cost: FloatArray,
@@ -125,10 +169,9 @@ def _savings(
     loss: FloatArray,
     extra: FloatArray,
 ) -> float:
-    """gain, loss and extra of every swap (`siting.locate.interchange._swap_savings`), each
-    row read up to its second open site; returns the total cost (penalty per unserved row)."""
+    """`_savings` over rows first_row..last_row-1, each read up to its second open site."""
     total = 0.0
-    for row in range(indptr.size - 1):
+    for row in range(first_row, last_row):
         first, last = indptr[row], indptr[row + 1]
         nearest, second, at, k = penalty, penalty, -1, first
         while k < last:  # the nearest open site
