@@ -272,10 +272,11 @@ def _bound(
     np.clip(multipliers, floor, ceiling, out=multipliers)
     n_choose = tree.n_sites - int((state == OPEN).sum())
     arrays = (pairs.indptr, pairs.columns, pairs.cost, state, n_choose, parts_for(pairs.cost.size))
+    by_site = pairs.by_site
     root = steps == ROOT_STEPS
     step, patience = (2.0, ROOT_PATIENCE) if root else (NODE_STEP_SIZE, PATIENCE)
     limits = (floor, ceiling, tree.upper, tree.prune_at())
-    _ascend_until(arrays, multipliers, limits, (steps, step, patience), tree.deadline)
+    _ascend_until(arrays, by_site, multipliers, limits, (steps, step, patience), tree.deadline)
     value = _relax(*arrays, multipliers, rho, chosen)
     tree.offer(_set_cost(pairs.indptr, pairs.columns, pairs.cost, chosen), chosen)
     return _Relaxed(value, max(value, parent), rho, chosen, state, multipliers)
@@ -448,6 +449,7 @@ STEPS_PER_LOOK = 10
 
 def _ascend_until(
     arrays: tuple[IntArray, IntArray, FloatArray, Int8Array, int, int],
+    by_site: tuple[IntArray, IntArray, FloatArray],
     multipliers: FloatArray,
     limits: tuple[FloatArray, FloatArray, float, float],
     schedule: tuple[int, float, int],
@@ -459,11 +461,18 @@ def _ascend_until(
     steps, step, patience = schedule
     progress = np.array([-np.inf, step, 0.0, 0.0])  # best bound, step size, stall, stopped
     best_multipliers = multipliers.copy()
+    floor, ceiling, target, stop_at = limits
+    indptr, columns, cost, state, n_choose, n_parts = arrays
+    site_pointer, site_rows, site_cost = by_site
     per_call = steps if deadline is None else STEPS_PER_LOOK
     started, left = time.perf_counter(), steps
     while left > 0 and progress[3] == 0.0 and not _past(deadline):
         chunk = min(left, per_call)
-        _ascend(*arrays, multipliers, best_multipliers, *limits, chunk, patience, progress)
+        _ascend(
+            indptr, columns, cost, state, n_choose, n_parts, site_pointer, site_rows, site_cost,
+            multipliers, best_multipliers, floor, ceiling, target, stop_at, chunk, patience,
+            progress,
+        )  # fmt: skip
         left -= chunk
     multipliers[:] = best_multipliers
     logger.debug(
@@ -482,6 +491,9 @@ def _ascend(
     state: Int8Array,
     n_choose: int,
     n_parts: int,
+    site_pointer: IntArray,
+    site_rows: IntArray,
+    site_cost: FloatArray,
     multipliers: FloatArray,
     best_multipliers: FloatArray,
     floor: FloatArray,
@@ -513,15 +525,16 @@ def _ascend(
         if best >= stop_at or step < MIN_STEP:
             progress[3] = 1.0
             break
-        if n_parts == 1:
-            norm = _gradient_rows(0, n_rows, indptr, columns, cost, multipliers, chosen, gradient)
-        else:
-            norms = np.zeros(n_parts)
-            for part in prange(n_parts):
-                first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
-                arrays = (indptr, columns, cost, multipliers, chosen, gradient)
-                norms[part] = _gradient_rows(first, last, *arrays)
-            norm = norms.sum()
+        # 1 - x_ij summed over the chosen sites cheaper than the row's multiplier, read by
+        # site: p sites' pairs, not every row's pairs up to its multiplier
+        gradient[:] = 1.0
+        for site in np.flatnonzero(chosen):
+            for k in range(site_pointer[site], site_pointer[site + 1]):
+                if site_cost[k] < multipliers[site_rows[k]]:
+                    gradient[site_rows[k]] -= 1.0
+        norm = 0.0
+        for row in range(n_rows):
+            norm += gradient[row] * gradient[row]
         if norm == 0.0:
             progress[3] = 1.0
             break  # every row served once: the relaxed answer is optimal at this node
@@ -530,30 +543,6 @@ def _ascend(
             value = multipliers[row] + move * gradient[row]
             multipliers[row] = min(max(value, floor[row]), ceiling[row])
     progress[0], progress[1], progress[2] = best, step, stall
-
-
-@compiled
-def _gradient_rows(
-    first: int,
-    last: int,
-    indptr: IntArray,
-    columns: IntArray,
-    cost: FloatArray,
-    multipliers: FloatArray,
-    chosen: BoolArray,
-    gradient: FloatArray,
-) -> float:
-    """The subgradient 1 - sum_j x_ij on rows first..last-1; returns its squared norm there."""
-    norm = 0.0
-    for row in range(first, last):
-        served = 0  # chosen sites cheaper than the row's multiplier: x_ij of the relaxation
-        for k in range(indptr[row], indptr[row + 1]):
-            if cost[k] >= multipliers[row]:
-                break
-            served += chosen[columns[k]]
-        gradient[row] = 1.0 - served
-        norm += gradient[row] * gradient[row]
-    return norm
 
 
 @compiled

@@ -9,6 +9,7 @@ level (its multiplier, its second open site), so a pass reads about ``n m / p`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -42,6 +43,17 @@ class SortedPairs:
     def n_rows(self) -> int:
         """Number of demand rows."""
         return int(self.indptr.size - 1)
+
+    @cached_property
+    def by_site(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """The same pairs grouped by site: a pointer per site, then each pair's row and cost
+        (a subgradient reads only the p chosen sites' pairs this way)."""
+        counts = np.bincount(self.columns, minlength=self.n_columns)
+        pointer = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        rows = np.empty(self.columns.size, dtype=np.int64)
+        cost = np.empty(self.columns.size)
+        _group_by_site(self.indptr, self.columns, self.cost, pointer.copy(), rows, cost)
+        return pointer, rows, cost
 
     def nearest_cost(self, open_sites: BoolArray, unserved: float = np.inf) -> FloatArray:
         """Per row, the cost to its nearest open site (`unserved` when it has none)."""
@@ -91,3 +103,20 @@ def _nearest_open(
             if open_sites[columns[k]]:
                 nearest[row] = min(cost[k], penalty)
                 break
+
+
+@compiled
+def _group_by_site(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    next_slot: IntArray,
+    out_rows: IntArray,
+    out_cost: FloatArray,
+) -> None:
+    """A counting sort of the pairs by site (`next_slot` starts at each site's pointer)."""
+    for row in range(indptr.size - 1):
+        for k in range(indptr[row], indptr[row + 1]):
+            slot = next_slot[columns[k]]
+            out_rows[slot], out_cost[slot] = row, cost[k]
+            next_slot[columns[k]] = slot + 1
