@@ -44,9 +44,9 @@ MAX_MIP_PAIRS = 5_000_000
 #: Most sites left to choose (beyond required ones) for which "auto" runs the Lagrangian branch
 #: and bound rather than the radius MIP (`scripts/bench_pmedian.py`, README).
 BRANCHING_MAX_CHOOSE = 30
-#: Most pairs for which "auto" runs it: the tree sorts a copy of them (not measured at scale,
-#: where the Lagrangian pass's nearest-pairs bound and its size limit stay in charge).
-BRANCHING_MAX_PAIRS = 10_000_000
+#: Most pairs for which "auto" runs it: the tree holds its pairs sorted by row and grouped by
+#: site besides the matrix (86 million pairs, 100,000 x 2,000: 6.3 GB peak; README).
+BRANCHING_MAX_PAIRS = 100_000_000
 
 
 @dataclass(frozen=True)
