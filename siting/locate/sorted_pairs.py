@@ -66,25 +66,47 @@ def sort_pairs(pairs: AssignmentPairs) -> SortedPairs:
     """The pairs with each row sorted by cost (stable)."""
     columns = np.empty_like(pairs.columns)
     cost = np.empty_like(pairs.cost)
-    _sort_rows(pairs.indptr, pairs.columns, pairs.cost, columns, cost)
+    arrays = (pairs.indptr, pairs.columns, pairs.cost, columns, cost)
+    parts = parts_for(pairs.cost.size)
+    if parts == 1:
+        _sort_rows(0, pairs.n_rows, *arrays)
+    else:
+        _sort_parts(*arrays, parts)
     return SortedPairs(pairs.indptr, columns, cost, pairs.n_columns)
 
 
 # row by row each sort is short and stays in cache, and the rows spread over the cores
-@compiled_parallel
+@compiled
 def _sort_rows(
+    first_row: int,
+    last_row: int,
     indptr: IntArray,
     columns: IntArray,
     cost: FloatArray,
     out_columns: IntArray,
     out_cost: FloatArray,
 ) -> None:
-    for row in prange(indptr.size - 1):
+    for row in range(first_row, last_row):
         first, last = indptr[row], indptr[row + 1]
         order = np.argsort(cost[first:last], kind="mergesort")
         for k in range(last - first):
             out_columns[first + k] = columns[first + order[k]]
             out_cost[first + k] = cost[first + order[k]]
+
+
+@compiled_parallel
+def _sort_parts(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    out_columns: IntArray,
+    out_cost: FloatArray,
+    n_parts: int,
+) -> None:
+    n_rows = indptr.size - 1
+    for part in prange(n_parts):
+        first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
+        _sort_rows(first, last, indptr, columns, cost, out_columns, out_cost)
 
 
 @compiled

@@ -33,7 +33,11 @@ def greedy_sites(
     gain = np.empty(pairs.n_columns)
     parts = parts_for(pairs.cost.size)
     while chosen.sum() < n_sites:
-        _gains(pairs.indptr, pairs.columns, pairs.cost, current, parts, gain)
+        gain[:] = 0.0
+        if parts == 1:
+            _gain_rows(0, pairs.n_rows, pairs.indptr, pairs.columns, pairs.cost, current, gain)
+        else:
+            _gains_parts(pairs.indptr, pairs.columns, pairs.cost, current, parts, gain)
         gain[chosen | ~allowed] = -1.0
         site = int(np.argmax(gain))
         chosen[site] = True
@@ -80,7 +84,10 @@ def swap_savings_sorted(
     extra = np.zeros((open_index.size, pairs.n_columns))
     arrays = (pairs.indptr, pairs.columns, pairs.cost)
     parts = parts_for(pairs.cost.size)
-    total = _savings(*arrays, slot, _penalty(pairs), parts, gain, loss, extra)
+    if parts == 1:
+        total = _savings_rows(0, pairs.n_rows, *arrays, slot, _penalty(pairs), gain, loss, extra)
+    else:
+        total = _savings_parts(*arrays, slot, _penalty(pairs), parts, gain, loss, extra)
     saving: FloatArray = gain[None, :] - loss[open_index][:, None] + extra
     return saving, open_index, total
 
@@ -90,8 +97,29 @@ def _penalty(pairs: SortedPairs) -> float:
     return float(np.abs(pairs.cost).sum()) + 1.0
 
 
+@compiled
+def _gain_rows(
+    first: int,
+    last: int,
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    current: FloatArray,
+    gain: FloatArray,
+) -> None:
+    """Adds to `gain`, per site, what opening it saves rows first..last-1:
+    max(0, current - cost) summed."""
+    for row in range(first, last):
+        for k in range(indptr[row], indptr[row + 1]):
+            if cost[k] >= current[row]:
+                break
+            gain[columns[k]] += current[row] - cost[k]
+
+
+# parallel apart from the row kernels: in a function compiled parallel numba runs even
+# array assignments on threads, and waking them at each call slowed small instances 2-5x
 @compiled_parallel
-def _gains(
+def _gains_parts(
     indptr: IntArray,
     columns: IntArray,
     cost: FloatArray,
@@ -99,26 +127,22 @@ def _gains(
     n_parts: int,
     gain: FloatArray,
 ) -> None:
-    """Per site, what opening it saves: the sum over rows of max(0, current - cost), the
-    rows in `n_parts` blocks, one per core."""
+    """`_gain_rows` over all rows in `n_parts` blocks, one per core; adds to `gain`."""
     n_rows = indptr.size - 1
     partial = np.zeros((n_parts, gain.size))
     for part in prange(n_parts):
         first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
-        for row in range(first, last):
-            for k in range(indptr[row], indptr[row + 1]):
-                if cost[k] >= current[row]:
-                    break
-                partial[part, columns[k]] += current[row] - cost[k]
-    gain[:] = partial.sum(axis=0)
+        _gain_rows(first, last, indptr, columns, cost, current, partial[part])
+    for part in range(n_parts):
+        gain += partial[part]
 
 
-@compiled_parallel
+@compiled
 def _lower_to(
     indptr: IntArray, columns: IntArray, cost: FloatArray, site: int, current: FloatArray
 ) -> None:
     """Each row's cost now that `site` is open too."""
-    for row in prange(indptr.size - 1):
+    for row in range(indptr.size - 1):
         for k in range(indptr[row], indptr[row + 1]):
             if cost[k] >= current[row]:
                 break
@@ -128,7 +152,7 @@ def _lower_to(
 
 
 @compiled_parallel
-def _savings(
+def _savings_parts(
     indptr: IntArray,
     columns: IntArray,
     cost: FloatArray,
@@ -139,8 +163,8 @@ def _savings(
     loss: FloatArray,
     extra: FloatArray,
 ) -> float:
-    """gain, loss and extra of every swap (`siting.locate.interchange._swap_savings`), the
-    rows in `n_parts` blocks, one per core; returns the total cost (penalty per unserved row)."""
+    """`_savings_rows` over all rows in `n_parts` blocks, one per core; adds to gain, loss
+    and extra and returns the total cost (penalty per unserved row)."""
     n_rows = indptr.size - 1
     gains = np.zeros((n_parts, gain.size))
     losses = np.zeros((n_parts, loss.size))
@@ -150,9 +174,10 @@ def _savings(
         first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
         sums = (gains[part], losses[part], extras[part])
         totals[part] = _savings_rows(first, last, indptr, columns, cost, slot, penalty, *sums)
-    gain[:] = gains.sum(axis=0)
-    loss[:] = losses.sum(axis=0)
-    extra[:] = extras.sum(axis=0)
+    for part in range(n_parts):
+        gain += gains[part]
+        loss += losses[part]
+        extra += extras[part]
     return float(totals.sum())
 
 
