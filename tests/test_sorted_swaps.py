@@ -92,3 +92,15 @@ def test_rows_split_over_threads_give_the_same_savings(
     expected, _, expected_total = swap_savings(pairs, greedy)
     np.testing.assert_allclose(saving, expected, rtol=1e-12, atol=1e-9)
     assert total == pytest.approx(expected_total, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pairs_grouped_by_site_are_the_same_pairs(seed: int) -> None:
+    """by_site holds each site's pairs (row, cost), rows in increasing order."""
+    pairs = _pairs(np.random.default_rng(300 + seed), 50, 9)
+    pointer, rows, cost = sort_pairs(pairs).by_site
+    for site in range(9):
+        mine = pairs.columns == site
+        span = slice(pointer[site], pointer[site + 1])
+        np.testing.assert_array_equal(rows[span], pairs.local_rows[mine])
+        np.testing.assert_array_equal(cost[span], pairs.cost[mine])
