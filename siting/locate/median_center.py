@@ -45,7 +45,7 @@ MAX_MIP_PAIRS = 5_000_000
 #: and bound rather than the radius MIP (`scripts/bench_pmedian.py`, README).
 BRANCHING_MAX_CHOOSE = 30
 #: Most pairs for which "auto" runs it: the tree holds its pairs sorted by row and grouped by
-#: site besides the matrix (86 million pairs, 100,000 x 2,000: 6.3 GB peak; README).
+#: site besides the matrix (86 million pairs, 100,000 x 2,000: 9.5 GB peak; README).
 BRANCHING_MAX_PAIRS = 100_000_000
 
 
