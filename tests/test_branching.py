@@ -14,9 +14,10 @@ from random_graphs import random_graph_distances
 
 from siting import ODMatrix, solve
 from siting._core.errors import InfeasibleError, InputError
-from siting.locate import branching
+from siting.locate import branching, sorted_pairs
 from siting.locate.branching import _Tree, solve_by_branching
 from siting.locate.interchange import AssignmentPairs
+from siting.locate.sorted_pairs import SortedPairs, sort_pairs
 
 
 def _best(
@@ -34,16 +35,17 @@ def _best(
     return best
 
 
-def _dense_pairs(cost: np.ndarray) -> AssignmentPairs:
-    """Every finite entry of a rows x sites cost matrix as pairs."""
+def _dense_pairs(cost: np.ndarray) -> SortedPairs:
+    """Every finite entry of a rows x sites cost matrix as pairs, each row sorted by cost."""
     keep = np.isfinite(cost)
-    return AssignmentPairs(
+    unsorted = AssignmentPairs(
         local_rows=np.nonzero(keep)[0],
         columns=np.nonzero(keep)[1],
         cost=cost[keep],
         indptr=np.r_[0, np.cumsum(keep.sum(axis=1))],
         n_columns=cost.shape[1],
     )
+    return sort_pairs(unsorted)
 
 
 def _nodes(caplog: pytest.LogCaptureFixture) -> int:
@@ -203,7 +205,7 @@ def test_branch_refuses_what_the_relaxation_cannot_hold() -> None:
 
 def _tree_over(cost: np.ndarray, n_sites: int, incumbent: tuple[float, np.ndarray]) -> _Tree:
     """A search state over every pair of a dense cost matrix, integer costs."""
-    pairs = branching._sort_pairs(_dense_pairs(cost))
+    pairs = _dense_pairs(cost)
     upper, best_open = incumbent
     return _Tree(pairs, n_sites, upper, best_open.copy(), 0.0, True, None)
 
@@ -260,3 +262,21 @@ def test_integer_costs_prune_only_what_cannot_be_a_unit_cheaper() -> None:
     assert 99.0 < tree.prune_at() < 99.5  # a bound of 99.5 shows nothing below 100
     tree.integral = False
     assert tree.prune_at() == pytest.approx(100.0, rel=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_steps_split_over_threads_reach_the_same_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every step's rows split into blocks (as at scale), the tree proves the same
+    optimum as brute force."""
+    monkeypatch.setattr(sorted_pairs, "PARALLEL_PAIRS", 0)
+    rng = np.random.default_rng(700 + seed)
+    minutes = random_graph_distances(16, density=0.15, seed=700 + seed)
+    weights = rng.integers(1, 9, 16).astype(float)
+    nothing = np.zeros(16, dtype=np.bool_)
+    pairs = _dense_pairs(weights[:, None] * minutes)
+    result = solve_by_branching(pairs, 3, (nothing, nothing), (math.inf, nothing))
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(_best(minutes, weights, 3))
+    assert result.bound <= result.objective + 1e-9

@@ -18,3 +18,11 @@ def compiled(function: Function) -> Function:
         return cast("Function", njit(cache=True)(function))
     except RuntimeError:
         return cast("Function", njit(function))
+
+
+def compiled_parallel(function: Function) -> Function:
+    """As `compiled`, with numba's ``prange`` loops spread over the cores."""
+    try:
+        return cast("Function", njit(cache=True, parallel=True)(function))
+    except RuntimeError:
+        return cast("Function", njit(parallel=True)(function))

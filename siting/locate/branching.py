@@ -29,11 +29,13 @@ branches on the free site of least :math:`\\rho_j` in the relaxed answer, open f
 first. Each node's relaxed answer is priced as a candidate incumbent.
 
 Choices made here rather than taken from the papers: the incumbent comes from greedy plus
-swaps (`siting.locate.interchange`); after the root, the pairs its pair test rules out
+swaps (`siting.locate.sorted_swaps`); after the root, the pairs its pair test rules out
 leave the tree (an answer cheaper than the incumbent uses none of them); the step counts
-and sizes above were tuned on the graphs of `scripts/bench_pmedian.py`; and with each
+and sizes above were tuned on the graphs of `scripts/bench_pmedian.py`; with each
 row's pairs sorted by cost a step stops reading a row at its first pair dearer than its
-multiplier, so a step costs about ``n m / p`` reads, not ``n m``.
+multiplier, so a step costs about ``n m / p`` reads, not ``n m``; the subgradient counts
+:math:`\\sum_j x_{ij}` from the chosen sites' pairs grouped by site; and from 1 million
+pairs the rows of a step are split over the cores (100,000 x 2,000: 0.2 s a step).
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numba import prange
 
-from siting._core.jit import compiled
+from siting._core.jit import compiled, compiled_parallel
 from siting.locate.instance import BoolArray, FloatArray, IntArray
-from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP
 from siting.locate.mip import MipResult
+from siting.locate.sorted_pairs import PARALLEL_PAIRS, SortedPairs, parts_for
 from siting.travel.odmatrix import row_pointers
 
 logger = logging.getLogger(__name__)
@@ -69,21 +72,11 @@ FIXING_ROUNDS = 4
 Int8Array = npt.NDArray[np.int8]
 
 
-@dataclass(frozen=True)
-class _SortedPairs:
-    """Each row's pairs in increasing cost (row-major, `indptr` per row)."""
-
-    indptr: IntArray
-    columns: IntArray
-    cost: FloatArray
-    n_columns: int
-
-
 @dataclass
 class _Tree:
     """The search's shared state: pairs, incumbent, pruning rule and what the pruned proved."""
 
-    pairs: _SortedPairs
+    pairs: SortedPairs
     n_sites: int
     upper: float
     best_open: BoolArray
@@ -123,7 +116,7 @@ class _Node:
 
 
 def solve_by_branching(
-    pairs: AssignmentPairs,
+    pairs: SortedPairs,
     n_sites: int,
     fixed: tuple[BoolArray, BoolArray],
     incumbent: tuple[float, BoolArray],
@@ -166,14 +159,12 @@ def solve_by_branching(
     the module notes give the node relaxation and where the code departs from the papers.
     """
     started = time.perf_counter()
-    sorted_pairs = _sort_pairs(pairs)
     upper, best_open = incumbent
     integral = bool(np.all(pairs.cost == np.round(pairs.cost)))
-    tree = _Tree(sorted_pairs, n_sites, upper, best_open.copy(), mip_gap, integral, deadline)
+    tree = _Tree(pairs, n_sites, upper, best_open.copy(), mip_gap, integral, deadline)
     fixed_open, fixed_closed = fixed
     state = np.where(fixed_open, OPEN, np.where(fixed_closed, CLOSED, FREE)).astype(np.int8)
     start = multipliers if multipliers is not None else _incumbent_costs(pairs, best_open)
-    start = np.where(np.isfinite(start), start, pairs.row_min(pairs.cost))
     left = _search(tree, _Node(state, start.astype(np.float64), -math.inf))
     bound = float(min(tree.proven, tree.upper, left))
     gap = max(tree.upper - bound, 0.0) / max(abs(tree.upper), 1e-12)
@@ -196,7 +187,7 @@ def _search(tree: _Tree, root: _Node) -> float:
     """Depth first from `root`; the least bound of the nodes left when the deadline stops
     the search (inf when it ends). After the root, the pairs it rules out leave the tree."""
     children, relaxed = _visit(tree, root, ROOT_STEPS)
-    if relaxed is not None:
+    if relaxed is not None and not _past(tree.deadline):  # no node would read fewer pairs
         _drop_pairs(tree, relaxed)
     stack = children
     while stack:
@@ -282,11 +273,12 @@ def _bound(
         return _Relaxed(math.inf, math.inf, rho, chosen, state, multipliers)  # a row has no site
     np.clip(multipliers, floor, ceiling, out=multipliers)
     n_choose = tree.n_sites - int((state == OPEN).sum())
-    arrays = (pairs.indptr, pairs.columns, pairs.cost, state, n_choose)
+    arrays = (pairs.indptr, pairs.columns, pairs.cost, state, n_choose, parts_for(pairs.cost.size))
+    by_site = pairs.by_site
     root = steps == ROOT_STEPS
     step, patience = (2.0, ROOT_PATIENCE) if root else (NODE_STEP_SIZE, PATIENCE)
     limits = (floor, ceiling, tree.upper, tree.prune_at())
-    _ascend(*arrays, multipliers, *limits, steps, step, patience)
+    _ascend_until(arrays, by_site, multipliers, limits, (steps, step, patience), tree.deadline)
     value = _relax(*arrays, multipliers, rho, chosen)
     tree.offer(_set_cost(pairs.indptr, pairs.columns, pairs.cost, chosen), chosen)
     return _Relaxed(value, max(value, parent), rho, chosen, state, multipliers)
@@ -322,7 +314,7 @@ def _drop_pairs(tree: _Tree, relaxed: _Relaxed) -> None:
     reduced = np.maximum(pairs.cost - relaxed.multipliers[rows], 0.0)
     forced = relaxed.value + reduced + opening[pairs.columns]
     keep = (state[pairs.columns] != CLOSED) & (forced < tree.prune_at())
-    tree.pairs = _SortedPairs(
+    tree.pairs = SortedPairs(
         row_pointers(rows[keep], n_rows),
         pairs.columns[keep],
         pairs.cost[keep],
@@ -344,14 +336,11 @@ def _children(relaxed: _Relaxed) -> list[_Node]:
     return [_Node(closed, multipliers, bound), _Node(opened, multipliers, bound)]
 
 
-def _sort_pairs(pairs: AssignmentPairs) -> _SortedPairs:
-    order = np.lexsort((pairs.cost, pairs.local_rows))
-    return _SortedPairs(pairs.indptr, pairs.columns[order], pairs.cost[order], pairs.n_columns)
-
-
-def _incumbent_costs(pairs: AssignmentPairs, open_sites: BoolArray) -> FloatArray:
-    """Per row, its cost at its nearest site of `open_sites` (near the LP duals)."""
-    return pairs.row_min(np.where(open_sites[pairs.columns], pairs.cost, np.inf))
+def _incumbent_costs(pairs: SortedPairs, open_sites: BoolArray) -> FloatArray:
+    """Per row, its cost at its nearest site of `open_sites` (near the LP duals); where it
+    has none, at its nearest site."""
+    costs = pairs.nearest_cost(open_sites)
+    return np.where(np.isfinite(costs), costs, pairs.cost[pairs.indptr[:-1]])
 
 
 # The kernels below run once per subgradient step (hundreds per node, thousands of nodes):
@@ -392,22 +381,18 @@ def _relax(
     cost: FloatArray,
     state: Int8Array,
     n_choose: int,
+    n_parts: int,
     multipliers: FloatArray,
     rho: FloatArray,
     chosen: BoolArray,
 ) -> float:
     """L(lambda) at the node: rho per site, and `chosen` the open sites plus the `n_choose`
-    free ones of least rho (ties to the lower index)."""
+    free ones of least rho (ties to the lower index); rows in `n_parts` blocks, one per core."""
     rho[:] = 0.0
-    total = 0.0
-    for row in range(indptr.size - 1):
-        level = multipliers[row]
-        total += level
-        for k in range(indptr[row], indptr[row + 1]):
-            if cost[k] >= level:
-                break
-            if state[columns[k]] != CLOSED:
-                rho[columns[k]] += cost[k] - level
+    if n_parts == 1:  # no threads for a small node: its step takes microseconds
+        total = _relax_rows(0, indptr.size - 1, indptr, columns, cost, state, multipliers, rho)
+    else:
+        total = _relax_parts(indptr, columns, cost, state, n_parts, multipliers, rho)
     picks = np.full(max(n_choose, 1), -1, dtype=np.int64)
     values = np.full(max(n_choose, 1), np.inf)
     for site in range(rho.size):
@@ -426,6 +411,100 @@ def _relax(
     return total
 
 
+# parallel apart from `_relax` and `_ascend`: in a function compiled parallel, numba runs
+# even ``rho[:] = 0`` on threads, and waking them each step made Dalarna's tree 15-45x slower
+@compiled_parallel
+def _relax_parts(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    state: Int8Array,
+    n_parts: int,
+    multipliers: FloatArray,
+    rho: FloatArray,
+) -> float:
+    """`_relax_rows` over all rows in `n_parts` blocks, one per core; adds to `rho`."""
+    n_rows = indptr.size - 1
+    partial = np.zeros((n_parts, rho.size))
+    sums = np.zeros(n_parts)
+    for part in prange(n_parts):
+        first, last = part * n_rows // n_parts, (part + 1) * n_rows // n_parts
+        arrays = (indptr, columns, cost, state, multipliers, partial[part])
+        sums[part] = _relax_rows(first, last, *arrays)
+    for part in range(n_parts):
+        rho += partial[part]
+    return float(sums.sum())
+
+
+@compiled
+def _relax_rows(
+    first: int,
+    last: int,
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    state: Int8Array,
+    multipliers: FloatArray,
+    rho: FloatArray,
+) -> float:
+    """Rows first..last-1 of L: their multipliers' sum, and rho (added to) over their
+    pairs cheaper than the multiplier, each row read only that far."""
+    total = 0.0
+    for row in range(first, last):
+        level = multipliers[row]
+        total += level
+        for k in range(indptr[row], indptr[row + 1]):
+            if cost[k] >= level:
+                break
+            if state[columns[k]] != CLOSED:
+                rho[columns[k]] += cost[k] - level
+    return total
+
+
+#: Subgradient steps between two looks at the deadline: at 100,000 x 2,000 a step takes
+#: 0.1-0.3 s, and the root's 1,500 would overrun any time limit.
+STEPS_PER_LOOK = 10
+
+
+def _ascend_until(
+    arrays: tuple[IntArray, IntArray, FloatArray, Int8Array, int, int],
+    by_site: tuple[IntArray, IntArray, FloatArray],
+    multipliers: FloatArray,
+    limits: tuple[FloatArray, FloatArray, float, float],
+    schedule: tuple[int, float, int],
+    deadline: float | None,
+) -> None:
+    """`_ascend` in rounds of `STEPS_PER_LOOK` steps until its steps are spent, it stops, or
+    `deadline` passes; leaves `multipliers` at the best found. The rounds resume one
+    another exactly, so without a deadline the ascent is one call."""
+    steps, step, patience = schedule
+    progress = np.array([-np.inf, step, 0.0, 0.0])  # best bound, step size, stall, stopped
+    best_multipliers = multipliers.copy()
+    floor, ceiling, target, stop_at = limits
+    indptr, columns, cost, state, n_choose, n_parts = arrays
+    site_pointer, site_rows, site_cost = by_site
+    # below `PARALLEL_PAIRS` all the steps take a second or less: one call, as each call
+    # costs tens of microseconds, which thousands of small nodes felt (2-5x slower)
+    big = deadline is not None and arrays[2].size >= PARALLEL_PAIRS
+    per_call = STEPS_PER_LOOK if big else steps
+    started, left = time.perf_counter(), steps
+    while left > 0 and progress[3] == 0.0 and not _past(deadline):
+        chunk = min(left, per_call)
+        _ascend(
+            indptr, columns, cost, state, n_choose, n_parts, site_pointer, site_rows, site_cost,
+            multipliers, best_multipliers, floor, ceiling, target, stop_at, chunk, patience,
+            progress,
+        )  # fmt: skip
+        left -= chunk
+    multipliers[:] = best_multipliers
+    logger.debug(
+        "ascent: bound %g after at most %d steps, %.2f s",
+        progress[0],
+        steps - left,
+        time.perf_counter() - started,
+    )
+
+
 @compiled
 def _ascend(
     indptr: IntArray,
@@ -433,24 +512,31 @@ def _ascend(
     cost: FloatArray,
     state: Int8Array,
     n_choose: int,
+    n_parts: int,
+    site_pointer: IntArray,
+    site_rows: IntArray,
+    site_cost: FloatArray,
     multipliers: FloatArray,
+    best_multipliers: FloatArray,
     floor: FloatArray,
     ceiling: FloatArray,
     target: float,
     stop_at: float,
     steps: int,
-    step: float,
     patience: int,
-) -> float:
+    progress: FloatArray,
+) -> None:
     """Subgradient ascent (Held, Wolfe and Crowder 1974 steps toward `target`) within
-    [floor, ceiling]; leaves `multipliers` at the best found and returns its bound."""
+    [floor, ceiling], from `multipliers` (moved) and `progress` (best bound, step size,
+    stall count, stopped flag; updated) so that calls resume one another; the best
+    multipliers found go to `best_multipliers`."""
     n_rows = indptr.size - 1
     rho = np.zeros(state.size)
     chosen = np.zeros(state.size, dtype=np.bool_)
     gradient = np.empty(n_rows)
-    best, best_multipliers, stall = -np.inf, multipliers.copy(), 0
+    best, step, stall = progress[0], progress[1], int(progress[2])
     for _ in range(steps):
-        lower = _relax(indptr, columns, cost, state, n_choose, multipliers, rho, chosen)
+        lower = _relax(indptr, columns, cost, state, n_choose, n_parts, multipliers, rho, chosen)
         if lower > best + 1e-12 * abs(lower):
             best, stall = lower, 0
             best_multipliers[:] = multipliers
@@ -459,24 +545,26 @@ def _ascend(
             if stall >= patience:
                 step, stall = step / 2, 0
         if best >= stop_at or step < MIN_STEP:
+            progress[3] = 1.0
             break
+        # 1 - x_ij summed over the chosen sites cheaper than the row's multiplier, read by
+        # site: p sites' pairs, not every row's pairs up to its multiplier
+        gradient[:] = 1.0
+        for site in np.flatnonzero(chosen):
+            for k in range(site_pointer[site], site_pointer[site + 1]):
+                if site_cost[k] < multipliers[site_rows[k]]:
+                    gradient[site_rows[k]] -= 1.0
         norm = 0.0
         for row in range(n_rows):
-            served = 0  # chosen sites cheaper than the row's multiplier: x_ij of the relaxation
-            for k in range(indptr[row], indptr[row + 1]):
-                if cost[k] >= multipliers[row]:
-                    break
-                served += chosen[columns[k]]
-            gradient[row] = 1.0 - served
             norm += gradient[row] * gradient[row]
         if norm == 0.0:
+            progress[3] = 1.0
             break  # every row served once: the relaxed answer is optimal at this node
         move = step * (target - lower) / norm
         for row in range(n_rows):
             value = multipliers[row] + move * gradient[row]
             multipliers[row] = min(max(value, floor[row]), ceiling[row])
-    multipliers[:] = best_multipliers
-    return best
+    progress[0], progress[1], progress[2] = best, step, stall
 
 
 @compiled

@@ -137,21 +137,6 @@ def reduce_p_median(
     return _fix(pairs, search.multipliers, rules, (lower, upper, upper_open))
 
 
-def heuristic_answer(
-    pairs: AssignmentPairs,
-    n_sites: int,
-    required: BoolArray,
-    allowed: BoolArray,
-    *,
-    deadline: float | None = None,
-) -> tuple[float, BoolArray]:
-    """Greedy add, then swaps (over each row's nearest pairs, as the pass does): the cost
-    on the full pairs (inf when some row is left unserved) and the open sites."""
-    near, _ = nearest_pairs(pairs, _default_keep(int(allowed.sum()), n_sites))
-    answer = _heuristic(near, n_sites, required, allowed, (), deadline)
-    return pairs.cost_of(answer), answer
-
-
 def _heuristic(
     near: AssignmentPairs,
     n_sites: int,

@@ -36,12 +36,11 @@ from siting.locate.instance import (
     check_n_sites,
     check_some_reachable,
     make_solution,
-    pairs_within,
     prepare_instance,
     unreachable_rows,
 )
 from siting.locate.interchange import AssignmentPairs
-from siting.locate.lagrangian import CLOSED_GAP, Reduction, heuristic_answer, reduce_p_median
+from siting.locate.lagrangian import CLOSED_GAP, Reduction, reduce_p_median
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import solve_radius
 from siting.locate.solution import Solution
@@ -56,9 +55,9 @@ MAX_MIP_PAIRS = 5_000_000
 #: Most sites left to choose (beyond required ones) for which "auto" runs the Lagrangian branch
 #: and bound rather than the radius MIP (`scripts/bench_pmedian.py`, README).
 BRANCHING_MAX_CHOOSE = 30
-#: Most pairs for which "auto" runs it: the tree sorts a copy of them (not measured at scale,
-#: where the Lagrangian pass's nearest-pairs bound and its size limit stay in charge).
-BRANCHING_MAX_PAIRS = 10_000_000
+#: Most pairs for which "auto" runs it: the tree holds its pairs sorted by row and grouped by
+#: site besides the matrix (86 million pairs, 100,000 x 2,000: 9.5 GB peak; README).
+BRANCHING_MAX_PAIRS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -346,13 +345,16 @@ def _by_branching(
     if instance.excluded or _budget_binds(instance, n_sites):
         msg = "formulation 'branch' takes no excluded site sets nor a binding budget; use 'radius'"
         raise InputError(msg)
-    from siting.locate.branching import solve_by_branching  # late: it imports numba
+    # late: these import numba
+    from siting.locate.branching import solve_by_branching
+    from siting.locate.sorted_pairs import sort_pairs
+    from siting.locate.sorted_swaps import greedy_sites, improve_sites
 
     deadline = None if options.time_limit_s is None else start + options.time_limit_s
-    priced = _assignment_pairs(instance, pairs)
-    cost, answer = heuristic_answer(
-        priced, n_sites, instance.required, instance.allowed, deadline=deadline
-    )
+    priced = sort_pairs(_assignment_pairs(instance, pairs))
+    answer = greedy_sites(priced, n_sites, instance.required, instance.allowed)
+    answer = improve_sites(priced, answer, instance.required, instance.allowed, deadline=deadline)
+    cost = float(priced.nearest_cost(answer).sum())
     if not np.isfinite(cost):
         _check_without_answer(instance, pairs, n_sites, options)
     result = solve_by_branching(
@@ -745,8 +747,10 @@ def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) ->
     """Stored pairs of demand rows with allowed sites; beyond a required site dropped."""
     active = instance.demand & ~unreachable
     matrix = instance.od.minutes
-    cover = pairs_within(instance, None)
-    blocked = active & (np.diff(cover.indptr) == 0)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    at_allowed = instance.allowed[matrix.indices]
+    # counted, not built as `pairs_within`'s matrix (a sort of 86 million pairs)
+    blocked = active & (np.bincount(rows[at_allowed], minlength=matrix.shape[0]) == 0)
     if blocked.any():
         ids = instance.od.origin_ids[blocked]
         msg = (
@@ -754,15 +758,14 @@ def _usable_pairs(instance: Instance, unreachable: BoolArray, *, prune: bool) ->
             "forbidden sites in the OD matrix"
         )
         raise InfeasibleError(msg)
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    keep = active[rows] & instance.allowed[matrix.indices]
+    keep = active[rows] & at_allowed
     if prune and instance.required.any():
         nearest_required = np.full(matrix.shape[0], np.inf)
         is_required = instance.required[matrix.indices]
         np.minimum.at(nearest_required, rows[is_required], matrix.data[is_required])
         keep &= matrix.data <= nearest_required[rows]
     rows = rows[keep]
-    local = np.searchsorted(np.flatnonzero(active), rows)
+    local = (np.cumsum(active) - 1)[rows]  # a gather: searchsorted took 7 s at 86 million
     return _Pairs(
         rows=rows,
         columns=matrix.indices[keep].astype(np.int64),
