@@ -18,7 +18,8 @@ from siting.locate.group_search import share_plan
 from siting.locate.groups import Groups
 from siting.locate.instance import BoolArray, FloatArray, Instance, IntArray
 from siting.locate.interchange import AssignmentPairs
-from siting.locate.lagrangian import heuristic_answer
+from siting.locate.sorted_pairs import sort_pairs
+from siting.locate.sorted_swaps import greedy_sites, improve_sites
 from siting.travel.odmatrix import row_pointers
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,10 @@ def plan_meeting_rule(
     indptr = row_pointers(local, int(active.sum()))
     n_columns = instance.od.shape[1]
     median = AssignmentPairs(local, sites, instance.weights[rows] * minutes, indptr, n_columns)
-    _, start_plan = heuristic_answer(
-        median, count, instance.required, instance.allowed, deadline=deadline
+    ordered = sort_pairs(median)
+    greedy = greedy_sites(ordered, count, instance.required, instance.allowed)
+    start_plan = improve_sites(
+        ordered, greedy, instance.required, instance.allowed, deadline=deadline
     )
     return _plan_meeting_rule(instance, found, (local, sites, minutes, active), rule, count,
                               (median, start_plan, deadline))  # fmt: skip
