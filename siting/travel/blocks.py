@@ -8,6 +8,7 @@ so the assembled matrix does not depend on the number of chunks or workers.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,9 +26,12 @@ from tqdm.auto import tqdm
 from siting.travel import routing
 from siting.travel.straightline import StraightLineModel
 
+if TYPE_CHECKING:
+    from siting.travel.phast import PhastEngine
+
 logger = logging.getLogger(__name__)
 
-Engine = Literal["cch", "dijkstra", "straight-line"]
+Engine = Literal["phast", "cch", "dijkstra", "straight-line"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _LOCK = threading.Lock()  # RoutingKit's query buffers are per metric: one search at a time
@@ -61,6 +65,7 @@ class BlockProblem:
     resolution_s: float
     topology: Mapping[str, bytes] | None
     straight_line: StraightLineModel | None
+    phast: PhastEngine | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +88,8 @@ def chunk_bounds(n_small: int, n_large: int, *, chunk_size: int | None) -> list[
 def compute_block(problem: BlockProblem, bounds: tuple[int, int]) -> Block:
     """Compute one block: times from small-side points ``bounds`` to every large-side point."""
     start, stop = bounds
+    if problem.engine == "phast":
+        return _phast_block(problem, start, stop)
     seconds = _block_seconds(problem, start, stop)
     seconds += problem.small.access_s[start:stop, None]
     seconds += problem.large.access_s[None, :]
@@ -97,6 +104,26 @@ def compute_block(problem: BlockProblem, bounds: tuple[int, int]) -> Block:
         indices=columns[keep],
         minutes=(seconds[keep] / 60.0).astype(np.float32),
     )
+
+
+def _phast_block(problem: BlockProblem, start: int, stop: int) -> Block:
+    from siting.travel import block_rows  # late: numba is heavy to import
+
+    assert problem.phast is not None
+    small, large = problem.small, problem.large
+    sources, source_of = np.unique(small.node[start:stop], return_inverse=True)
+    targets, target_of = np.unique(large.node, return_inverse=True)
+    units = problem.phast.distance_units(sources, targets, forward=problem.search_side == "forward")
+    indptr, columns, minutes = block_rows.sparse_rows(
+        units,
+        source_of,
+        target_of,
+        small.access_s[start:stop],
+        large.access_s,
+        resolution_s=problem.phast.resolution_s,
+        limit_s=problem.limit_s,
+    )
+    return Block(start=start, indptr=indptr, indices=columns, minutes=minutes)
 
 
 def _block_seconds(problem: BlockProblem, start: int, stop: int) -> FloatArray:
@@ -191,6 +218,9 @@ def run_blocks(
     try:
         if dask is not None:
             return list(_on_dask(problem, bounds, dask=dask, workers=workers, tick=bar.update))
+        if problem.engine == "phast":
+            with _numba_threads(workers):
+                return [_ticked(compute_block(problem, bound), bar.update) for bound in bounds]
         if workers > 1 and len(bounds) > 1 and problem.engine == "cch":
             return list(_in_threads(problem, bounds, workers=workers, tick=bar.update))
         if workers > 1 and len(bounds) > 1:
@@ -198,6 +228,20 @@ def run_blocks(
         return [_ticked(compute_block(problem, bound), bar.update) for bound in bounds]
     finally:
         bar.close()
+
+
+@contextlib.contextmanager
+def _numba_threads(workers: int) -> Iterator[None]:
+    """Run the sweeps of this thread on `workers` of numba's threads (at most its pool)."""
+    import numba  # late: heavy to import
+
+    pool: int = getattr(numba.config, "NUMBA_NUM_THREADS")  # noqa: B009 (untyped attribute)
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(workers, pool)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _no_bar(progress: bool | None) -> bool | None:
@@ -219,6 +263,12 @@ def chunk_size_for(n_small: int, n_large: int, *, workers: int, engine: Engine) 
     both busy to the end (7 blocks on 2 workers leave one idle for a seventh of the run).
     """
     budget = max(1, routing.BLOCK_BYTES // (8 * max(n_large, 1)))
+    if engine == "phast":
+        # the sweeps split each block between numba's threads, a batch of sources each
+        from siting.travel.phast import BATCH
+
+        step = BATCH * max(workers, 1)
+        return max(step, budget // step * step)
     if workers <= 1:
         return budget
     per_worker = 1 if engine == "cch" else 4

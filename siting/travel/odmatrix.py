@@ -673,24 +673,35 @@ def _choose_engine(
     if engine == "dijkstra":
         return replace(problem, engine="dijkstra")
     assert problem.graph is not None
-    routing.build_cch(problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir)
-    files = routing.topology_files(problem.graph.topology_hash) if ship else None
-    cch = replace(problem, engine="cch", topology=files)
-    if engine == "cch" or math.isinf(problem.limit_s):
-        return cch
-    dijkstra = replace(problem, engine="dijkstra")
-    # seconds per small-side point. A CCH search of many sources shares one pass over the
+    if engine == "cch":
+        routing.build_cch(problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir)
+        files = routing.topology_files(problem.graph.topology_hash) if ship else None
+        return replace(problem, engine="cch", topology=files)
+    # the sweeps: 3-8x faster than RoutingKit's many-to-many on the benchmark (README)
+    sweeps = routing.build_phast(
+        problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir
+    )
+    fast = replace(problem, engine="phast", phast=sweeps)
+    if engine == "phast" or math.isinf(problem.limit_s):
+        return fast
+    return _probed(fast, replace(problem, engine="dijkstra"))
+
+
+def _probed(fast: blocks.BlockProblem, dijkstra: blocks.BlockProblem) -> blocks.BlockProblem:
+    # seconds per small-side point. A sweep of many sources shares one pass over the
     # targets, which dominates a search of 2 sources: probing both engines on 2 points chose
-    # Dijkstra where the CCH was several times faster on real blocks. The CCH is probed on
-    # up to 16 points (real blocks hold more, so this still favours Dijkstra a little).
+    # Dijkstra where the hierarchy was several times faster on real blocks. The sweep is
+    # probed on up to 16 points (real blocks hold more, so this still favours Dijkstra a
+    # little), after one untimed point that loads its compiled code and target selection.
+    blocks.compute_block(fast, (0, 1))
     per_point = {}
-    for candidate, n_points in ((cch, 16), (dijkstra, 2)):
-        probe = (0, min(n_points, problem.small.size))
+    for candidate, n_points in ((fast, 16), (dijkstra, 2)):
+        probe = (0, min(n_points, fast.small.size))
         started = time.perf_counter()
         blocks.compute_block(candidate, probe)
         per_point[candidate.engine] = (time.perf_counter() - started) / probe[1]
     logger.info("Engine probe (s per small-side point): %s", per_point)
-    return cch if per_point["cch"] <= per_point["dijkstra"] else dijkstra
+    return fast if per_point[fast.engine] <= per_point["dijkstra"] else dijkstra
 
 
 def _log_matrix(od: ODMatrix) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 import numpy as np
@@ -42,6 +42,9 @@ from scipy.sparse import csgraph
 
 from siting._core.errors import InputError
 from siting.roads.graph_build import RoadArrays
+
+if TYPE_CHECKING:
+    from siting.travel.phast import PhastEngine
 
 logger = logging.getLogger(__name__)
 
@@ -386,6 +389,64 @@ def build_cch(
     _ENGINES.clear()  # one metric pair in memory at a time; the topology stays
     _ENGINES[key] = engine
     return engine
+
+
+_PHAST: dict[tuple[str, float], PhastEngine] = {}
+
+
+def build_phast(
+    graph: ArrayGraph,
+    *,
+    resolution_s: float = DEFAULT_RESOLUTION_S,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> PhastEngine:
+    """Build (or reuse) the batched-sweep engine of `graph` on RoutingKit's node order.
+
+    The order comes from the same CCH topology as `build_cch` (built, loaded from
+    `cache_dir` or already in memory), so both engines share the expensive step; the
+    hierarchy's arcs and weights are computed by `siting.travel.hierarchy` (about 1.5 s at
+    324,525 nodes).
+    """
+    key = (graph.weights_hash, resolution_s)
+    if key in _PHAST:
+        return _PHAST[key]
+    from siting.travel import phast  # late: numba is heavy to import
+
+    order = node_order(graph, cache_dir)
+    started = time.perf_counter()
+    engine = phast.build_engine(
+        order,
+        graph.tail,
+        graph.head,
+        to_units(graph.travel_time_s, resolution_s),
+        weights_hash=graph.weights_hash,
+        resolution_s=resolution_s,
+    )
+    logger.info(
+        "Sweep hierarchy: %d arcs, built and customised in %.2f s",
+        engine.hierarchy.n_arcs,
+        time.perf_counter() - started,
+    )
+    _PHAST.clear()  # one network's hierarchy in memory at a time
+    _PHAST[key] = engine
+    return engine
+
+
+def node_order(
+    graph: ArrayGraph, cache_dir: str | os.PathLike[str] | None = None
+) -> npt.NDArray[np.uint32]:
+    """Return RoutingKit's CCH node order of `graph` (node positions, first contracted first).
+
+    pyroutingkit has no accessor for it; its saved ``order`` file is the raw uint32 array.
+    """
+    topology = _topology(graph, cache_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        topology.save(scratch)
+        order = np.fromfile(Path(scratch) / "order", dtype=np.uint32)
+    if order.size != graph.n_nodes:
+        msg = f"CCH order has {order.size} nodes, the network {graph.n_nodes}"
+        raise RuntimeError(msg)
+    return order
 
 
 def to_units(travel_time_s: FloatArray, resolution_s: float) -> npt.NDArray[np.uint32]:
