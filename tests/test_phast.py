@@ -78,7 +78,7 @@ def test_sweeps_equal_dijkstra_in_units(seed: int, forward: bool) -> None:
     engine = phast.build_engine(order, tail, head, units, weights_hash="test", resolution_s=1.0)
     sources = rng.choice(n_nodes, phast.BATCH * 2 + 5, replace=False)
     targets = rng.choice(n_nodes, 150, replace=False)
-    got = engine.distance_units(sources, targets, forward=forward)
+    got = engine.distance_units(sources, targets, forward=forward).T
     expected = _dijkstra_units(n_nodes, tail, head, units, sources, targets, forward=forward)
     assert (expected == INF).any()
     np.testing.assert_array_equal(got, expected)
@@ -103,34 +103,57 @@ def test_sweeps_equal_routingkit_on_its_own_order() -> None:
     sources = rng.choice(side * side, 40, replace=False)
     targets = rng.choice(side * side, 300, replace=False)
     for forward in (True, False):
-        got = sweeps.distance_units(sources, targets, forward=forward)
+        got = sweeps.distance_units(sources, targets, forward=forward).T
         side_name: routing.Side = "forward" if forward else "backward"
         expected = cch.distance_units(sources, targets, side=side_name)
         np.testing.assert_array_equal(got, expected)
 
 
 def test_sparse_rows_equal_numpy() -> None:
-    """Minutes, columns and cut-off of the compiled rows equal the plain numpy form."""
+    """Minutes, columns and cut-off of the compiled rows equal the plain numpy form, by
+    small-side point and (transposed, columns offset) by large-side point."""
     rng = np.random.default_rng(8)
     units = rng.integers(0, 60_000, (5, 40)).astype(np.uint32)
     units[units % 7 == 0] = INF
     source_of, target_of = rng.integers(0, 5, 12), rng.integers(0, 40, 90)
     source_access, target_access = rng.uniform(0, 30, 12), rng.uniform(0, 30, 90)
-    indptr, columns, minutes = block_rows.sparse_rows(
-        units,
-        source_of,
-        target_of,
-        source_access,
-        target_access,
-        resolution_s=0.1,
-        limit_s=3000.0,
+    cut = {"resolution_s": 0.1, "limit_s": 3000.0}
+    by_small = block_rows.sparse_rows(
+        units, source_of, target_of, source_access, target_access, rows_are_small=True, **cut
     )
+    by_large = block_rows.sparse_rows(
+        units.T, target_of, source_of, target_access, source_access, rows_are_small=False,
+        column_offset=100, **cut,
+    )  # fmt: skip
     seconds = units.astype(np.float64) * 0.1
     seconds[units >= INF] = np.inf
     seconds = seconds[source_of[:, None], target_of[None, :]]
     seconds += source_access[:, None]
     seconds += target_access[None, :]
     keep = np.isfinite(seconds) & (seconds <= 3000.0)
-    np.testing.assert_array_equal(indptr, np.r_[0, np.cumsum(keep.sum(axis=1))])
-    np.testing.assert_array_equal(columns, np.nonzero(keep)[1])
-    np.testing.assert_array_equal(minutes, (seconds[keep] / 60.0).astype(np.float32))
+    assert 0 < keep.sum() < keep.size
+    for (indptr, columns, minutes), mask, values, offset in (
+        (by_small, keep, seconds, 0),
+        (by_large, keep.T, seconds.T, 100),
+    ):
+        np.testing.assert_array_equal(indptr, np.r_[0, np.cumsum(mask.sum(axis=1))])
+        np.testing.assert_array_equal(columns, np.nonzero(mask)[1] + offset)
+        np.testing.assert_array_equal(minutes, (values[mask] / 60.0).astype(np.float32))
+
+
+def test_merge_blocks_joins_rows_in_column_order() -> None:
+    """Two CSR blocks over the same rows join into the CSR of their side-by-side matrix."""
+    rng = np.random.default_rng(9)
+    left = sp.random(30, 7, density=0.3, format="csr", random_state=rng, dtype=np.float32)
+    right = sp.random(30, 5, density=0.3, format="csr", random_state=rng, dtype=np.float32)
+    parts = [
+        (left.indptr.astype(np.int64), left.indices.astype(np.int32), left.data),
+        (right.indptr.astype(np.int64), right.indices.astype(np.int32) + 7, right.data),
+    ]
+    indptr, columns, minutes = block_rows.merge_blocks(parts, 30)
+    expected = sp.hstack([left, right], format="csr")
+    expected.sort_indices()
+    assert parts == []
+    np.testing.assert_array_equal(indptr, expected.indptr)
+    np.testing.assert_array_equal(columns, expected.indices)
+    np.testing.assert_array_equal(minutes, expected.data)

@@ -66,16 +66,21 @@ class BlockProblem:
     topology: Mapping[str, bytes] | None
     straight_line: StraightLineModel | None
     phast: PhastEngine | None = None
+    #: The matrix's rows are the large side: sweep blocks are then compressed by large-side
+    #: point, so that joining them needs no transposition.
+    large_is_rows: bool = False
 
 
 @dataclass(frozen=True, eq=False)
 class Block:
-    """Stored times (minutes) from a chunk of the small side, compressed by small-side point."""
+    """Stored times (minutes) from a chunk of the small side, compressed by small-side point
+    (or, `by_large`, by large-side point, columns numbered from the chunk's `start`)."""
 
     start: int
     indptr: npt.NDArray[np.int64]
     indices: npt.NDArray[np.int32]
     minutes: npt.NDArray[np.float32]
+    by_large: bool = False
 
 
 def chunk_bounds(n_small: int, n_large: int, *, chunk_size: int | None) -> list[tuple[int, int]]:
@@ -114,16 +119,18 @@ def _phast_block(problem: BlockProblem, start: int, stop: int) -> Block:
     sources, source_of = np.unique(small.node[start:stop], return_inverse=True)
     targets, target_of = np.unique(large.node, return_inverse=True)
     units = problem.phast.distance_units(sources, targets, forward=problem.search_side == "forward")
-    indptr, columns, minutes = block_rows.sparse_rows(
-        units,
-        source_of,
-        target_of,
-        small.access_s[start:stop],
-        large.access_s,
-        resolution_s=problem.phast.resolution_s,
-        limit_s=problem.limit_s,
-    )
-    return Block(start=start, indptr=indptr, indices=columns, minutes=minutes)
+    cut = {"resolution_s": problem.phast.resolution_s, "limit_s": problem.limit_s}
+    if problem.large_is_rows:
+        rows = block_rows.sparse_rows(
+            units, target_of, source_of, large.access_s, small.access_s[start:stop],
+            rows_are_small=False, column_offset=start, **cut,
+        )  # fmt: skip
+    else:
+        rows = block_rows.sparse_rows(
+            units.T, source_of, target_of, small.access_s[start:stop], large.access_s,
+            rows_are_small=True, **cut,
+        )  # fmt: skip
+    return Block(start, *rows, by_large=problem.large_is_rows)
 
 
 def _block_seconds(problem: BlockProblem, start: int, stop: int) -> FloatArray:
@@ -169,6 +176,8 @@ def assemble(
     matrix are in memory at once (a matrix of 50 million pairs takes 400 MB).
     """
     blocks.sort(key=lambda block: block.start)
+    if blocks and blocks[0].by_large:
+        return _assemble_by_large(blocks, n_small=n_small, n_large=n_large)
     nnz = sum(int(block.indptr[-1]) for block in blocks)
     indptr = np.empty(n_small + 1, dtype=np.int64)
     indices = np.empty(nnz, dtype=np.int32)
@@ -193,6 +202,19 @@ def assemble(
         matrix = by_column.tocsr()
         del by_column
     matrix.sort_indices()
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        array.flags.writeable = False
+    return matrix
+
+
+def _assemble_by_large(blocks: list[Block], *, n_small: int, n_large: int) -> sp.csr_matrix:
+    from siting.travel import block_rows  # late: numba is heavy to import
+
+    parts = [(block.indptr, block.indices, block.minutes) for block in blocks]
+    blocks.clear()
+    indptr, columns, minutes = block_rows.merge_blocks(parts, n_large)
+    matrix = sp.csr_matrix((minutes, columns, indptr), shape=(n_large, n_small))
+    matrix.has_sorted_indices = True  # each row's blocks come in column order
     for array in (matrix.data, matrix.indices, matrix.indptr):
         array.flags.writeable = False
     return matrix

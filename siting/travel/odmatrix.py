@@ -598,6 +598,7 @@ def _build_problem(
         resolution_s=options["resolution_s"],
         topology=None,
         straight_line=None,
+        large_is_rows=not small_is_rows,
     )
     # threads share the topology; Dask workers need a copy
     ship = compute.dask is not None

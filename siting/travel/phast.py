@@ -86,7 +86,10 @@ class PhastEngine:
         return self._selections[key]
 
     def distance_units(self, sources: IntArray, targets: IntArray, *, forward: bool) -> UnitArray:
-        """Return (len(sources), len(targets)) times in units; `INF_UNITS` = unreachable."""
+        """Return (len(targets), len(sources)) times in units; `INF_UNITS` = unreachable.
+
+        Target-major: each target's times from all sources are contiguous, as the sweep
+        leaves them (and as rows of an origin-major matrix want them)."""
         return distances(
             self.hierarchy, self.weights, self.selection(targets), sources, forward=forward
         )
@@ -158,7 +161,7 @@ def distances(
     *,
     forward: bool,
 ) -> UnitArray:
-    """Return (len(sources), targets) shortest times in units; `INF_UNITS` = unreachable.
+    """Return (targets, len(sources)) shortest times in units; `INF_UNITS` = unreachable.
 
     Parameters
     ----------
@@ -202,7 +205,7 @@ def _sweeps(
     targets: Int32Array,
 ) -> UnitArray:
     n_sources = sources.size
-    out = np.empty((n_sources, targets.size), dtype=np.uint32)
+    out = np.empty((targets.size, n_sources), dtype=np.uint32)
     n_batches = (n_sources + BATCH - 1) // BATCH
     for b in prange(n_batches):
         start = b * BATCH
@@ -211,9 +214,7 @@ def _sweeps(
         _upward(first, head, upward, parent, local, sources[start : start + count], block)
         _sweep(sub_first, sub_head, sub_down, block)
         for j in range(targets.size):
-            row = block[targets[j]]
-            for c in range(count):
-                out[start + c, j] = row[c]
+            out[j, start : start + count] = block[targets[j], :count]
     return out
 
 
