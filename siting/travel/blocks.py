@@ -119,16 +119,17 @@ def _phast_block(problem: BlockProblem, start: int, stop: int) -> Block:
     sources, source_of = np.unique(small.node[start:stop], return_inverse=True)
     targets, target_of = np.unique(large.node, return_inverse=True)
     units = problem.phast.distance_units(sources, targets, forward=problem.search_side == "forward")
-    cut = {"resolution_s": problem.phast.resolution_s, "limit_s": problem.limit_s}
+    resolution_s, limit_s = problem.phast.resolution_s, problem.limit_s
     if problem.large_is_rows:
         rows = block_rows.sparse_rows(
             units, target_of, source_of, large.access_s, small.access_s[start:stop],
-            rows_are_small=False, column_offset=start, **cut,
+            rows_are_small=False, resolution_s=resolution_s, limit_s=limit_s,
+            column_offset=start,
         )  # fmt: skip
     else:
         rows = block_rows.sparse_rows(
             units.T, source_of, target_of, small.access_s[start:stop], large.access_s,
-            rows_are_small=True, **cut,
+            rows_are_small=True, resolution_s=resolution_s, limit_s=limit_s,
         )  # fmt: skip
     return Block(start, *rows, by_large=problem.large_is_rows)
 
