@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from siting.travel import block_rows, hierarchy, phast, routing
+from siting.travel import block_rows, hierarchy, ordering, phast, routing
 
 INF = hierarchy.INF_UNITS
 
@@ -50,6 +50,13 @@ def _dijkstra_units(
     return np.where(np.isinf(times), INF, times).astype(np.uint32)
 
 
+def test_metis_order_is_a_permutation() -> None:
+    """The nested dissection order holds every node once, isolated nodes included."""
+    tail, head, _ = _random_network(250, 500, seed=10)
+    order = ordering.nested_dissection_order(260, tail, head)
+    np.testing.assert_array_equal(np.sort(order), np.arange(260))
+
+
 def test_hierarchy_is_chordal_and_holds_every_arc() -> None:
     """A node's higher neighbours, less its parent, are all its parent's higher neighbours."""
     tail, head, _ = _random_network(300, 900, seed=1)
@@ -84,8 +91,8 @@ def test_sweeps_equal_dijkstra_in_units(seed: int, forward: bool) -> None:
     np.testing.assert_array_equal(got, expected)
 
 
-def test_sweeps_equal_routingkit_on_its_own_order() -> None:
-    """On a grid with one-way streets, RoutingKit's order: the same units as its CCH query."""
+def test_sweeps_equal_routingkit() -> None:
+    """On a grid with one-way streets (METIS's order): the same units as RoutingKit's CCH."""
     side = 30
     index = np.arange(side * side).reshape(side, side)
     tail = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])

@@ -679,9 +679,7 @@ def _choose_engine(
         files = routing.topology_files(problem.graph.topology_hash) if ship else None
         return replace(problem, engine="cch", topology=files)
     # the sweeps: 3-8x faster than RoutingKit's many-to-many on the benchmark (README)
-    sweeps = routing.build_phast(
-        problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir
-    )
+    sweeps = routing.build_phast(problem.graph, resolution_s=problem.resolution_s)
     fast = replace(problem, engine="phast", phast=sweeps)
     if engine == "phast" or math.isinf(problem.limit_s):
         return fast
