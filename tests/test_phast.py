@@ -92,7 +92,8 @@ def test_sweeps_equal_dijkstra_in_units(seed: int, forward: bool) -> None:
 
 
 def test_sweeps_equal_routingkit() -> None:
-    """On a grid with one-way streets (METIS's order): the same units as RoutingKit's CCH."""
+    """On a grid with one-way streets, on METIS's order and on RoutingKit's: the same units
+    as RoutingKit's CCH query."""
     side = 30
     index = np.arange(side * side).reshape(side, side)
     tail = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
@@ -105,15 +106,20 @@ def test_sweeps_equal_routingkit() -> None:
     graph = routing._array_graph(
         np.arange(side * side, dtype=np.int64), lon, lat, tail, head, seconds
     )
-    sweeps = routing.build_phast(graph)
+    sweeps = routing.build_phast(graph)  # METIS's order
     cch = routing.build_cch(graph)
+    routing._PHAST.clear()
+    routing._HIERARCHIES.clear()
+    on_routingkit_order = routing.build_phast(graph)  # the topology is in memory now
     sources = rng.choice(side * side, 40, replace=False)
     targets = rng.choice(side * side, 300, replace=False)
+    assert not np.array_equal(sweeps.hierarchy.rank, on_routingkit_order.hierarchy.rank)
     for forward in (True, False):
-        got = sweeps.distance_units(sources, targets, forward=forward).T
         side_name: routing.Side = "forward" if forward else "backward"
         expected = cch.distance_units(sources, targets, side=side_name)
-        np.testing.assert_array_equal(got, expected)
+        for engine in (sweeps, on_routingkit_order):
+            got = engine.distance_units(sources, targets, forward=forward).T
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_sparse_rows_equal_numpy() -> None:
