@@ -582,8 +582,10 @@ def _build_problem(
             "engine": "straight-line",
             "network_hash": None,
         }
-    origin_side, origin_snap_m = _snap(road, origins, "origins", options)
-    site_side, site_snap_m = _snap(road, sites, "destinations", options)
+    # the k-d tree search takes a tenth of a 100,000-point matrix: it gets the workers too
+    workers = compute.workers if compute.dask is None else 1
+    origin_side, origin_snap_m = _snap(road, origins, "origins", options, workers=workers)
+    site_side, site_snap_m = _snap(road, sites, "destinations", options, workers=workers)
     small_is_rows = origins.size < sites.size
     small, large = (origin_side, site_side) if small_is_rows else (site_side, origin_side)
     # the CCH and scipy search from the small side; which way depends on the trip direction
@@ -612,7 +614,12 @@ def _build_problem(
 
 
 def _snap(
-    road: RoadNetwork, points: Points, argument: str, options: Mapping[str, Any]
+    road: RoadNetwork,
+    points: Points,
+    argument: str,
+    options: Mapping[str, Any],
+    *,
+    workers: int = 1,
 ) -> tuple[blocks.Side, float]:
     snapped = road.node_index.snap(
         points.lon,
@@ -620,6 +627,7 @@ def _snap(
         crs="EPSG:4326",
         access_speed_kph=options["access_speed_kph"],
         max_snap_m=options["max_snap_m"],
+        workers=workers,
     )
     if snapped.too_far.any():
         worst = int(np.argmax(snapped.distance_m))
