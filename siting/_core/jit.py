@@ -13,18 +13,11 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 def compiled(function: Function) -> Function:
     """numba's compiled `function`, cached on disk where the package folder (or the user's
     cache) is writable; otherwise, as for a user who may not write there, compiled anew in
-    each process (numba refuses ``cache=True`` at import when it finds no such place)."""
-    return _compile(function, parallel=False)
+    each process (numba refuses ``cache=True`` at import when it finds no such place).
 
-
-def compiled_parallel(function: Function) -> Function:
-    """As `compiled`, with ``numba.prange`` loops run on numba's threads (the GIL released);
-    the number of threads is ``numba.set_num_threads`` of the calling thread."""
-    return _compile(function, parallel=True)
-
-
-def _compile(function: Function, *, parallel: bool) -> Function:
+    The compiled code releases the GIL, so Python threads run it side by side (the OD
+    blocks of `siting.travel.blocks`)."""
     try:
-        return cast("Function", njit(cache=True, parallel=parallel)(function))
+        return cast("Function", njit(cache=True, nogil=True)(function))
     except RuntimeError:
-        return cast("Function", njit(parallel=parallel)(function))
+        return cast("Function", njit(nogil=True)(function))

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from numba import prange
 
-from siting._core.jit import compiled, compiled_parallel
+from siting._core.jit import compiled
 from siting.travel.hierarchy import INF_UNITS
 
 IntArray = npt.NDArray[np.int64]
@@ -66,7 +65,7 @@ def sparse_rows(
     return indptr, columns, minutes
 
 
-@compiled_parallel
+@compiled
 def _counts(
     units: npt.NDArray[np.uint32],
     row_of: IntArray,
@@ -78,7 +77,7 @@ def _counts(
     limit_s: float,
 ) -> IntArray:
     counts = np.zeros(row_of.size, dtype=np.int64)
-    for i in prange(row_of.size):
+    for i in range(row_of.size):
         row = units[row_of[i]]
         count = 0
         for j in range(column_of.size):
@@ -92,7 +91,7 @@ def _counts(
     return counts
 
 
-@compiled_parallel
+@compiled
 def _fill(
     units: npt.NDArray[np.uint32],
     row_of: IntArray,
@@ -107,7 +106,7 @@ def _fill(
     minutes: npt.NDArray[np.float32],
     column_offset: int,
 ) -> None:
-    for i in prange(row_of.size):
+    for i in range(row_of.size):
         row = units[row_of[i]]
         k = indptr[i]
         for j in range(column_of.size):
@@ -154,7 +153,7 @@ def merge_blocks(
     return indptr, columns, minutes
 
 
-@compiled_parallel
+@compiled
 def _copy_rows(
     block_indptr: IntArray,
     block_columns: npt.NDArray[np.int32],
@@ -163,7 +162,7 @@ def _copy_rows(
     columns: npt.NDArray[np.int32],
     minutes: npt.NDArray[np.float32],
 ) -> None:
-    for i in prange(filled.size):
+    for i in range(filled.size):
         start, stop = block_indptr[i], block_indptr[i + 1]
         to = filled[i]
         columns[to : to + stop - start] = block_columns[start:stop]

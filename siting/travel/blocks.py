@@ -8,7 +8,6 @@ so the assembled matrix does not depend on the number of chunks or workers.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -241,9 +240,8 @@ def run_blocks(
     try:
         if dask is not None:
             return list(_on_dask(problem, bounds, dask=dask, workers=workers, tick=bar.update))
-        if problem.engine == "phast":
-            with _numba_threads(workers):
-                return [_ticked(compute_block(problem, bound), bar.update) for bound in bounds]
+        if workers > 1 and len(bounds) > 1 and problem.engine == "phast":
+            return list(_sweeps_in_threads(problem, bounds, workers=workers, tick=bar.update))
         if workers > 1 and len(bounds) > 1 and problem.engine == "cch":
             return list(_in_threads(problem, bounds, workers=workers, tick=bar.update))
         if workers > 1 and len(bounds) > 1:
@@ -251,20 +249,6 @@ def run_blocks(
         return [_ticked(compute_block(problem, bound), bar.update) for bound in bounds]
     finally:
         bar.close()
-
-
-@contextlib.contextmanager
-def _numba_threads(workers: int) -> Iterator[None]:
-    """Run the sweeps of this thread on `workers` of numba's threads (at most its pool)."""
-    import numba  # late: heavy to import
-
-    pool: int = getattr(numba.config, "NUMBA_NUM_THREADS")  # noqa: B009 (untyped attribute)
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(workers, pool)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def _no_bar(progress: bool | None) -> bool | None:
@@ -287,11 +271,13 @@ def chunk_size_for(n_small: int, n_large: int, *, workers: int, engine: Engine) 
     """
     budget = max(1, routing.BLOCK_BYTES // (8 * max(n_large, 1)))
     if engine == "phast":
-        # the sweeps split each block between numba's threads, a batch of sources each
+        # whole batches of sweeps (a part batch costs a whole sweep), as evenly as they go
+        # over the workers
         from siting.travel.phast import BATCH
 
-        step = BATCH * max(workers, 1)
-        return max(step, budget // step * step)
+        batches = -(-n_small // BATCH)
+        per_block = min(max(1, budget // BATCH), -(-batches // max(workers, 1)))
+        return per_block * BATCH
     if workers <= 1:
         return budget
     per_worker = 1 if engine == "cch" else 4
@@ -314,6 +300,20 @@ def _in_threads(
         _THREAD_METRIC.metric = routing.metric_copy(shared, side=problem.search_side)
 
     with ThreadPoolExecutor(max_workers=min(workers, len(bounds)), initializer=give_metric) as pool:
+        for block in pool.map(lambda bound: compute_block(problem, bound), bounds):
+            tick(1)
+            yield block
+
+
+def _sweeps_in_threads(
+    problem: BlockProblem,
+    bounds: list[tuple[int, int]],
+    *,
+    workers: int,
+    tick: Callable[[int], object],
+) -> Iterator[Block]:
+    # the compiled sweeps release the GIL and share only read-only arrays
+    with ThreadPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
         for block in pool.map(lambda bound: compute_block(problem, bound), bounds):
             tick(1)
             yield block

@@ -688,6 +688,7 @@ def _choose_engine(
         return replace(problem, engine="cch", topology=files)
     # the sweeps: 3-8x faster than RoutingKit's many-to-many on the benchmark (README)
     sweeps = routing.build_phast(problem.graph, resolution_s=problem.resolution_s)
+    sweeps.selection(np.unique(problem.large.node))  # made once here, shared by every block
     fast = replace(problem, engine="phast", phast=sweeps)
     if engine == "phast" or math.isinf(problem.limit_s):
         return fast
@@ -697,13 +698,10 @@ def _choose_engine(
 def _probed(fast: blocks.BlockProblem, dijkstra: blocks.BlockProblem) -> blocks.BlockProblem:
     # seconds per small-side point. One sweep serves a batch of sources, so the sweeps are
     # probed on one full batch (fewer points would charge a whole sweep to each) and
-    # Dijkstra on 2 points. The target selection is made first, untimed: the real blocks
-    # reuse it. (Probing the sweeps twice, to warm them up, cost more than the 2,000 x 200
-    # matrix itself.)
-    assert fast.phast is not None
+    # Dijkstra on 2 points; the target selection is already made. (Probing the sweeps
+    # twice, to warm them up, cost more than the 2,000 x 200 matrix itself.)
     from siting.travel.phast import BATCH
 
-    fast.phast.selection(np.unique(fast.large.node))
     per_point = {}
     for candidate, n_points in ((fast, BATCH), (dijkstra, 2)):
         probe = (0, min(n_points, fast.small.size))

@@ -14,7 +14,9 @@ its higher neighbours. Here:
 - the sweep visits only the targets and their ancestors (RPHAST's restriction; Delling,
   Goldberg and Werneck 2011, "Faster batched shortest paths in road networks"), renumbered
   into a compact sub-hierarchy;
-- batches run on numba's threads, each with its own distance block (no shared state).
+- blocks of sources run in Python threads (the compiled code releases the GIL), each with
+  its own distance arrays: no barrier between threads, which on this shared machine kept
+  numba's own parallel loops (one barrier per loop) from any gain on 2 threads.
 
 Written here rather than through RoutingKit because ``pyroutingkit`` answers many-to-many
 with one bucket query per source/target and holds one query buffer per metric: on the
@@ -29,9 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from numba import prange
 
-from siting._core.jit import compiled, compiled_parallel
+from siting._core.jit import compiled
 from siting.travel.hierarchy import INF_UNITS, Hierarchy, Weights, build_hierarchy, customise
 
 IntArray = npt.NDArray[np.int64]
@@ -80,10 +81,12 @@ class PhastEngine:
     def selection(self, targets: IntArray) -> Selection:
         """The sub-hierarchy towards `targets` (the last one is kept: blocks share it)."""
         key = hashlib.sha1(np.ascontiguousarray(targets, dtype=np.int64).data).hexdigest()
-        if key not in self._selections:
+        found = self._selections.get(key)
+        if found is None:  # threads may both make it: the same result, no lock needed
+            found = select(self.hierarchy, targets)
             self._selections.clear()
-            self._selections[key] = select(self.hierarchy, targets)
-        return self._selections[key]
+            self._selections[key] = found
+        return found
 
     def distance_units(self, sources: IntArray, targets: IntArray, *, forward: bool) -> UnitArray:
         """Return (len(targets), len(sources)) times in units; `INF_UNITS` = unreachable.
@@ -207,7 +210,7 @@ def distances(
     )
 
 
-@compiled_parallel
+@compiled
 def _sweeps(
     first: IntArray,
     head: Int32Array,
@@ -223,7 +226,7 @@ def _sweeps(
     n_sources = sources.size
     out = np.empty((targets.size, n_sources), dtype=np.uint32)
     n_batches = (n_sources + BATCH - 1) // BATCH
-    for b in prange(n_batches):
+    for b in range(n_batches):
         start = b * BATCH
         count = min(BATCH, n_sources - start)
         block = np.full((sub_first.size - 1, BATCH), INF_UNITS, dtype=np.uint32)
