@@ -18,6 +18,7 @@ from scenario_files import scenario_text
 import siting.report.maps
 from siting.inputs.regions import load_boundaries
 from siting.report.compare_pages import OfficePlan
+from siting.report.equity_text import PlanEquity
 from siting.report.maps import MapOptions, write_map
 from siting.report.publish import publish_site
 from siting.scenario.compare_runs import compare_runs
@@ -91,10 +92,13 @@ def write_payload_pages(root: Path) -> dict[str, Path]:
 def _payload_inputs() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[OfficePlan]]:
     demand = make_cells(5).assign(kommunkod=["0001", "0001", "0002", "0002", "0002"])
     sites = make_sites().assign(name=[PAYLOAD, TITLE_PAYLOAD, PAYLOAD + " c"])
+    # equity beside coverage on cards, the comparison and each map's panel
+    equity = PlanEquity(0.3, 1.5, 0.2, 40.0, 10.0, 0.5)
     scenarios = [
-        OfficePlan(PAYLOAD, make_travel(), description=PAYLOAD),
-        OfficePlan(TITLE_PAYLOAD, make_travel(), closed=("b",), description=TITLE_PAYLOAD),
-    ]
+        OfficePlan(PAYLOAD, make_travel(), description=PAYLOAD, equity=equity),
+        OfficePlan(TITLE_PAYLOAD, make_travel(), closed=("b",), description=TITLE_PAYLOAD,
+                   equity=equity),
+    ]  # fmt: skip
     return demand, sites, scenarios
 
 

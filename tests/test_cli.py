@@ -157,6 +157,26 @@ def test_od_command_saves_the_matrix_networkx_gives(
     assert list(tmp_path.glob("od/*.tmp")) == []
 
 
+def test_od_command_with_blocks_resumes_and_refuses_other_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`siting od --blocks DIR` saves the same matrix; the store refuses another cut-off."""
+    network, origins, sites = _od_inputs(tmp_path)
+    argv = ["-q", "od", str(origins), str(sites), "--network", str(network)]
+    assert main([*argv, "--out", str(tmp_path / "plain.npz"), "--max-minutes", "1"]) == EXIT_OK
+    blocks = tmp_path / "blocks"
+    stored = [*argv, "--out", str(tmp_path / "stored.npz"), "--blocks", str(blocks)]
+    assert main([*stored, "--max-minutes", "1"]) == EXIT_OK
+    plain, through = ODMatrix.load(tmp_path / "plain.npz"), ODMatrix.load(tmp_path / "stored.npz")
+    assert (plain.minutes != through.minutes).nnz == 0
+    assert list(blocks.glob("block-*.npz"))
+    capsys.readouterr()
+    assert main([*stored, "--max-minutes", "2"]) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert f"{blocks}: an OD block store for other inputs" in error
+    assert len(error.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [

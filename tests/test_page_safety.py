@@ -139,3 +139,15 @@ def test_links_stay_on_the_site(pages: dict[str, Path]) -> None:
             assert re.fullmatch(r"(https://[\w./-]+|[\w./-]+\.(html|csv|geojson)|#main)", target), (
                 f"{name}: {target}"
             )
+
+
+def test_equity_tables_name_plans_as_text(pages: dict[str, Path]) -> None:
+    """The equity table of both comparison pages heads each row with the plan's name, as
+    typed (payload included), never as markup."""
+    for name in ("compare/compare.html", "site/compare.html"):
+        soup = BeautifulSoup(pages[name].read_text(encoding="utf-8"), "html.parser")
+        tables = [t for t in soup.find_all("table") if "Rättvisa" in t.caption.get_text()]
+        assert len(tables) == 1, name
+        heads = [row.th.get_text() for row in tables[0].tbody.find_all("tr")]
+        assert any(PAYLOAD in head or TITLE_PAYLOAD in head for head in heads), name
+        _assert_inert(tables[0], name)

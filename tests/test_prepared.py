@@ -210,9 +210,9 @@ def test_array_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
     folder = _saved(tmp_path)
     np.save(folder / "lon.npy", np.zeros(3))
     manifest = json.loads((folder / MANIFEST).read_text())
-    from siting.travel.prepared import _file_sha256
+    from siting.travel.savedgraph import file_sha256
 
-    manifest["sha256"]["lon.npy"] = _file_sha256(folder / "lon.npy")
+    manifest["sha256"]["lon.npy"] = file_sha256(folder / "lon.npy")
     (folder / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(InputError, match=r"lon\.npy: expected \d+ values of float64"):
         load_road_network(folder)

@@ -297,6 +297,9 @@ def test_a_queued_run_writes_the_run_contract_and_its_toml_reruns_alike(
     page = alice.get(f"/api/runs/{job['id']}/files/map.html")
     assert page.status_code == 200
     assert "leaflet" in page.text.lower()
+    gpkg = alice.get(f"/api/runs/{job['id']}/files/accessibility.gpkg")
+    assert gpkg.status_code == 200
+    assert gpkg.content.startswith(b"SQLite format 3")  # a GeoPackage is an SQLite file
     assert alice.get(f"/api/runs/{job['id']}/files/..%2Fsiting.db").status_code == 404
 
 
@@ -426,6 +429,29 @@ def test_plans_compare_side_by_side_with_today(alice: TestClient) -> None:
     assert page.status_code == 200
     assert "<script>alert" not in page.text
     assert "utan Molkom" in page.text
+    assert 'id="equity"' in page.text
+
+
+def test_compare_gives_each_plans_equity_as_siting_run_does(
+    alice: TestClient, tmp_path: Path
+) -> None:
+    """Today's equity and expected visitors on the compare table equal `siting run`'s
+    summary of the same scenario; closing an office changes them."""
+    project = _project(alice)
+    plan = _saved_plan(alice, project, "utan Molkom", {"closed": ["molkom"]})
+    table = alice.get(f"/api/projects/{project}/compare", params={"plans": [plan]}).json()
+    today, closed = table["equity"]
+    assert (today["scenario"], closed["scenario"]) == ("today", "utan Molkom")
+    scenario = Path(siting.__file__).parent.parent / "data" / "scenarios" / "karlstad.toml"
+    run = siting.run_scenario(scenario, tmp_path / "run", progress=False)
+    existing = run.summary["problems"][0]
+    assert existing["name"] == "existing"
+    # the what-if rounds minutes to assignments.csv's 3 decimals; the run measures them whole
+    for key in ("gini", "theil", "worst_decile_minutes", "mean_minutes"):
+        assert today[key] == pytest.approx(existing["equity"]["total"][key], rel=1e-4)
+    assert today["attendance"] == pytest.approx(existing["attendance"]["people"], rel=1e-4)
+    assert closed["worst_decile_minutes"] >= today["worst_decile_minutes"]
+    assert closed["attendance"] < today["attendance"]
 
 
 def test_a_plan_downloads_as_a_scenario_siting_run_agrees_with(

@@ -141,10 +141,16 @@ def _run_network(args: argparse.Namespace) -> int:
     if args.out is not None:
         save_network(graph, args.out)
     if args.prepared is not None:
+        from dataclasses import replace
+
+        from siting.roads.network import build_options
         from siting.travel.odmatrix import prepare_network
         from siting.travel.prepared import save_road_network
 
-        save_road_network(prepare_network(graph), args.prepared)
+        built = build_options(
+            include_tracks=args.tracks, ferries=not args.no_ferries, mode=args.mode
+        )
+        save_road_network(replace(prepare_network(graph), build_options=built), args.prepared)
     print(json.dumps(network_summary(graph), indent=2))
     return EXIT_OK
 
@@ -201,6 +207,17 @@ def _add_od_command(commands: Any) -> None:
         help="parallel workers on this machine: threads for the contraction hierarchy, "
         "processes for the Dijkstra engine (default 1)",
     )
+    od.add_argument(
+        "--dask",
+        help="compute the blocks on Dask: 'local' (a cluster of --workers processes on this "
+        "machine) or a scheduler address such as tcp://host:8786",
+    )
+    od.add_argument(
+        "--blocks",
+        type=Path,
+        help="keep each finished block in this folder; a run interrupted earlier with the "
+        "same inputs computes only the missing blocks",
+    )
     od.add_argument("--max-snap-m", default="5000", help="farthest allowed snap to a road (m)")
     _add_encoding(od, "CSV origins and sites")
     od.set_defaults(run=_run_od)
@@ -239,7 +256,7 @@ def _run_od(args: argparse.Namespace) -> int:
         max_minutes=max_minutes,
         direction=args.direction,
         snap=SnapRule(max_snap_m=max_snap_m),
-        compute=ComputeOptions(workers=workers),
+        compute=ComputeOptions(workers=workers, dask=args.dask, store_dir=args.blocks),
     )
     path = od.save(args.out)
     report = {"matrix": str(path), **dataclasses.asdict(od.summary)}

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from siting._core.errors import InputError
+from siting.report.equity_text import PlanEquity
 from siting.report.maps import align_travel
 
 THRESHOLDS_MIN = (15, 30, 45, 60)
@@ -48,6 +49,9 @@ class OfficePlan:
     sites
         This scenario's own offices and candidates, where scenarios come from runs with
         different sites (`siting compare`); None: the sites shared by every scenario.
+    equity
+        Its equity measures and attendance (from the run's summary.json), shown on its card,
+        map and the comparison; None: not measured.
     """
 
     name: str
@@ -56,6 +60,7 @@ class OfficePlan:
     closed: tuple[Any, ...] = ()
     description: str = ""
     sites: gpd.GeoDataFrame | None = None
+    equity: PlanEquity | None = None
 
 
 @dataclass(frozen=True)

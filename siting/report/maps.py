@@ -23,6 +23,13 @@ from siting._core.atomic import write_text_atomic
 from siting._core.errors import InputError
 from siting.inputs.regions import Level, load_boundaries
 from siting.report import layers as ml
+from siting.report.access_layer import (
+    ACCESS_COLORS,
+    PER_PEOPLE,
+    AccessClasses,
+    access_classes,
+    access_legend,
+)
 from siting.report.assets import embedded_leaflet
 from siting.report.cellraster import CellSampler
 from siting.report.csp import PageSources, add_content_security_policy, tile_source, url_source
@@ -179,6 +186,8 @@ class MapParts(TypedDict, total=False):
     options: MapOptions
     routes: gpd.GeoDataFrame | None
     stops: gpd.GeoDataFrame | None
+    #: per demand point, an accessibility index (E2SFCA) drawn as a layer by quintiles
+    access: npt.ArrayLike | None
 
 
 def write_map(
@@ -214,6 +223,9 @@ def write_map(
     routes, stops
         Mobile offices: tours as lines (``name`` column optional) and their stops as points
         (``name`` and ``days``, e.g. "tisdagar"), drawn in one layer.
+    access
+        Per demand point (demand order), an accessibility index such as E2SFCA
+        (`siting.locate.accessibility`): a layer of its quintiles, hidden at first.
 
     Returns
     -------
@@ -251,7 +263,9 @@ def build_map(
         opened=parts.get("opened", ()), closed=parts.get("closed", ()),
     )  # fmt: skip
     figure = _new_map(options.tiles, options.leaflet_url, title or LABELS[lang]["time_layer"], lang)
-    image_cells = _add_demand_layers(figure, data, lang, options.max_vector_cells)
+    given = parts.get("access")
+    access = None if given is None else access_classes(given, len(data.demand))
+    image_cells = _add_demand_layers(figure, data, lang, options.max_vector_cells, access)
     if image_cells is None and pd.notna(data.assigned_site).any():
         _add_catchments(figure, data, lang)
     for position, level in enumerate(options.boundaries):
@@ -265,7 +279,7 @@ def build_map(
         _add_mobile(figure, routes, stops, lang)
     folium.LayerControl(collapsed=False).add_to(figure)
     ml.ViewSync().add_to(figure)
-    _add_legend(figure, data, lang, title, image_cells, parts.get("notes", ()))
+    _add_legend(figure, data, lang, title, image_cells, parts.get("notes", ()), access)
     figure.fit_bounds(_bounds(data))
     return figure
 
@@ -401,14 +415,15 @@ def _site_names(data: MapData) -> dict[str, str]:
 
 
 def _add_demand_layers(
-    figure: folium.Map, data: MapData, lang: Language, max_cells: int
+    figure: folium.Map, data: MapData, lang: Language, max_cells: int, access: AccessClasses | None
 ) -> int | None:
-    """Population and travel-time layers; returns the cell count if drawn as images."""
+    """Population, travel-time (and accessibility) layers; returns the cell count if drawn
+    as images."""
     labels = LABELS[lang]
     time_classes = time_class(data.minutes)
     population_classes = population_class(data.demand["population"].to_numpy(dtype=np.float64))
     if data.has_cells and len(data.demand) > max_cells:
-        _add_cell_images(figure, data, time_classes, population_classes, lang)
+        _add_cell_images(figure, data, time_classes, population_classes, lang, access)
         return len(data.demand)
     shapes, radius, path_style = _demand_shapes(data)
     tooltips = _demand_tooltips(data, lang)
@@ -416,13 +431,18 @@ def _add_demand_layers(
         {"c": int(c), "q": int(q), "t": t, "r": round(float(r), 1)}
         for c, q, t, r in zip(time_classes, population_classes, tooltips, radius, strict=True)
     ]
-    # one copy of the features in the page, drawn by two layers with their own classes
-    shared = ml.SharedData(ml.feature_collection(shapes, properties))
-    shared.add_to(figure)
-    for name, colors, key, show in (
+    layers = [
         (labels["population_layer"], POPULATION_COLORS, "q", False),
         (labels["time_layer"], TIME_COLORS, "c", True),
-    ):
+    ]
+    if access is not None:
+        for feature, level in zip(properties, access.classes, strict=True):
+            feature["a"] = int(level)
+        layers.append((_access_name(lang), ACCESS_COLORS, "a", False))
+    # one copy of the features in the page, drawn by each layer with its own classes
+    shared = ml.SharedData(ml.feature_collection(shapes, properties))
+    shared.add_to(figure)
+    for name, colors, key, show in layers:
         ml.ClassedGeoJson(
             None, data_var=shared.get_name(), name=name, colors=colors, class_key=key,
             path_style=path_style, show=show,
@@ -490,6 +510,7 @@ def _add_cell_images(
     time_classes: npt.NDArray[np.int64],
     population_classes: npt.NDArray[np.int64],
     lang: Language,
+    access: AccessClasses | None,
 ) -> None:
     labels = LABELS[lang]
     cells = gpd.GeoSeries(data.demand["cell"], crs=data.demand.crs)
@@ -512,6 +533,8 @@ def _add_cell_images(
             ]
         )
         layers.append((catchment, CATCHMENT_COLORS, labels["catchment_layer"], False))
+    if access is not None:
+        layers.append((access.classes, ACCESS_COLORS, _access_name(lang), False))
     sampler = CellSampler(centres.x, centres.y, cell_size_m=size, crs=str(data.demand.crs))
     for classes, colors, name, show in layers:
         image = sampler.image(classes, colors)
@@ -809,6 +832,7 @@ def _add_legend(
     title: str | None,
     image_cells: int | None,
     notes: Sequence[str] = (),
+    access: AccessClasses | None = None,
 ) -> None:
     labels = LABELS[lang]
     kind = model_kind(data.model)
@@ -829,6 +853,7 @@ def _add_legend(
             estimate=estimate,
             cells_as_image=image_cells,
             cutoff_min=data.cutoff_min,
+            access_breaks=None if access is None else access.breaks,
         ),
         position="bottomright",
         css_class="siting-box siting-legend",
@@ -864,8 +889,10 @@ def legend_html(
     estimate: bool,
     cells_as_image: int | None,
     cutoff_min: float | None = None,
+    access_breaks: tuple[float, ...] | None = None,
 ) -> str:
-    """The legend: travel-time classes, population classes and office symbols."""
+    """The legend: travel-time classes, population classes, accessibility classes (with
+    `access_breaks`) and office symbols."""
     labels = LABELS[lang]
     time_title = labels["time_layer"] + (f" ({labels['estimated']})" if estimate else "")
     parts = [f"<h2>{escape_text(title)}</h2>"] if title else []
@@ -879,6 +906,8 @@ def legend_html(
         _swatch(color, text)
         for color, text in zip(POPULATION_COLORS, population_class_labels(lang), strict=True)
     ]
+    if access_breaks is not None:
+        parts.append(access_legend(access_breaks, lang))
     if cells_as_image:
         note = labels["cells_as_image"].format(n=format_number(cells_as_image, lang))
         parts.append(f"<div><small>{escape_text(note)}</small></div>")
@@ -891,6 +920,10 @@ def legend_html(
     summary = f"<summary><b>{escape_text(labels['legend'])}</b></summary>"
     # <details> folds the legend away on a phone and opens with Enter from the keyboard
     return f"<details open>{summary}{''.join(parts)}</details>"
+
+
+def _access_name(lang: Language) -> str:
+    return LABELS[lang]["access_layer"].format(per=format_number(PER_PEOPLE, lang))
 
 
 def _swatch(color: str, text: str) -> str:

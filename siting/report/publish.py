@@ -88,6 +88,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "scenario": "Scenario",
         "group": "Område",
         "total": "Totalt",
+        "equity": "Rättvisa i restid och väntade besökare (alla)",
         "changes": "Vinnare och förlorare jämfört med {base}",
         "gaining": "Kortare restid (inv.)",
         "mean_gain": "Vinst i snitt",
@@ -120,6 +121,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "scenario": "Scenario",
         "group": "Area",
         "total": "Total",
+        "equity": "Equity of travel time and expected visitors (everyone)",
         "changes": "Who gains and who loses against {base}",
         "gaining": "Shorter trip (people)",
         "mean_gain": "Mean gain",
@@ -251,6 +253,7 @@ def _publish_scenario(
     page = write_map(
         folder / f"{slug}.html", demand, sites, scenario.travel, model=model,
         opened=scenario.opened, closed=scenario.closed,
+        notes=[] if scenario.equity is None else [scenario.equity.line(options.language)],
         options=replace(options, title=scenario.name),
     )  # fmt: skip
     table = scenario.travel.reindex(columns=["demand_id", "site_id", "minutes"])
@@ -331,6 +334,7 @@ def _card(
         ],
         (words["mean"], format_minutes(float(row["mean_minutes"]), lang)),
         (words["p95"], _p95(float(row["p95_minutes"]), lang)),
+        *(scenario.equity.cells(lang) if scenario.equity is not None else []),
     ]
     facts_html = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     description = f"<p>{esc(scenario.description)}</p>" if scenario.description else ""
@@ -373,7 +377,8 @@ def comparison_page(
         f'<header><p><a href="index.html">{esc(words["back"])}</a></p>'
         f"<h1>{esc(words['comparison'])}</h1><p>{esc(words['maps_synced'])}</p></header>"
         f'<main id="main"><div class="maps">{frames}</div>'
-        f"{_metrics_table(comparison, lang)}{_changes_table(comparison, lang, names)}"
+        f"{_metrics_table(comparison, lang)}{_equity_table(scenarios, lang)}"
+        f"{_changes_table(comparison, lang, names)}"
         f"{_group_table(scenarios, comparison, lang, names)}"
         f"{_changes_table(comparison, lang, names, by_group=True)}</main>{_SYNC_SCRIPT}"
     )
@@ -432,6 +437,16 @@ def _metrics_table(comparison: Comparison, lang: Language) -> str:
         for _, row in totals.iterrows()
     ]
     return _table(words["total"], header, rows)
+
+
+def _equity_table(scenarios: Sequence[OfficePlan], lang: Language) -> str:
+    """Each plan's equity and attendance beside the coverage table (plans measured only)."""
+    measured = [(s.name, s.equity) for s in scenarios if s.equity is not None]
+    if not measured:
+        return ""
+    header = [WORDS[lang]["scenario"], *(label for label, _ in measured[0][1].cells(lang))]
+    rows = [[name, *(value for _, value in equity.cells(lang))] for name, equity in measured]
+    return _table(WORDS[lang]["equity"], header, rows)
 
 
 def _changes_table(

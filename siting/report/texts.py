@@ -53,6 +53,16 @@ LABELS: dict[Language, dict[str, str]] = {
         "same_offices_by": (
             "Samma kontor med {mode}: {share_30} inom 30 min, {share_60} inom 60 min"
         ),
+        "gini": "Gini",
+        "palma": "Palma",
+        "theil": "Theil",
+        "worst_decile": "Sämsta tiondelen (medel)",
+        "attendance": "Väntade besökare",
+        "access_layer": "Tillgänglighet (E2SFCA, per {per} invånare)",
+        "access_none": "inget kontor inom räckhåll",
+        "market_share": (
+            "Marknadsandel: {share} av efterfrågan som når ett kontor; andra kontor: {n}"
+        ),
         "cells_as_image": "{n} rutor visas som bild (ingen information vid hovring)",
         "unknown": "–",
         "legend_offices": "Kontor",
@@ -106,6 +116,14 @@ LABELS: dict[Language, dict[str, str]] = {
         "same_offices_by": (
             "Same offices by {mode}: {share_30} within 30 min, {share_60} within 60 min"
         ),
+        "gini": "Gini",
+        "palma": "Palma",
+        "theil": "Theil",
+        "worst_decile": "Worst-off tenth (mean)",
+        "attendance": "Expected visitors",
+        "access_layer": "Accessibility (E2SFCA, per {per} people)",
+        "access_none": "no office in reach",
+        "market_share": "Market share: {share} of the demand an office reaches; other offices: {n}",
         "cells_as_image": "{n} cells drawn as an image (no hover details)",
         "unknown": "–",
         "legend_offices": "Offices",

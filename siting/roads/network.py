@@ -254,16 +254,46 @@ def _request(
     way_speeds: SpeedModel | ConstantSpeed = speeds
     if mode != "drive":
         include_tracks, ferries, way_speeds = True, False, ConstantSpeed(MODE_SPEEDS_KPH[mode])
-    options = {
+    options = _options(include_tracks, ferries, ferry, way_speeds, mode)
+    return _Request(
+        path, graphml, include_tracks, ferries, mode, speeds, way_speeds, ferry, options, directory
+    )
+
+
+def build_options(
+    *,
+    include_tracks: bool = False,
+    ferries: bool = True,
+    ferry_speed_kph: float = 15.0,
+    ferry_wait_minutes: float = 10.0,
+    speeds: SpeedModel | None = None,
+    mode: str = "drive",
+) -> dict[str, Any]:
+    """The options that decide a network's travel times, as plain data (the cache key's).
+
+    Two loads of one source with equal build options give the same network; a saved prepared
+    network records them, so that a scenario can check it asks for the same roads.
+    """
+    ferry = FerryModel(speed_kph=ferry_speed_kph, wait_minutes=ferry_wait_minutes)
+    if mode != "drive":
+        return _options(True, False, ferry, ConstantSpeed(MODE_SPEEDS_KPH[mode]), mode)
+    return _options(include_tracks, ferries, ferry, speeds or SpeedModel(), mode)
+
+
+def _options(
+    include_tracks: bool,
+    ferries: bool,
+    ferry: FerryModel,
+    way_speeds: SpeedModel | ConstantSpeed,
+    mode: str,
+) -> dict[str, Any]:
+    return {
         "include_tracks": include_tracks,
         "ferries": ferries,
         "ferry": asdict(ferry),
         "speeds": way_speeds.key(),
         **({"mode": mode} if mode != "drive" else {}),  # drive caches keep their keys
     }
-    return _Request(
-        path, graphml, include_tracks, ferries, mode, speeds, way_speeds, ferry, options, directory
-    )
 
 
 def save_network(graph: nx.MultiDiGraph, path: str | os.PathLike[str]) -> Path:

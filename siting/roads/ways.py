@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import osmium
+from tqdm import tqdm
 
 from siting._core.errors import InputError
 from siting.roads.filters import WayKind, classify_way, may_be_drivable
@@ -47,6 +48,8 @@ KEPT_TAGS = frozenset(
 #: network stays as it was built).
 MODE_TAGS = frozenset({"area", "service", "foot", "bicycle", "oneway:bicycle"})
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
+#: ways read between updates of the progress bar (one update a way would cost seconds)
+_BAR_STEP = 10_000
 # pyosmium marks a missing node location with this coordinate (in units of 1e-7 degrees)
 _UNDEFINED_COORDINATE = 2**31 - 1
 
@@ -102,31 +105,36 @@ def read_osm_ways(
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter("highway", "route"))
         )
-        for way in processor:
-            assert isinstance(way, osmium.osm.Way)  # the entity filter passes only ways
-            if not may_be_drivable(
-                way.tags.get("highway"),
-                way.tags.get("route"),
-                include_tracks=include_tracks,
-                mode=mode,
-            ):
-                continue
-            # looking up the kept keys beats iterating over the tags, for which pyosmium
-            # makes a Python object per tag: 6.2 s against 8.7 s per 300,000 ways here
-            get = way.tags.get
-            tags = {key: value for key in kept if (value := get(key)) is not None}
-            kind = classify_way(tags, include_tracks=include_tracks, ferries=ferries, mode=mode)
-            if kind is None:
-                continue
-            for node in way.nodes:
-                location = node.location
-                node_ids.append(node.ref)
-                xs.append(location.x)
-                ys.append(location.y)
-            starts.append(len(node_ids))
-            way_ids.append(way.id)
-            kinds.append(kind)
-            kept_tags.append(tags)
+        # a national extract takes about a minute here: show the ways read on a terminal
+        # (disable=None: quiet when stderr is not one, as in CI and under the web service)
+        with tqdm(desc=f"reading {path.name}", unit=" ways", disable=None, leave=False) as bar:
+            for count, way in enumerate(processor, start=1):
+                assert isinstance(way, osmium.osm.Way)  # the entity filter passes only ways
+                if count % _BAR_STEP == 0:
+                    bar.update(_BAR_STEP)
+                if not may_be_drivable(
+                    way.tags.get("highway"),
+                    way.tags.get("route"),
+                    include_tracks=include_tracks,
+                    mode=mode,
+                ):
+                    continue
+                # looking up the kept keys beats iterating over the tags, for which pyosmium
+                # makes a Python object per tag: 6.2 s against 8.7 s per 300,000 ways here
+                get = way.tags.get
+                tags = {key: value for key in kept if (value := get(key)) is not None}
+                kind = classify_way(tags, include_tracks=include_tracks, ferries=ferries, mode=mode)
+                if kind is None:
+                    continue
+                for node in way.nodes:
+                    location = node.location
+                    node_ids.append(node.ref)
+                    xs.append(location.x)
+                    ys.append(location.y)
+                starts.append(len(node_ids))
+                way_ids.append(way.id)
+                kinds.append(kind)
+                kept_tags.append(tags)
     except (RuntimeError, ValueError) as error:  # libosmium's parse and decompression errors
         msg = f"{path}: cannot read as OpenStreetMap data ({error})"
         raise InputError(msg) from error

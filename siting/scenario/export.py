@@ -60,6 +60,9 @@ def portable_scenario(
     travel = data.get("travel", {})
     if isinstance(travel.get("gtfs"), str):
         travel["gtfs"] = _absolute(folder, travel["gtfs"])
+    for problem in data.get("problems", []):
+        if isinstance(problem, dict) and isinstance(problem.get("competitors_file"), str):
+            problem["competitors_file"] = _absolute(folder, problem["competitors_file"])
     if problems is not None:
         data["problems"] = [dict(problem) for problem in problems]
     if sites is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from siting._core import validators as check
 from siting._core.errors import InputError
+from siting.locate.decay import Decay, decay_from_mapping
 from siting.locate.groups import DEFAULT_FRONTIER_POINTS, GroupShare, check_share
 from siting.mobile.options import DEFAULTS as MOBILE_DEFAULTS
 
@@ -163,6 +164,41 @@ class MclpParameters(LocationParameters):
     max_minutes: float = field(metadata=_by(check.positive))
 
 
+def _target_share(value: Any, where: str) -> float:
+    """A share above 0 and at most 1; 80 (meant as 80 %) is named as above 100 %."""
+    if check.is_number(value) and value > 1:
+        raise InputError(f"{where} {value!r} is above 100%: give a share such as 0.8 for 80%")
+    if not (check.is_number(value) and 0 < value <= 1):
+        raise check.fail(where, "a share above 0 and at most 1 (0.8 is 80%)", value)
+    return float(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Huff:
+    """The other offices demand may go to instead (Huff), and how offices pull."""
+
+    #: site ids of the sites table that are other offices (never ours, always open)
+    competitors: tuple[str, ...] = field(default=(), metadata=_by(_site_ids))
+    #: a site table of other offices (path from the scenario's folder), times by the run's mode
+    competitors_file: str | None = field(default=None, metadata=_by(check.text))
+    #: site column of attractiveness A_j > 0 (1 each when not given)
+    attractiveness: str | None = field(default=None, metadata=_by(check.text))
+    #: how a trip's pull falls with time; default the scenario's [travel] decay
+    decay: Decay | None = field(default=None, metadata=_by(decay_from_mapping))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketShareParameters(ProblemParameters, SolverLimits, SiteChoice, _Count, _Huff):
+    """`n_sites` (or `n_new`) offices winning the most demand against the other offices."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetMarketShareParameters(ProblemParameters, SolverLimits, SiteChoice, _Costs, _Huff):
+    """The fewest offices (least cost, with `costs`) winning `target_share` of the demand."""
+
+    target_share: float = field(metadata=_by(_target_share))
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClosureImpactParameters(ProblemParameters):
     """Who loses when these offices close (default: those with status may_close)."""
@@ -234,6 +270,8 @@ KINDS: dict[str, type[ProblemParameters]] = {
     "attendance": LocationParameters,
     "minmax-group": MinmaxGroupParameters,
     "equity-frontier": FrontierParameters,
+    "market-share": MarketShareParameters,
+    "target-market-share": TargetMarketShareParameters,
     "closure-impact": ClosureImpactParameters,
     "closures": ClosuresParameters,
     "alternatives": AlternativesParameters,

@@ -9,10 +9,10 @@ import math
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +37,18 @@ from siting.report.compare_pages import (
     access_metrics,
     compare_scenarios,
 )
+from siting.report.equity_text import PlanEquity
 from siting.report.maps import MapOptions, align_travel, nearest_office, write_map
 from siting.report.texts import LABELS, check_language
+from siting.roads.network import build_options
 from siting.scenario.checks import check_scenario_inputs
-from siting.scenario.config import EXISTING, Scenario, TableInput, load_scenario
+from siting.scenario.config import EXISTING, Scenario, TableInput, Travel, load_scenario
+from siting.scenario.plan_access import (
+    GEOPACKAGE,
+    access_record,
+    plan_access,
+    write_access_geopackage,
+)
 from siting.scenario.plan_measures import plan_measures
 from siting.scenario.problems import (
     ProblemContext,
@@ -58,6 +66,7 @@ from siting.travel.odmatrix import (
 )
 from siting.travel.options import ComputeOptions
 from siting.travel.points import as_points
+from siting.travel.prepared import MANIFEST as SAVED_MANIFEST
 from siting.travel.prepared import load_road_network
 from siting.travel.straightline import StraightLineModel
 
@@ -141,17 +150,20 @@ def run_scenario(
     roads = TravelModel(scenario)
     od = _travel_matrix(roads, demand, sites, timings, cache_dir=cache_dir, progress=progress)
     context = ProblemContext(
-        od, demand, sites, scenario.seed, legs=roads.legs, decay=scenario.travel.decay
-    )
+        od, demand, sites, scenario.seed, legs=roads.legs, decay=scenario.travel.decay,
+        times_to=partial(roads.matrix, demand),
+    )  # fmt: skip
     results = _solve_all(scenario, context, timings, progress)
     if scenario.travel.compare_modes:
         with _timed(timings, "other_modes"):
             results = _by_other_modes(roads, demand, sites, results)
     with atomic_directory(final) as work:
+        with _timed(timings, "accessibility"):
+            access = access_tables(scenario, context, results)
         with _timed(timings, "outputs"):
-            files = write_outputs(work, scenario, context, results)
+            files = write_outputs(work, scenario, context, results, access=access)
         timings["total"] = round(time.perf_counter() - started, 3)
-        summary = finite(build_summary(scenario, context, results, timings))
+        summary = finite(build_summary(scenario, context, results, timings, access=access))
         summary["files"] = [SUMMARY, *files]
         text = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         (work / SUMMARY).write_text(text, encoding="utf-8")
@@ -224,18 +236,13 @@ class TravelModel:
         source = self.scenario.inputs.network
         if source is None:
             return None
-        travel = self.scenario.travel
+        options = _road_options(self.scenario.travel)
         with _named(self.scenario, "network"):
             # straight to the engine's arrays: the matrices need no networkx graph
-            return load_road_network(
-                source,
-                include_tracks=travel.include_tracks,
-                ferries=travel.ferries,
-                ferry_speed_kph=travel.ferry_speed_kph,
-                ferry_wait_minutes=travel.ferry_wait_minutes,
-                speeds=travel.speeds,
-                mode="drive" if travel.mode == "car" else travel.mode,
-            )
+            network = load_road_network(source, **options)
+            if Path(source).is_dir():
+                _check_saved_options(source, network.build_options, build_options(**options))
+            return network
 
     @cached_property
     def timetable(self) -> Timetable:
@@ -335,7 +342,17 @@ def _map_notes(result: ProblemResult, language: str, counted: str | None) -> lis
             share_60=f"{metrics['share_within_60_min']:.0%}",
         )
         notes.append(f"{text} ({metrics['model']})")
+    share = result.summary.get("parameters", {}).get("market_share")
+    if share is not None:  # a Huff kind: what the plan wins against the other offices
+        others = len(result.summary.get("competitors", ()))
+        notes.append(labels["market_share"].format(share=f"{share:.1%}", n=others))
     return notes
+
+
+def _equity_note(result: ProblemResult, scenario: Scenario, demand: gpd.GeoDataFrame) -> list[str]:
+    """The plan's equity and attendance (as in summary.json) as a line on its map."""
+    equity = PlanEquity.from_summary(_plan_record(result, scenario, demand, {}))
+    return [] if equity is None else [equity.line(check_language(scenario.outputs.language))]
 
 
 def _labelled(od: ODMatrix, mode: str) -> ODMatrix:
@@ -394,6 +411,41 @@ def _transit_matrix(
     )  # fmt: skip
 
 
+def _road_options(travel: Travel) -> dict[str, Any]:
+    """The scenario's options for building its road network (`load_road_network`'s)."""
+    return {
+        "include_tracks": travel.include_tracks,
+        "ferries": travel.ferries,
+        "ferry_speed_kph": travel.ferry_speed_kph,
+        "ferry_wait_minutes": travel.ferry_wait_minutes,
+        "speeds": travel.speeds,
+        "mode": "drive" if travel.mode == "car" else travel.mode,
+    }
+
+
+def _network_file(source: Path) -> Path:
+    """The file that identifies a network: itself, or a saved folder's manifest (which holds
+    the SHA-256 of every file in the folder)."""
+    return source / SAVED_MANIFEST if source.is_dir() else source
+
+
+def _check_saved_options(folder: str, saved: Mapping[str, Any], asked: Mapping[str, Any]) -> None:
+    """A saved network's travel times were built once: refuse one built for other options
+    rather than silently ignore the scenario's [travel] speeds, ferries, tracks or mode."""
+    if not saved:
+        msg = f"{folder} does not record the options it was built with; save it again"
+        raise InputError(msg)
+    # through JSON, as the manifest holds them: tuples become lists
+    asked = json.loads(json.dumps(asked))
+    for key in sorted(set(saved) | set(asked)):
+        if saved.get(key) != asked.get(key):
+            msg = (
+                f"{folder} was built with {key} = {saved.get(key)!r}, the scenario's [travel] "
+                f"asks {asked.get(key)!r}; save the network with these options"
+            )
+            raise InputError(msg)
+
+
 def _run_cache_file(
     scenario: Scenario, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, folder: Path
 ) -> Path | None:
@@ -404,11 +456,11 @@ def _run_cache_file(
     scenario that changes only its problems skips the network altogether.
     """
     source = scenario.inputs.network
-    if source is None or not Path(source).is_file():
+    if source is None or not (Path(source).is_file() or Path(source).is_dir()):
         return None  # straight-line matrices are cheap; place names are downloads
     travel = scenario.travel
     key = {
-        "network_sha256": file_record(Path(source))["sha256"],
+        "network_sha256": file_record(_network_file(Path(source)))["sha256"],
         "speeds": travel.speeds.key(),
         "options": [travel.include_tracks, travel.ferries, travel.ferry_speed_kph,
                     travel.ferry_wait_minutes, travel.snap.access_speed_kph, travel.snap.max_snap_m,
@@ -447,10 +499,38 @@ def _no_bar(progress: bool | None) -> bool | None:
 # --- outputs --------------------------------------------------------------------------------
 
 
+def access_tables(
+    scenario: Scenario, context: ProblemContext, results: Sequence[ProblemResult]
+) -> dict[str, pd.DataFrame]:
+    """The accessibility indices of each plan's open offices per demand point, by the
+    scenario's decay and cut-off (curves and plans with no office have none)."""
+    return {
+        result.name: _plan_access(scenario, context, result)
+        for result in results
+        if result.travel is not None and result.open_sites
+    }
+
+
+def _plan_access(
+    scenario: Scenario, context: ProblemContext, result: ProblemResult
+) -> pd.DataFrame:
+    travel = scenario.travel
+    return plan_access(
+        context.od, context.demand, context.sites, result.open_sites,
+        decay=travel.decay, catchment_minutes=travel.max_minutes,
+    )  # fmt: skip
+
+
 def write_outputs(
-    folder: Path, scenario: Scenario, context: ProblemContext, results: Sequence[ProblemResult]
+    folder: Path,
+    scenario: Scenario,
+    context: ProblemContext,
+    results: Sequence[ProblemResult],
+    *,
+    access: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[str]:
-    """Write assignments, sites, maps and extra tables into `folder`; return the file names."""
+    """Write assignments, sites, maps, extra tables and the plans' accessibility GeoPackage
+    (with `access`, see `access_tables`) into `folder`; return the file names."""
     model = str(context.od.metadata.get("model", ""))
     files = ["assignments.csv", "sites.geojson"]
     # UTF-8 whatever the locale: place names are Swedish, and compare reads them back as UTF-8
@@ -458,8 +538,13 @@ def write_outputs(
     (folder / files[0]).write_text(assignments, encoding="utf-8")
     geojson = _sites_geojson(context.sites, results, scenario, model)
     (folder / files[1]).write_text(geojson, encoding="utf-8")
+    access = access or {}
+    if access:
+        names = _group_names(context.demand)
+        write_access_geopackage(folder / GEOPACKAGE, context.demand, results, access, names)
+        files.append(GEOPACKAGE)
     if scenario.outputs.map:
-        files += _write_maps(folder, scenario, context, results, model)
+        files += _write_maps(folder, scenario, context, results, model, access)
     for result in results:
         for table_name, table in result.tables.items():
             name = f"{slugify(result.name)}-{table_name}.csv"
@@ -522,6 +607,7 @@ def _write_maps(
     context: ProblemContext,
     results: Sequence[ProblemResult],
     model: str,
+    access: Mapping[str, pd.DataFrame],
 ) -> list[str]:
     mapped = [(r, r.travel) for r in results if r.travel is not None]
     # the first problem gets map.html; today's offices only when no problem has a map
@@ -535,11 +621,15 @@ def _write_maps(
             context.sites,
             travel,
             model=model,
-            notes=_map_notes(result, scenario.outputs.language, scenario.inputs.counted),
+            notes=[
+                *_map_notes(result, scenario.outputs.language, scenario.inputs.counted),
+                *_equity_note(result, scenario, context.demand),
+            ],
             opened=result.opened,
             closed=result.closed,
             routes=result.routes,
             stops=result.stops,
+            access=access[result.name]["e2sfca"].to_numpy() if result.name in access else None,
             options=MapOptions(
                 language=check_language(scenario.outputs.language),
                 title=f"{scenario.outputs.title or scenario.name}: {result.name}",
@@ -557,8 +647,11 @@ def build_summary(
     context: ProblemContext,
     results: Sequence[ProblemResult],
     timings: dict[str, Any],
+    *,
+    access: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
-    """The plain-data record of one run (see `run_scenario`)."""
+    """The plain-data record of one run (see `run_scenario`); with `access`, each plan's
+    ``accessibility`` (see `access_tables`)."""
     comparison = _compare(context.demand, results)
     names = _group_names(context.demand)
     site_names = dict(
@@ -577,7 +670,8 @@ def build_summary(
         "travel": _travel_record(scenario, context.od),
         "problems": [
             {**_problem_record(r, comparison, names, site_names),
-             **_plan_record(r, scenario, context.demand, names)}
+             **_plan_record(r, scenario, context.demand, names),
+             **_access_record(r, scenario, context.demand, names, access or {})}
             for r in results
         ],
         "timings_s": timings,
@@ -639,7 +733,7 @@ def _travel_record(scenario: Scenario, od: ODMatrix) -> dict[str, Any]:
     network = None
     if source is not None:
         path = Path(source)
-        network = file_record(path) if path.is_file() else {"place": source}
+        network = file_record(_network_file(path)) if path.exists() else {"place": source}
     metadata = od.metadata
     transit = {
         key: metadata.get(key)
@@ -693,6 +787,23 @@ def _plan_record(
         cut_off_minutes=scenario.travel.max_minutes,
         names=names,
     )
+
+
+def _access_record(
+    result: ProblemResult,
+    scenario: Scenario,
+    demand: gpd.GeoDataFrame,
+    names: dict[str, str],
+    access: Mapping[str, pd.DataFrame],
+) -> dict[str, Any]:
+    if result.name not in access:
+        return {}
+    record = access_record(
+        access[result.name], demand["population"].to_numpy(dtype=np.float64),
+        demand[GROUP].to_numpy(), names, decay=scenario.travel.decay,
+        catchment_minutes=scenario.travel.max_minutes,
+    )  # fmt: skip
+    return {"accessibility": record}
 
 
 def _problem_record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import geopandas as gpd
@@ -25,6 +25,7 @@ from siting.mobile.options import FixedOffices, MobileOptions
 from siting.mobile.planner import plan_mobile
 from siting.report.maps import nearest_office
 from siting.scenario.checks import require_column, weight_values
+from siting.scenario.competitors import TimesTo, market_inputs
 from siting.scenario.config import EXISTING, Problem
 from siting.scenario.parameters import (
     AlternativesParameters,
@@ -34,6 +35,7 @@ from siting.scenario.parameters import (
     GroupsParameters,
     LocationParameters,
     LscpParameters,
+    MarketShareParameters,
     MclpParameters,
     MedianParameters,
     MinmaxGroupParameters,
@@ -41,6 +43,7 @@ from siting.scenario.parameters import (
     ProblemParameters,
     SiteChoice,
     SolverLimits,
+    TargetMarketShareParameters,
     TradeoffParameters,
 )
 from siting.travel.odmatrix import ODMatrix
@@ -61,6 +64,8 @@ class ProblemContext:
     legs: Callable[[gpd.GeoDataFrame, float], ODMatrix | StraightLineModel] | None = None
     #: how attendance falls with travel time: the scenario's [travel] decay
     decay: Decay = DEFAULT_DECAY
+    #: times from every demand point to other sites (a market share's competitors_file)
+    times_to: TimesTo | None = None
 
     @property
     def existing_ids(self) -> list[str]:
@@ -280,6 +285,38 @@ def _run_location(problem: Problem, context: ProblemContext) -> ProblemResult:
     arguments = _location_parameters(parameters, problem.kind, context)
     solution = solve(context.od, problem=problem.kind, **arguments)
     return _from_solution(problem, solution, context, {})
+
+
+def _run_market_share(problem: Problem, context: ProblemContext) -> ProblemResult:
+    """Huff market share against other offices: the most won by n offices, or the fewest
+    offices winning a target share. Other offices are never ours: not kept, not closed."""
+    parameters = problem.parameters
+    assert isinstance(parameters, MarketShareParameters | TargetMarketShareParameters)
+    market = market_inputs(parameters, context.od, context.sites, context.times_to)
+    others = set(market.competitor_ids)
+    rules = _site_rules(parameters, context)
+    rules["required_sites"] = [site for site in rules["required_sites"] if site not in others]
+    decay = parameters.decay or context.decay
+    arguments = {
+        "weights": demand_weights(parameters, context.demand), **rules,
+        **_solver_options(parameters, context), "competitor_sites": sorted(others),
+        "attractiveness": market.attractiveness, "decay": decay,
+    }  # fmt: skip
+    if isinstance(parameters, MarketShareParameters):
+        kept = [site for site in context.kept_ids if site not in others]
+        arguments["n_sites"] = parameters.n_sites or len(kept) + (parameters.n_new or 0)
+    else:
+        arguments["target_share"] = parameters.target_share
+        if parameters.costs is not None:  # the file's other offices cost nothing: never ours
+            costs = _site_costs(parameters.costs, context.sites)
+            arguments["site_costs"] = np.r_[costs, np.zeros(market.od.shape[1] - costs.size)]
+        if parameters.budget is not None:
+            arguments["budget"] = parameters.budget
+    solution = solve(market.od, problem=problem.kind, **arguments)
+    extra = {"competitors": sorted(others), "decay": decay.summary()}
+    result = _from_solution(problem, solution, context, extra)
+    closed = tuple(site for site in result.closed if site not in others)
+    return replace(result, closed=closed, summary={**result.summary, "closed_sites": list(closed)})
 
 
 def _run_closure_impact(problem: Problem, context: ProblemContext) -> ProblemResult:
@@ -513,6 +550,8 @@ RUNNERS: dict[str, Runner] = {
     "attendance": _run_location,
     "minmax-group": _run_location,
     "equity-frontier": _run_frontier,
+    "market-share": _run_market_share,
+    "target-market-share": _run_market_share,
     "closure-impact": _run_closure_impact,
     "closures": _run_closures,
     "alternatives": _run_alternatives,

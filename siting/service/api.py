@@ -233,7 +233,8 @@ def cancel_run(
 def run_file(
     job_id: int, name: str, request: Request, caller: ApiCaller, session: DbSession
 ) -> FileResponse:
-    """A file of a finished run: summary.json, assignments.csv, sites.geojson, map.html."""
+    """A file of a finished run: summary.json, assignments.csv, sites.geojson, map.html,
+    accessibility.gpkg (each plan's accessibility indices per cell and group)."""
     job = Tenancy(session, caller).job(job_id)
     path = run_folder(request, job.id) / name
     if name not in projects.RUN_FILES or not path.is_file():

@@ -25,7 +25,8 @@ from siting.scenario.config import load_scenario
 from siting.scenario.demo import DATA_DIR
 from siting.scenario.export import portable_scenario
 from siting.scenario.parameters import KINDS
-from siting.scenario.pipeline import load_inputs
+from siting.scenario.pipeline import GROUP, finite, load_inputs
+from siting.scenario.plan_measures import plan_measures
 from siting.service import jobs
 from siting.service.models import Job, Plan, Project
 from siting.service.settings import ServiceSettings
@@ -41,7 +42,7 @@ RUN_KINDS = (
 #: numeric fields the page sends; each kind takes those its parameters have
 _RUN_FIELDS = ("max_minutes", "n_new", "n_sites", "n_close", "max_n_sites")
 #: run files a caller may open (what `siting run` writes)
-RUN_FILES = ("summary.json", "assignments.csv", "sites.geojson", "map.html")
+RUN_FILES = ("summary.json", "assignments.csv", "sites.geojson", "map.html", "accessibility.gpkg")
 
 
 def bundled_scenarios() -> dict[str, Path]:
@@ -249,15 +250,33 @@ def compare_plans(whatif: WhatIf, plans: list[Plan]) -> dict[str, Any]:
     names = [plan.name for plan in plans]
     if len(set(names)) != len(names) or "today" in names:
         names = [f"{plan.name} (#{plan.id})" for plan in plans]
-    comparison = whatif.compare(
-        [(name, Edits.from_json(plan.edits)) for name, plan in zip(names, plans, strict=True)]
-    )
+    edited = [(name, Edits.from_json(plan.edits)) for name, plan in zip(names, plans, strict=True)]
+    comparison = whatif.compare(edited)
     return {
         "scenarios": ["today", *names],
         "group_names": whatif.group_names,
         "metrics": _records(comparison.metrics),
         "changes": _records(comparison.changes),
-    }
+        "equity": [_plan_equity(whatif, name, edits) for name, edits in
+                   [("today", Edits()), *edited]],
+    }  # fmt: skip
+
+
+def _plan_equity(whatif: WhatIf, name: str, edits: Edits) -> dict[str, Any]:
+    """A plan's equity and expected visitors in all: `siting run`'s ``equity.total`` and
+    ``attendance`` (the scenario's decay; unreached people count at its cut-off)."""
+    travel = whatif.scenario.travel
+    measures = plan_measures(
+        whatif.minutes(edits)[0], whatif.population, whatif.demand[GROUP].to_numpy(),
+        decay=travel.decay, cut_off_minutes=travel.max_minutes, names=whatif.group_names,
+    )  # fmt: skip
+    attendance = measures["attendance"]
+    record = {
+        "scenario": name, **measures["equity"]["total"],
+        "attendance": attendance["people"], "attendance_share": attendance["share"],
+    }  # fmt: skip
+    plain: dict[str, Any] = finite(record)  # an infinite Palma ratio is null, as in summary.json
+    return plain
 
 
 def _records(table: Any) -> list[dict[str, Any]]:

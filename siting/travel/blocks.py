@@ -3,7 +3,9 @@
 The smaller side of the matrix (usually the sites) is cut into chunks; one block holds the
 travel times from one chunk to every point of the larger side, filtered by the cut-off and
 stored sparse at once, so no dense n x m array is ever held. Blocks are independent and exact,
-so the assembled matrix does not depend on the number of chunks or workers.
+so the assembled matrix does not depend on the number of chunks or workers. Finished blocks
+can go to an on-disk store instead of memory (`siting.travel.blockstore`), which a Dask
+worker writes to itself.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ import importlib
 import logging
 import multiprocessing
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from siting._core.errors import InputError
 from siting.travel import routing
+from siting.travel.savedgraph import SavedNetwork, load_saved_graph
 from siting.travel.straightline import StraightLineModel
 
 if TYPE_CHECKING:
@@ -64,10 +69,26 @@ class BlockProblem:
     resolution_s: float
     topology: Mapping[str, bytes] | None
     straight_line: StraightLineModel | None
+    saved_network: SavedNetwork | None = None
     phast: PhastEngine | None = None
     #: The matrix's rows are the large side: sweep blocks are then compressed by large-side
     #: point, so that joining them needs no transposition.
     large_is_rows: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class ShippedNetwork:
+    """A network with no saved folder, scattered to each Dask worker once per matrix."""
+
+    graph: routing.ArrayGraph
+    topology: Mapping[str, bytes] | None
+
+
+class BlockSink(Protocol):
+    """Where finished blocks go instead of memory (`siting.travel.blockstore.BlockStore`)."""
+
+    def write(self, block: Block) -> tuple[int, int, int]:
+        """Keep `block`; return its bounds and its stored pairs."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,18 +200,38 @@ def assemble(
     if blocks and blocks[0].by_large:
         return _assemble_by_large(blocks, n_small=n_small, n_large=n_large)
     nnz = sum(int(block.indptr[-1]) for block in blocks)
+
+    def drained() -> Iterator[Block]:
+        while blocks:
+            yield blocks.pop(0)  # each block is freed once copied
+
+    return assemble_stream(
+        drained(), nnz=nnz, n_small=n_small, n_large=n_large, small_is_rows=small_is_rows
+    )
+
+
+def assemble_stream(
+    blocks: Iterable[Block], *, nnz: int, n_small: int, n_large: int, small_is_rows: bool
+) -> sp.csr_matrix:
+    """Join blocks given in order of their start, holding `nnz` pairs, into a read-only CSR.
+
+    Only the block being copied and the result are in memory: blocks may come one at a
+    time from disk (`siting.travel.blockstore`).
+    """
     indptr = np.empty(n_small + 1, dtype=np.int64)
     indices = np.empty(nnz, dtype=np.int32)
     minutes = np.empty(nnz, dtype=np.float32)
     filled, row = 0, 0
-    while blocks:
-        block = blocks.pop(0)  # each block is freed once copied
+    for block in blocks:
         count = int(block.indptr[-1])
         indptr[row : row + block.indptr.size - 1] = block.indptr[:-1] + filled
         indices[filled : filled + count] = block.indices
         minutes[filled : filled + count] = block.minutes
         filled, row = filled + count, row + block.indptr.size - 1
         del block
+    if (filled, row) != (nnz, n_small):
+        msg = f"blocks hold {filled} pairs over {row} points, expected {nnz} over {n_small}"
+        raise ValueError(msg)
     indptr[-1] = filled
     if small_is_rows:
         matrix = sp.csr_matrix((minutes, indices, indptr), shape=(n_small, n_large))
@@ -227,6 +268,7 @@ def run_blocks(
     workers: int,
     dask: Any,
     progress: bool | None,
+    store: BlockSink | None = None,
 ) -> list[Block]:
     """Compute every block here, in `workers` threads or processes, or on a Dask cluster.
 
@@ -234,31 +276,47 @@ def run_blocks(
     gets its own metric (query buffers are per metric), so nothing is pickled or copied.
     Processes would send every block back through a pipe (400 MB for 50 million pairs),
     which cost more than the search itself (issue 3's measurements). scipy's Dijkstra runs
-    in processes.
+    in processes. With a `store`, each block is written to it as it finishes (on Dask by
+    the worker that computed it) and none is returned.
     """
     bar = tqdm(total=len(bounds), desc="OD blocks", unit="block", disable=_no_bar(progress))
     try:
         if dask is not None:
-            return list(_on_dask(problem, bounds, dask=dask, workers=workers, tick=bar.update))
-        if workers > 1 and len(bounds) > 1 and problem.engine == "phast":
-            return list(_sweeps_in_threads(problem, bounds, workers=workers, tick=bar.update))
-        if workers > 1 and len(bounds) > 1 and problem.engine == "cch":
-            return list(_in_threads(problem, bounds, workers=workers, tick=bar.update))
-        if workers > 1 and len(bounds) > 1:
-            return list(_in_processes(problem, bounds, workers=workers, tick=bar.update))
-        return [_ticked(compute_block(problem, bound), bar.update) for bound in bounds]
+            results = _on_dask(problem, bounds, dask=dask, workers=workers, store=store)
+        elif workers > 1 and len(bounds) > 1 and problem.engine == "phast":
+            results = _sweeps_in_threads(problem, bounds, workers=workers)
+        elif workers > 1 and len(bounds) > 1 and problem.engine == "cch":
+            results = _in_threads(problem, bounds, workers=workers)
+        elif workers > 1 and len(bounds) > 1:
+            results = _in_processes(problem, bounds, workers=workers)
+        else:
+            results = (compute_block(problem, bound) for bound in bounds)
+        return _kept(results, store, tick=bar.update)
     finally:
         bar.close()
+
+
+def _kept(
+    results: Iterator[Block | tuple[int, int, int]],
+    store: BlockSink | None,
+    *,
+    tick: Callable[[int], object],
+) -> list[Block]:
+    """Blocks to return: all of them, or none once each is in the store."""
+    kept = []
+    for result in results:
+        if isinstance(result, Block):
+            if store is None:
+                kept.append(result)
+            else:
+                store.write(result)
+        tick(1)
+    return kept
 
 
 def _no_bar(progress: bool | None) -> bool | None:
     # None lets tqdm decide: off when stderr is not a terminal
     return None if progress is None else not progress
-
-
-def _ticked(block: Block, tick: Callable[[int], object]) -> Block:
-    tick(1)
-    return block
 
 
 def chunk_size_for(n_small: int, n_large: int, *, workers: int, engine: Engine) -> int:
@@ -292,7 +350,6 @@ def _in_threads(
     bounds: list[tuple[int, int]],
     *,
     workers: int,
-    tick: Callable[[int], object],
 ) -> Iterator[Block]:
     shared = _engine(problem)
 
@@ -300,9 +357,7 @@ def _in_threads(
         _THREAD_METRIC.metric = routing.metric_copy(shared, side=problem.search_side)
 
     with ThreadPoolExecutor(max_workers=min(workers, len(bounds)), initializer=give_metric) as pool:
-        for block in pool.map(lambda bound: compute_block(problem, bound), bounds):
-            tick(1)
-            yield block
+        yield from pool.map(lambda bound: compute_block(problem, bound), bounds)
 
 
 def _sweeps_in_threads(
@@ -310,13 +365,10 @@ def _sweeps_in_threads(
     bounds: list[tuple[int, int]],
     *,
     workers: int,
-    tick: Callable[[int], object],
 ) -> Iterator[Block]:
     # the compiled sweeps release the GIL and share only read-only arrays
     with ThreadPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
-        for block in pool.map(lambda bound: compute_block(problem, bound), bounds):
-            tick(1)
-            yield block
+        yield from pool.map(lambda bound: compute_block(problem, bound), bounds)
 
 
 _WORKER_PROBLEM: list[BlockProblem] = []
@@ -335,7 +387,6 @@ def _in_processes(
     bounds: list[tuple[int, int]],
     *,
     workers: int,
-    tick: Callable[[int], object],
 ) -> Iterator[Block]:
     # fork shares the built hierarchy copy-on-write; with other threads alive fork is unsafe,
     # so fall back to a fork server (the problem then carries the topology files)
@@ -347,9 +398,7 @@ def _in_processes(
         initializer=_set_worker_problem,
         initargs=(problem,),
     ) as pool:
-        for block in pool.map(_worker_block, bounds):
-            tick(1)
-            yield block
+        yield from pool.map(_worker_block, bounds)
 
 
 def _on_dask(
@@ -358,36 +407,97 @@ def _on_dask(
     *,
     dask: Any,
     workers: int,
-    tick: Callable[[int], object],
-) -> Iterator[Block]:
+    store: BlockSink | None,
+) -> Iterator[Block | tuple[int, int, int]]:
+    """Blocks computed on Dask: the problem goes to each worker once, tasks carry bounds.
+
+    The network reaches a worker as its saved folder's path (loaded once per worker
+    process, memory-mapped, see `_worker_graph`) or, without a folder, scattered once per
+    matrix. With a store the workers write the blocks and send back only receipts, so no
+    block crosses the network to this process.
+    """
     # distributed is imported only when asked for (it is heavy) and typed as Any (it has
     # no complete annotations)
     distributed: Any = importlib.import_module("distributed")
-    client_type = distributed.Client
-    cluster = None
-    if isinstance(dask, client_type):
-        client = dask
-    elif isinstance(dask, str) and dask != "local":
-        client = distributed.Client(dask)
-    else:
-        cluster = distributed.LocalCluster(
-            n_workers=max(workers, 1),
-            threads_per_worker=1,
-            processes=True,
-            # a free port: the default 8787 may be held by another cluster on the machine
-            dashboard_address=":0",
-        )
-        client = distributed.Client(cluster)
+    client, owned = _dask_client(distributed, dask, workers)
     try:
-        shared = client.scatter(problem, broadcast=True)
-        futures = [client.submit(compute_block, shared, bound, pure=False) for bound in bounds]
-        blocks = []
+        light, network = _for_workers(problem)
+        shared = client.scatter(light, broadcast=True)
+        if isinstance(network, ShippedNetwork):
+            network = client.scatter(network, broadcast=True)
+        futures = [
+            client.submit(_dask_block, shared, network, bound, store, pure=False)
+            for bound in bounds
+        ]
         for future in distributed.as_completed(futures):
-            blocks.append(future.result())
-            tick(1)
-        yield from blocks
+            yield future.result()
+            future.release()  # a block held by its future would stay in the worker's memory
     finally:
-        if client is not dask:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        for resource in owned:
+            resource.close()
+
+
+def _dask_client(distributed: Any, dask: Any, workers: int) -> tuple[Any, list[Any]]:
+    """The client to use, and what this call started and must close."""
+    if isinstance(dask, distributed.Client):
+        return dask, []
+    if isinstance(dask, str) and dask != "local":
+        try:
+            client = distributed.Client(dask)
+        except OSError as error:  # includes the connection's timeout
+            msg = f"dask: cannot reach the Dask scheduler at {dask!r} ({error})"
+            raise InputError(msg) from error
+        return client, [client]
+    cluster = distributed.LocalCluster(
+        n_workers=max(workers, 1),
+        threads_per_worker=1,
+        processes=True,
+        # a free port: the default 8787 may be held by another cluster on the machine
+        dashboard_address=":0",
+    )
+    client = distributed.Client(cluster)
+    return client, [client, cluster]
+
+
+def _for_workers(
+    problem: BlockProblem,
+) -> tuple[BlockProblem, SavedNetwork | ShippedNetwork | None]:
+    """The problem without its network, and how the network reaches the workers."""
+    if problem.graph is None:
+        return problem, None
+    light = replace(problem, graph=None, topology=None)
+    if problem.saved_network is not None:
+        return light, problem.saved_network
+    return light, ShippedNetwork(problem.graph, problem.topology)
+
+
+def _dask_block(
+    light: BlockProblem,
+    network: SavedNetwork | ShippedNetwork | None,
+    bounds: tuple[int, int],
+    store: BlockSink | None,
+) -> Block | tuple[int, int, int]:
+    """One block on a Dask worker: written to the store if there is one, else returned."""
+    problem = light if network is None else replace(light, graph=_worker_graph(network))
+    block = compute_block(problem, bounds)
+    return block if store is None else store.write(block)
+
+
+_WORKER_GRAPHS: dict[str, routing.ArrayGraph] = {}
+
+
+def _worker_graph(network: SavedNetwork | ShippedNetwork) -> routing.ArrayGraph:
+    """The network in this worker process: a saved one is loaded once and then kept."""
+    if isinstance(network, ShippedNetwork):
+        if network.topology is not None:
+            routing.install_topology(network.graph.topology_hash, network.topology)
+        return network.graph
+    graph = _WORKER_GRAPHS.get(network.key)
+    if graph is None:
+        graph, _, saved = load_saved_graph(Path(network.path))
+        if saved.key != network.key:
+            msg = f"{network.path}: the saved network changed while the OD matrix was computed"
+            raise InputError(msg)
+        _WORKER_GRAPHS.clear()  # one network per worker at a time, as the engine caches
+        _WORKER_GRAPHS[network.key] = graph
+    return graph

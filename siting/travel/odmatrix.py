@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -26,9 +26,10 @@ from siting._core.atomic import write_bytes_atomic
 from siting._core.errors import InputError
 from siting.roads.graph_build import RoadArrays
 from siting.roads.snapping import NodeIndex
-from siting.travel import blocks, routing
+from siting.travel import blocks, blockstore, routing
 from siting.travel.options import ComputeOptions, EngineChoice, SnapRule
 from siting.travel.points import Points, as_points
+from siting.travel.savedgraph import SavedNetwork
 from siting.travel.straightline import StraightLineModel
 
 logger = logging.getLogger(__name__)
@@ -402,10 +403,18 @@ class RoadNetwork:
         The engine's arrays (memory-mapped when reloaded by `load_road_network`).
     build_report
         What the network's build kept and dropped (`siting.load_network`'s report), if known.
+    build_options
+        The options its travel times were built with (`siting.roads.network.build_options`),
+        if known: set by `load_road_network` and kept in a saved network.
+    saved
+        The folder it was reloaded from (`load_road_network`), if any: Dask workers load it
+        from there instead of receiving the arrays.
     """
 
     arrays: routing.ArrayGraph
     build_report: Mapping[str, Any] = field(default_factory=dict)
+    build_options: Mapping[str, Any] = field(default_factory=dict)
+    saved: SavedNetwork | None = None
 
     @cached_property
     def node_index(self) -> NodeIndex:
@@ -512,6 +521,13 @@ def travel_times(
         logger.info("OD matrix: reusing %s", cache_path)
         return ODMatrix.load(cache_path)
     started = time.perf_counter()
+    store, inputs_hash = None, ""
+    if compute.store_dir is not None:
+        inputs_hash = _inputs_hash(road, origin_points, site_points, options)
+        store = blockstore.open_store(compute.store_dir, inputs_hash=inputs_hash)
+        if store is not None and store.engine in ("phast", "cch", "dijkstra"):
+            # keep the finished blocks' engine: another one may round the last bit otherwise
+            compute = replace(compute, engine=cast(EngineChoice, store.engine))
     problem, metadata = _build_problem(
         road,
         origin_points,
@@ -520,26 +536,109 @@ def travel_times(
         compute=compute,
         straight_line=straight_line or StraightLineModel(),
     )
-    small_is_rows = origin_points.size < site_points.size
-    chunk_size = compute.chunk_size or blocks.chunk_size_for(
-        problem.small.size, problem.large.size, workers=compute.workers, engine=problem.engine
-    )
-    bounds = blocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
-    computed = blocks.run_blocks(
-        problem, bounds, workers=compute.workers, dask=compute.dask, progress=compute.progress
-    )
-    matrix = blocks.assemble(
-        computed,
-        n_small=problem.small.size,
-        n_large=problem.large.size,
-        small_is_rows=small_is_rows,
-    )
+    metadata = {**metadata, **options}
+    ids = (origin_points.ids, site_points.ids)
+    if store is None and compute.store_dir is not None:
+        store = _new_store(problem, compute, inputs_hash, metadata=metadata, ids=ids)
+    if store is not None:
+        matrix = _through_store(problem, store, compute)
+    else:
+        computed = blocks.run_blocks(
+            problem,
+            _block_bounds(problem, compute),
+            workers=compute.workers,
+            dask=compute.dask,
+            progress=compute.progress,
+        )
+        matrix = blocks.assemble(
+            computed,
+            n_small=problem.small.size,
+            n_large=problem.large.size,
+            small_is_rows=origin_points.size < site_points.size,
+        )
     metadata["seconds"] = round(time.perf_counter() - started, 3)
-    od = ODMatrix(matrix, origin_points.ids, site_points.ids, {**metadata, **options})
+    od = ODMatrix(matrix, origin_points.ids, site_points.ids, metadata)
     _log_matrix(od)
     if cache_path is not None:
         od.save(cache_path)
     return od
+
+
+def _block_bounds(problem: blocks.BlockProblem, compute: ComputeOptions) -> list[tuple[int, int]]:
+    chunk_size = compute.chunk_size or blocks.chunk_size_for(
+        problem.small.size, problem.large.size, workers=compute.workers, engine=problem.engine
+    )
+    return blocks.chunk_bounds(problem.small.size, problem.large.size, chunk_size=chunk_size)
+
+
+def _new_store(
+    problem: blocks.BlockProblem,
+    compute: ComputeOptions,
+    inputs_hash: str,
+    *,
+    metadata: Mapping[str, Any],
+    ids: tuple[npt.NDArray[Any], npt.NDArray[Any]],
+) -> blockstore.BlockStore:
+    assert compute.store_dir is not None
+    layout = {
+        "n_small": problem.small.size,
+        "n_large": problem.large.size,
+        "small_is_rows": ids[0].size < ids[1].size,
+        "engine": problem.engine,
+        "metadata": metadata,
+    }
+    return blockstore.create_store(
+        compute.store_dir,
+        inputs_hash=inputs_hash,
+        bounds=_block_bounds(problem, compute),
+        layout=layout,
+        ids=ids,
+    )
+
+
+def _through_store(
+    problem: blocks.BlockProblem, store: blockstore.BlockStore, compute: ComputeOptions
+) -> sp.csr_matrix:
+    """Compute the store's missing blocks into it, then assemble the matrix from its files."""
+    # the store keeps blocks by small-side point (bounds name them)
+    problem = replace(problem, large_is_rows=False)
+    missing = store.missing()
+    if not missing:  # a finished store: nothing to start (not even a local cluster)
+        return store.assemble()
+    if len(missing) < len(store.bounds):
+        logger.info(
+            "OD blocks: %d of %d already in %s, computing the other %d",
+            len(store.bounds) - len(missing),
+            len(store.bounds),
+            store.path,
+            len(missing),
+        )
+    blocks.run_blocks(
+        problem,
+        missing,
+        workers=compute.workers,
+        dask=compute.dask,
+        progress=compute.progress,
+        store=store,
+    )
+    return store.assemble()
+
+
+def load_block_store(path: str | os.PathLike[str]) -> ODMatrix:
+    """Assemble the matrix of a finished block store (`ComputeOptions.store_dir`).
+
+    The blocks are read one at a time, so only one block and the result are in memory.
+
+    Raises
+    ------
+    InputError
+        If `path` is not a block store, blocks are missing (an unfinished run) or a block
+        file is damaged.
+    """
+    store = blockstore.read_store(path)
+    matrix = store.assemble()
+    origin_ids, destination_ids = store.ids()
+    return ODMatrix(matrix, origin_ids, destination_ids, store.layout["metadata"])
 
 
 def _check_options(max_minutes: float | None, direction: str) -> None:
@@ -558,12 +657,19 @@ def _cache_path(
 ) -> Path | None:
     if cache_dir is None:
         return None
+    return Path(cache_dir) / f"od-{_inputs_hash(road, origins, sites, options)[:32]}.npz"
+
+
+def _inputs_hash(
+    road: RoadNetwork | None, origins: Points, sites: Points, options: Mapping[str, Any]
+) -> str:
+    """Hash of everything a matrix's values depend on: network, points and options."""
     digest = hashlib.sha256()
     digest.update((road.arrays.weights_hash if road is not None else STRAIGHT_MODEL).encode())
     digest.update(origins.digest().encode())
     digest.update(sites.digest().encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    return Path(cache_dir) / f"od-{digest.hexdigest()[:32]}.npz"
+    return digest.hexdigest()
 
 
 def _build_problem(
@@ -600,10 +706,11 @@ def _build_problem(
         resolution_s=options["resolution_s"],
         topology=None,
         straight_line=None,
+        saved_network=road.saved,
         large_is_rows=not small_is_rows,
     )
-    # threads share the topology; Dask workers need a copy
-    ship = compute.dask is not None
+    # threads share the topology; Dask workers load a saved network or need a copy
+    ship = compute.dask is not None and road.saved is None
     chosen = _choose_engine(problem, compute.engine, cache_dir=compute.cache_dir, ship=ship)
     return chosen, {
         "model": ROAD_MODEL,

@@ -66,6 +66,11 @@ class ComputeOptions:
     cache_dir
         Directory for saved matrices and CCH orderings; a matrix for the same network, points
         and options is loaded instead of computed.
+    store_dir
+        Folder of an on-disk block store (`siting.travel.blockstore`): each finished block is
+        written there (by the Dask worker that computed it), and a run interrupted earlier
+        with the same inputs computes only the missing blocks; a store of other inputs is
+        refused. The matrix is then assembled from the files.
     progress
         Show a progress bar; None shows one only on a terminal.
     resolution_s
@@ -77,6 +82,7 @@ class ComputeOptions:
     dask: Any = None
     chunk_size: int | None = None
     cache_dir: str | os.PathLike[str] | None = None
+    store_dir: str | os.PathLike[str] | None = None
     progress: bool | None = None
     resolution_s: float = DEFAULT_RESOLUTION_S
 

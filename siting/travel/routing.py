@@ -480,6 +480,8 @@ def _topology(
         topology.load(str(directory))
         how = "loaded"
     else:
+        # RoutingKit's nested dissection shows no progress: say what the wait is for
+        logger.info("Ordering %d nodes for the contraction hierarchy", graph.n_nodes)
         # arcs as given, then reversed (see CCHEngine); coordinates feed Inertial Flow
         tail = np.concatenate([graph.tail, graph.head]).astype(np.uint32)
         head = np.concatenate([graph.head, graph.tail]).astype(np.uint32)
