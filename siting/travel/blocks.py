@@ -465,7 +465,8 @@ def _for_workers(
     """The problem without its network, and how the network reaches the workers."""
     if problem.graph is None:
         return problem, None
-    light = replace(problem, graph=None, topology=None)
+    # the sweeps' hierarchy is rebuilt by each worker from the network, and kept there
+    light = replace(problem, graph=None, topology=None, phast=None)
     if problem.saved_network is not None:
         return light, problem.saved_network
     return light, ShippedNetwork(problem.graph, problem.topology)
@@ -479,6 +480,10 @@ def _dask_block(
 ) -> Block | tuple[int, int, int]:
     """One block on a Dask worker: written to the store if there is one, else returned."""
     problem = light if network is None else replace(light, graph=_worker_graph(network))
+    if problem.engine == "phast" and problem.phast is None:
+        assert problem.graph is not None
+        sweeps = routing.build_phast(problem.graph, resolution_s=problem.resolution_s)
+        problem = replace(problem, phast=sweeps)
     block = compute_block(problem, bounds)
     return block if store is None else store.write(block)
 
