@@ -120,7 +120,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--setups", nargs="*", default=list(SETUPS), choices=list(SETUPS))
     parser.add_argument(
         "--engine",
-        choices=("auto", "cch", "dijkstra"),
+        choices=("auto", "phast", "cch", "dijkstra"),
         default="auto",
         help="travel_times' engine (auto: probed; the 90-minute cut-off makes Dijkstra close)",
     )

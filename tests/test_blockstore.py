@@ -221,5 +221,9 @@ def test_dask_local_cluster_loads_the_saved_network_once(
             stored = _od(roads, compute)
             _assert_identical(threads, stored)
             assert client.run(_worker_networks) == loaded  # kept, not loaded again
+            # the sweeps: each worker builds their hierarchy from the network it loaded
+            compute = ComputeOptions(engine="phast", dask=client, workers=2, chunk_size=3)
+            _assert_identical(threads, _od(roads, compute))
+            assert client.run(_worker_networks) == loaded
     finally:
         cluster.close()

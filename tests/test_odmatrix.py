@@ -104,7 +104,7 @@ def test_access_times_are_added_at_both_ends() -> None:
 
 
 @pytest.mark.parametrize("name", ["test.osm.pbf", "Helsinki.osm.pbf"])
-@pytest.mark.parametrize("engine", ["cch", "dijkstra"])
+@pytest.mark.parametrize("engine", ["phast", "cch", "dijkstra"])
 @pytest.mark.parametrize("direction", ["to_sites", "from_sites"])
 def test_real_osm_equals_networkx_within_tenth_of_second(
     name: str, engine: str, direction: str
@@ -157,7 +157,7 @@ def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:
     origins, sites = _at_nodes(graph, nodes[::2]), _at_nodes(graph, nodes[1::20])
     full = travel_times(graph, origins, sites).to_dense()
     limit = float(np.median(full[np.isfinite(full)]))
-    for engine in ("cch", "dijkstra"):
+    for engine in ("phast", "cch", "dijkstra"):
         cut = travel_times(
             graph, origins, sites, max_minutes=limit, compute=ComputeOptions(engine=engine)
         )  # type: ignore[arg-type]
@@ -170,6 +170,7 @@ def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:
 @pytest.mark.parametrize(
     ("engine", "runs"),
     [
+        ("phast", [(1, 1), (16, 2), (7, 2), (None, 2)]),
         ("cch", [(1, 1), (4, 2), (7, 2), (None, 2)]),
         ("dijkstra", [(7, 2)]),  # processes: one run, they take seconds to start
     ],
@@ -177,7 +178,8 @@ def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:
 def test_result_independent_of_chunks_and_workers(
     engine: str, runs: list[tuple[int | None, int]]
 ) -> None:
-    """Chunk sizes and worker counts (CCH threads, Dijkstra processes): identical matrices."""
+    """Chunk sizes and worker counts (sweep and CCH threads, Dijkstra processes): identical
+    matrices."""
     graph = _osm_graph("test.osm.pbf")
     network = prepare_network(graph)
     nodes = sorted(graph.nodes)

@@ -67,7 +67,7 @@ def test_array_path_gives_the_networkx_paths_engine_arrays(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", EXTRACTS)
-@pytest.mark.parametrize("engine", ["cch", "dijkstra"])
+@pytest.mark.parametrize("engine", ["phast", "cch", "dijkstra"])
 def test_array_path_gives_the_same_od_matrix(source: str, engine: str) -> None:
     """OD matrices over the array path equal those over networkx, bit for bit, per engine."""
     graph = load_network(source, cache=False)
@@ -134,6 +134,8 @@ def test_saved_network_round_trip_gives_identical_times(source: str, tmp_path: P
     folder = save_road_network(built, tmp_path / "roads")
     routing._TOPOLOGIES.clear()
     routing._ENGINES.clear()
+    routing._HIERARCHIES.clear()
+    routing._PHAST.clear()
     reloaded = load_road_network(folder)
     # the node order came from the folder: nothing was built again
     assert list(routing._TOPOLOGIES) == [reloaded.arrays.topology_hash]
@@ -141,6 +143,8 @@ def test_saved_network_round_trip_gives_identical_times(source: str, tmp_path: P
     assert reloaded.build_report == built.build_report
     _assert_same_matrix(_matrix(reloaded), before)
     _assert_same_matrix(_matrix(reloaded, engine="dijkstra"), _matrix(built, engine="dijkstra"))
+    # the sweeps on the reloaded arrays (memory-mapped) and RoutingKit's saved order
+    _assert_same_matrix(_matrix(reloaded, engine="phast"), before)
 
 
 def _saved(tmp_path: Path) -> Path:

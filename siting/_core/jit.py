@@ -13,11 +13,14 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 def compiled(function: Function) -> Function:
     """numba's compiled `function`, cached on disk where the package folder (or the user's
     cache) is writable; otherwise, as for a user who may not write there, compiled anew in
-    each process (numba refuses ``cache=True`` at import when it finds no such place)."""
+    each process (numba refuses ``cache=True`` at import when it finds no such place).
+
+    The compiled code releases the GIL, so Python threads run it side by side (the OD
+    blocks of `siting.travel.blocks`)."""
     try:
-        return cast("Function", njit(cache=True)(function))
+        return cast("Function", njit(cache=True, nogil=True)(function))
     except RuntimeError:
-        return cast("Function", njit(function))
+        return cast("Function", njit(nogil=True)(function))
 
 
 def compiled_parallel(function: Function) -> Function:

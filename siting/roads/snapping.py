@@ -142,14 +142,16 @@ class NodeIndex:
         crs: str | CRS = "EPSG:4326",
         access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        workers: int = 1,
     ) -> Snapped:
-        """Snap points in `crs` to their nearest node (see `snap_points`)."""
+        """Snap points in `crs` to their nearest node (see `snap_points`), the tree searched
+        by `workers` threads."""
         _check_positive("access_speed_kph", access_speed_kph)
         _check_positive("max_snap_m", max_snap_m)
         px, py = _as_coordinates(x, y)
         to_metric = Transformer.from_crs(crs, self.metric, always_xy=True)
         px_m, py_m = to_metric.transform(px, py)
-        distance_m, index = self.tree.query(np.column_stack([px_m, py_m]))
+        distance_m, index = self.tree.query(np.column_stack([px_m, py_m]), workers=workers)
         distance_m = np.asarray(distance_m, dtype=np.float64)
         too_far = distance_m > max_snap_m
         _report_far(distance_m, too_far, max_snap_m)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +30,12 @@ from siting.travel import routing
 from siting.travel.savedgraph import SavedNetwork, load_saved_graph
 from siting.travel.straightline import StraightLineModel
 
+if TYPE_CHECKING:
+    from siting.travel.phast import PhastEngine
+
 logger = logging.getLogger(__name__)
 
-Engine = Literal["cch", "dijkstra", "straight-line"]
+Engine = Literal["phast", "cch", "dijkstra", "straight-line"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _LOCK = threading.Lock()  # RoutingKit's query buffers are per metric: one search at a time
@@ -67,6 +70,10 @@ class BlockProblem:
     topology: Mapping[str, bytes] | None
     straight_line: StraightLineModel | None
     saved_network: SavedNetwork | None = None
+    phast: PhastEngine | None = None
+    #: The matrix's rows are the large side: sweep blocks are then compressed by large-side
+    #: point, so that joining them needs no transposition.
+    large_is_rows: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,12 +93,14 @@ class BlockSink(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class Block:
-    """Stored times (minutes) from a chunk of the small side, compressed by small-side point."""
+    """Stored times (minutes) from a chunk of the small side, compressed by small-side point
+    (or, `by_large`, by large-side point, columns numbered from the chunk's `start`)."""
 
     start: int
     indptr: npt.NDArray[np.int64]
     indices: npt.NDArray[np.int32]
     minutes: npt.NDArray[np.float32]
+    by_large: bool = False
 
 
 def chunk_bounds(n_small: int, n_large: int, *, chunk_size: int | None) -> list[tuple[int, int]]:
@@ -104,6 +113,8 @@ def chunk_bounds(n_small: int, n_large: int, *, chunk_size: int | None) -> list[
 def compute_block(problem: BlockProblem, bounds: tuple[int, int]) -> Block:
     """Compute one block: times from small-side points ``bounds`` to every large-side point."""
     start, stop = bounds
+    if problem.engine == "phast":
+        return _phast_block(problem, start, stop)
     seconds = _block_seconds(problem, start, stop)
     seconds += problem.small.access_s[start:stop, None]
     seconds += problem.large.access_s[None, :]
@@ -118,6 +129,29 @@ def compute_block(problem: BlockProblem, bounds: tuple[int, int]) -> Block:
         indices=columns[keep],
         minutes=(seconds[keep] / 60.0).astype(np.float32),
     )
+
+
+def _phast_block(problem: BlockProblem, start: int, stop: int) -> Block:
+    from siting.travel import block_rows  # late: numba is heavy to import
+
+    assert problem.phast is not None
+    small, large = problem.small, problem.large
+    sources, source_of = np.unique(small.node[start:stop], return_inverse=True)
+    targets, target_of = np.unique(large.node, return_inverse=True)
+    units = problem.phast.distance_units(sources, targets, forward=problem.search_side == "forward")
+    resolution_s, limit_s = problem.phast.resolution_s, problem.limit_s
+    if problem.large_is_rows:
+        rows = block_rows.sparse_rows(
+            units, target_of, source_of, large.access_s, small.access_s[start:stop],
+            rows_are_small=False, resolution_s=resolution_s, limit_s=limit_s,
+            column_offset=start,
+        )  # fmt: skip
+    else:
+        rows = block_rows.sparse_rows(
+            units.T, source_of, target_of, small.access_s[start:stop], large.access_s,
+            rows_are_small=True, resolution_s=resolution_s, limit_s=limit_s,
+        )  # fmt: skip
+    return Block(start, *rows, by_large=problem.large_is_rows)
 
 
 def _block_seconds(problem: BlockProblem, start: int, stop: int) -> FloatArray:
@@ -163,6 +197,8 @@ def assemble(
     matrix are in memory at once (a matrix of 50 million pairs takes 400 MB).
     """
     blocks.sort(key=lambda block: block.start)
+    if blocks and blocks[0].by_large:
+        return _assemble_by_large(blocks, n_small=n_small, n_large=n_large)
     nnz = sum(int(block.indptr[-1]) for block in blocks)
 
     def drained() -> Iterator[Block]:
@@ -212,6 +248,19 @@ def assemble_stream(
     return matrix
 
 
+def _assemble_by_large(blocks: list[Block], *, n_small: int, n_large: int) -> sp.csr_matrix:
+    from siting.travel import block_rows  # late: numba is heavy to import
+
+    parts = [(block.indptr, block.indices, block.minutes) for block in blocks]
+    blocks.clear()
+    indptr, columns, minutes = block_rows.merge_blocks(parts, n_large)
+    matrix = sp.csr_matrix((minutes, columns, indptr), shape=(n_large, n_small))
+    matrix.has_sorted_indices = True  # each row's blocks come in column order
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        array.flags.writeable = False
+    return matrix
+
+
 def run_blocks(
     problem: BlockProblem,
     bounds: list[tuple[int, int]],
@@ -234,6 +283,8 @@ def run_blocks(
     try:
         if dask is not None:
             results = _on_dask(problem, bounds, dask=dask, workers=workers, store=store)
+        elif workers > 1 and len(bounds) > 1 and problem.engine == "phast":
+            results = _sweeps_in_threads(problem, bounds, workers=workers)
         elif workers > 1 and len(bounds) > 1 and problem.engine == "cch":
             results = _in_threads(problem, bounds, workers=workers)
         elif workers > 1 and len(bounds) > 1:
@@ -277,6 +328,14 @@ def chunk_size_for(n_small: int, n_large: int, *, workers: int, engine: Engine) 
     both busy to the end (7 blocks on 2 workers leave one idle for a seventh of the run).
     """
     budget = max(1, routing.BLOCK_BYTES // (8 * max(n_large, 1)))
+    if engine == "phast":
+        # whole batches of sweeps (a part batch costs a whole sweep), as evenly as they go
+        # over the workers
+        from siting.travel.phast import BATCH
+
+        batches = -(-n_small // BATCH)
+        per_block = min(max(1, budget // BATCH), -(-batches // max(workers, 1)))
+        return per_block * BATCH
     if workers <= 1:
         return budget
     per_worker = 1 if engine == "cch" else 4
@@ -298,6 +357,17 @@ def _in_threads(
         _THREAD_METRIC.metric = routing.metric_copy(shared, side=problem.search_side)
 
     with ThreadPoolExecutor(max_workers=min(workers, len(bounds)), initializer=give_metric) as pool:
+        yield from pool.map(lambda bound: compute_block(problem, bound), bounds)
+
+
+def _sweeps_in_threads(
+    problem: BlockProblem,
+    bounds: list[tuple[int, int]],
+    *,
+    workers: int,
+) -> Iterator[Block]:
+    # the compiled sweeps release the GIL and share only read-only arrays
+    with ThreadPoolExecutor(max_workers=min(workers, len(bounds))) as pool:
         yield from pool.map(lambda bound: compute_block(problem, bound), bounds)
 
 
@@ -395,7 +465,8 @@ def _for_workers(
     """The problem without its network, and how the network reaches the workers."""
     if problem.graph is None:
         return problem, None
-    light = replace(problem, graph=None, topology=None)
+    # the sweeps' hierarchy is rebuilt by each worker from the network, and kept there
+    light = replace(problem, graph=None, topology=None, phast=None)
     if problem.saved_network is not None:
         return light, problem.saved_network
     return light, ShippedNetwork(problem.graph, problem.topology)
@@ -409,6 +480,10 @@ def _dask_block(
 ) -> Block | tuple[int, int, int]:
     """One block on a Dask worker: written to the store if there is one, else returned."""
     problem = light if network is None else replace(light, graph=_worker_graph(network))
+    if problem.engine == "phast" and problem.phast is None:
+        assert problem.graph is not None
+        sweeps = routing.build_phast(problem.graph, resolution_s=problem.resolution_s)
+        problem = replace(problem, phast=sweeps)
     block = compute_block(problem, bounds)
     return block if store is None else store.write(block)
 

@@ -531,7 +531,7 @@ def travel_times(
     if compute.store_dir is not None:
         inputs_hash = _inputs_hash(road, origin_points, site_points, options)
         store = blockstore.open_store(compute.store_dir, inputs_hash=inputs_hash)
-        if store is not None and store.engine in ("cch", "dijkstra"):
+        if store is not None and store.engine in ("phast", "cch", "dijkstra"):
             # keep the finished blocks' engine: another one may round the last bit otherwise
             compute = replace(compute, engine=cast(EngineChoice, store.engine))
     problem, metadata = _build_problem(
@@ -606,6 +606,8 @@ def _through_store(
     problem: blocks.BlockProblem, store: blockstore.BlockStore, compute: ComputeOptions
 ) -> sp.csr_matrix:
     """Compute the store's missing blocks into it, then assemble the matrix from its files."""
+    # the store keeps blocks by small-side point (bounds name them)
+    problem = replace(problem, large_is_rows=False)
     missing = store.missing()
     if not missing:  # a finished store: nothing to start (not even a local cluster)
         return store.assemble()
@@ -692,8 +694,10 @@ def _build_problem(
             "engine": "straight-line",
             "network_hash": None,
         }
-    origin_side, origin_snap_m = _snap(road, origins, "origins", options)
-    site_side, site_snap_m = _snap(road, sites, "destinations", options)
+    # the k-d tree search takes a tenth of a 100,000-point matrix: it gets the workers too
+    workers = compute.workers if compute.dask is None else 1
+    origin_side, origin_snap_m = _snap(road, origins, "origins", options, workers=workers)
+    site_side, site_snap_m = _snap(road, sites, "destinations", options, workers=workers)
     small_is_rows = origins.size < sites.size
     small, large = (origin_side, site_side) if small_is_rows else (site_side, origin_side)
     # the CCH and scipy search from the small side; which way depends on the trip direction
@@ -709,6 +713,7 @@ def _build_problem(
         topology=None,
         straight_line=None,
         saved_network=road.saved,
+        large_is_rows=not small_is_rows,
     )
     # threads share the topology; Dask workers load a saved network or need a copy
     ship = compute.dask is not None and road.saved is None
@@ -722,7 +727,12 @@ def _build_problem(
 
 
 def _snap(
-    road: RoadNetwork, points: Points, argument: str, options: Mapping[str, Any]
+    road: RoadNetwork,
+    points: Points,
+    argument: str,
+    options: Mapping[str, Any],
+    *,
+    workers: int = 1,
 ) -> tuple[blocks.Side, float]:
     snapped = road.node_index.snap(
         points.lon,
@@ -730,6 +740,7 @@ def _snap(
         crs="EPSG:4326",
         access_speed_kph=options["access_speed_kph"],
         max_snap_m=options["max_snap_m"],
+        workers=workers,
     )
     if snapped.too_far.any():
         worst = int(np.argmax(snapped.distance_m))
@@ -784,24 +795,54 @@ def _choose_engine(
     if engine == "dijkstra":
         return replace(problem, engine="dijkstra")
     assert problem.graph is not None
-    routing.build_cch(problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir)
-    files = routing.topology_files(problem.graph.topology_hash) if ship else None
-    cch = replace(problem, engine="cch", topology=files)
-    if engine == "cch" or math.isinf(problem.limit_s):
-        return cch
-    dijkstra = replace(problem, engine="dijkstra")
-    # seconds per small-side point. A CCH search of many sources shares one pass over the
-    # targets, which dominates a search of 2 sources: probing both engines on 2 points chose
-    # Dijkstra where the CCH was several times faster on real blocks. The CCH is probed on
-    # up to 16 points (real blocks hold more, so this still favours Dijkstra a little).
+    if engine == "cch":
+        routing.build_cch(problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir)
+        files = routing.topology_files(problem.graph.topology_hash) if ship else None
+        return replace(problem, engine="cch", topology=files)
+    # the sweeps: 3-8x faster than RoutingKit's many-to-many on the benchmark (README)
+    sweeps = routing.build_phast(problem.graph, resolution_s=problem.resolution_s)
+    sweeps.selection(np.unique(problem.large.node))  # made once here, shared by every block
+    fast = replace(problem, engine="phast", phast=sweeps)
+    if engine == "phast" or math.isinf(problem.limit_s):
+        return fast
+    return _probed(fast, replace(problem, engine="dijkstra"))
+
+
+def _probed(fast: blocks.BlockProblem, dijkstra: blocks.BlockProblem) -> blocks.BlockProblem:
+    # seconds per small-side point. One sweep serves a batch of sources, so the sweeps are
+    # probed on one full batch (fewer points would charge a whole sweep to each) and
+    # Dijkstra on 2 points; the target selection is already made, the compiled code loaded
+    # on a tiny network (its first call cost 10x a point's sweep and chose Dijkstra).
+    from siting.travel.phast import BATCH
+
+    _load_compiled(fast)
     per_point = {}
-    for candidate, n_points in ((cch, 16), (dijkstra, 2)):
-        probe = (0, min(n_points, problem.small.size))
+    for candidate, n_points in ((fast, BATCH), (dijkstra, 2)):
+        probe = (0, min(n_points, fast.small.size))
         started = time.perf_counter()
         blocks.compute_block(candidate, probe)
         per_point[candidate.engine] = (time.perf_counter() - started) / probe[1]
     logger.info("Engine probe (s per small-side point): %s", per_point)
-    return cch if per_point["cch"] <= per_point["dijkstra"] else dijkstra
+    return fast if per_point[fast.engine] <= per_point["dijkstra"] else dijkstra
+
+
+def _load_compiled(problem: blocks.BlockProblem) -> None:
+    """Run one block of `problem`'s kind on a 2-node network: numba loads the code once."""
+    from siting.travel import phast
+
+    arc = np.zeros(1, dtype=np.int32)
+    tiny = phast.build_engine(
+        np.arange(2),
+        arc,
+        arc + 1,
+        np.ones(1, dtype=np.uint32),
+        weights_hash="load",
+        resolution_s=problem.resolution_s,
+    )
+    point = blocks.Side(
+        node=np.zeros(1, dtype=np.int64), access_s=np.zeros(1), lon=np.zeros(1), lat=np.zeros(1)
+    )
+    blocks.compute_block(replace(problem, small=point, large=point, phast=tiny), (0, 1))
 
 
 def _log_matrix(od: ODMatrix) -> None:

@@ -15,7 +15,7 @@ from siting._core.errors import InputError
 from siting.roads.snapping import DEFAULT_ACCESS_SPEED_KPH, DEFAULT_MAX_SNAP_M
 from siting.travel.routing import DEFAULT_RESOLUTION_S
 
-EngineChoice = Literal["auto", "cch", "dijkstra"]
+EngineChoice = Literal["auto", "phast", "cch", "dijkstra"]
 #: Walking speed (km/h) on footpaths, access and egress; a common planning figure.
 WALK_SPEED_KPH = 4.8
 #: Walked distance over straight-line distance (stops, access and egress legs).
@@ -49,12 +49,14 @@ class ComputeOptions:
     Attributes
     ----------
     engine
-        ``"cch"`` (contraction hierarchy), ``"dijkstra"`` (scipy, stops at the cut-off) or
-        ``"auto"``: the CCH, or with a cut-off whichever a probe on two points measures
-        faster.
+        ``"phast"`` (batched sweeps over a contraction hierarchy, `siting.travel.phast`),
+        ``"cch"`` (RoutingKit's many-to-many query on the same hierarchy's order),
+        ``"dijkstra"`` (scipy, stops at the cut-off) or ``"auto"``: the sweeps, or with a
+        cut-off whichever of them and Dijkstra a probe on a few points measures faster.
     workers
-        Parallel workers on this machine: threads for the CCH (each with its own metric),
-        processes for scipy's Dijkstra; or the Dask workers of a local cluster.
+        Parallel workers on this machine: numba threads for the sweeps, threads for the CCH
+        (each with its own metric), processes for scipy's Dijkstra; or the Dask workers of a
+        local cluster.
     dask
         None (no Dask), ``"local"`` (a LocalCluster of `workers` processes), a scheduler
         address or a ``distributed.Client``.
@@ -85,7 +87,7 @@ class ComputeOptions:
     resolution_s: float = DEFAULT_RESOLUTION_S
 
     def __post_init__(self) -> None:
-        check.choice("auto", "cch", "dijkstra")(self.engine, "engine")
+        check.choice("auto", "phast", "cch", "dijkstra")(self.engine, "engine")
         check.positive_int(self.workers, "workers")
         check.optional(check.positive_int)(self.chunk_size, "chunk_size")
         check.positive(self.resolution_s, "resolution_s")
