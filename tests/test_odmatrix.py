@@ -150,6 +150,31 @@ def test_many_hour_path_stays_within_tenth_of_second() -> None:
     np.testing.assert_allclose(od.to_dense()[:, 0].astype(np.float64) * 60, expected_s, atol=0.1)
 
 
+@pytest.mark.parametrize("max_minutes", [None, 2.0])
+@pytest.mark.parametrize("direction", ["to_sites", "from_sites"])
+def test_every_engine_gives_the_same_matrix_to_the_last_bit(
+    max_minutes: float | None, direction: str
+) -> None:
+    """Sweeps, CCH and Dijkstra sum the same whole units: "auto" may pick any of them (by a
+    timed probe) and the matrix, its caches and hashes stay the same."""
+    graph = _osm_graph("test.osm.pbf")
+    network = prepare_network(graph)
+    nodes = sorted(graph.nodes)
+    origins, sites = _at_nodes(graph, nodes[::3]), _at_nodes(graph, nodes[1::17])
+    matrices = [
+        travel_times(
+            network, origins, sites, max_minutes=max_minutes, direction=direction,
+            compute=ComputeOptions(engine=engine),  # type: ignore[arg-type]
+        ).minutes
+        for engine in ("phast", "cch", "dijkstra")
+    ]  # fmt: skip
+    assert matrices[0].nnz > 100
+    for other in matrices[1:]:
+        np.testing.assert_array_equal(matrices[0].indptr, other.indptr)
+        np.testing.assert_array_equal(matrices[0].indices, other.indices)
+        np.testing.assert_array_equal(matrices[0].data.view(np.uint32), other.data.view(np.uint32))
+
+
 def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:
     """With max_minutes the stored pairs are those of the full matrix within the cut-off."""
     graph = _osm_graph("test.osm.pbf")

@@ -176,7 +176,12 @@ def _block_seconds(problem: BlockProblem, start: int, stop: int) -> FloatArray:
         assert problem.graph is not None
         limit = problem.limit_s - float(small.access_s[start:stop].min(initial=0.0))
         distinct = routing.dijkstra_seconds(
-            problem.graph, sources, targets, side=problem.search_side, limit_s=max(limit, 0.0)
+            problem.graph,
+            sources,
+            targets,
+            side=problem.search_side,
+            limit_s=max(limit, 0.0),
+            resolution_s=problem.resolution_s,
         )
     return distinct[source_of[:, None], target_of[None, :]]
 

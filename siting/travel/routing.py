@@ -115,6 +115,20 @@ class ArrayGraph:
         """Adjacency matrix of the reversed network (searches towards a node)."""
         return _csr(self.head, self.tail, self.travel_time_s, self.n_nodes)
 
+    def units_csr(self, side: Side, resolution_s: float) -> sp.csr_matrix:
+        """As `forward_csr` (or `backward_csr`) in whole units of `resolution_s`: the
+        hierarchies' integer weights, as float64 (sums stay exact below 2**53)."""
+        key = (side, resolution_s)
+        if key not in self._units_csr:
+            units = to_units(self.travel_time_s, resolution_s).astype(np.float64)
+            ends = (self.tail, self.head) if side == "forward" else (self.head, self.tail)
+            self._units_csr[key] = _csr(*ends, units, self.n_nodes)
+        return self._units_csr[key]
+
+    @cached_property
+    def _units_csr(self) -> dict[tuple[Side, float], sp.csr_matrix]:
+        return {}
+
     def positions(self, node_ids: npt.ArrayLike, *, argument: str = "node") -> IntArray:
         """Return the array positions of graph node ids.
 
@@ -553,20 +567,35 @@ def install_topology(topology_hash: str, files: Mapping[str, bytes]) -> None:
 
 
 def dijkstra_seconds(
-    graph: ArrayGraph, sources: IntArray, targets: IntArray, *, side: Side, limit_s: float
+    graph: ArrayGraph,
+    sources: IntArray,
+    targets: IntArray,
+    *,
+    side: Side,
+    limit_s: float,
+    resolution_s: float = DEFAULT_RESOLUTION_S,
 ) -> FloatArray:
     """Return (len(sources), len(targets)) travel times by scipy Dijkstra; inf = not reached.
 
     ``side="backward"`` searches the reversed network, giving times from targets to sources.
-    The search stops at `limit_s` seconds.
+    The search stops at `limit_s` seconds (a pair up to one unit beyond may be kept).
+
+    Notes
+    -----
+    The search sums the hierarchies' whole units of `resolution_s` (`units_csr`), not float
+    seconds: every engine then sums the same integers and gives the same times to the last
+    bit, whichever one "auto"'s timed probe picks (float seconds summed along other paths
+    differed there).
     """
-    matrix = graph.forward_csr if side == "forward" else graph.backward_csr
+    matrix = graph.units_csr(side, resolution_s)
+    limit = math.floor(limit_s / resolution_s) + 1 if math.isfinite(limit_s) else np.inf
     rows = max(1, BLOCK_BYTES // (8 * max(graph.n_nodes, 1)))
     result = np.empty((sources.size, targets.size), dtype=np.float64)
     for start in range(0, sources.size, rows):
         chunk = sources[start : start + rows]
-        times = csgraph.dijkstra(matrix, directed=True, indices=chunk, limit=limit_s)
-        result[start : start + rows] = times[:, targets]
+        units = csgraph.dijkstra(matrix, directed=True, indices=chunk, limit=limit)
+        # the same product as cch_seconds: float64 units times the resolution
+        result[start : start + rows] = units[:, targets] * resolution_s
     return result
 
 
