@@ -813,8 +813,13 @@ def _bounds(data: MapData) -> list[list[float]]:
         bounds = np.r_[np.minimum(bounds[:2], cells[:2]), np.maximum(bounds[2:], cells[2:])]
     # the extent's outline, not every cell, goes to WGS84 (600,000 polygons took seconds);
     # densified, because a straight edge in SWEREF99 TM is a curve in degrees
-    box = shapely.box(*bounds)
-    outline = gpd.GeoSeries([box.segmentize(max(box.length / 400, 1e-9))], crs=data.demand.crs)
+    west, south, east, north = bounds
+    if east > west and north > south:
+        box = shapely.box(west, south, east, north)
+        extent = box.segmentize(box.length / 400)
+    else:  # one point, or points on a line: no area to densify
+        extent = shapely.MultiPoint([(west, south), (east, north)])
+    outline = gpd.GeoSeries([extent], crs=data.demand.crs)
     west, south, east, north = outline.to_crs(WGS84).total_bounds
     return [[float(south), float(west)], [float(north), float(east)]]
 
