@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from osm_files import write_osm
+from scenario_files import scenario_text, write_scenario
 
 from siting._core.errors import InputError
 from siting.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 from siting.scenario.pipeline import run_scenario
-from tests.osm_files import write_osm
-from tests.scenario_files import scenario_text, write_scenario
 
 # a primary road through the base scenario's four places (15.0 E, 63.0-63.3 N), with a spur
 # at the two in the middle so that they stay junctions when the network is simplified
