@@ -561,6 +561,7 @@ def travel_times(
             n_small=problem.small.size,
             n_large=problem.large.size,
             small_is_rows=origin_points.size < site_points.size,
+            workers=compute.workers if compute.dask is None else 1,
         )
     metadata["seconds"] = round(time.perf_counter() - started, 3)
     od = ODMatrix(matrix, origin_points.ids, site_points.ids, metadata)
