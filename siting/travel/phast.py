@@ -226,12 +226,10 @@ def _sweeps(
     n_sources = sources.size
     out = np.empty((targets.size, n_sources), dtype=np.uint32)
     n_batches = (n_sources + BATCH - 1) // BATCH
-    # one buffer for every batch: a fresh one per batch cost the kernel's page faults again
-    block = np.empty((sub_first.size - 1, BATCH), dtype=np.uint32)
     for b in range(n_batches):
         start = b * BATCH
         count = min(BATCH, n_sources - start)
-        block[:] = INF_UNITS
+        block = np.full((sub_first.size - 1, BATCH), INF_UNITS, dtype=np.uint32)
         _upward(first, head, upward, parent, local, sources[start : start + count], block)
         _sweep(sub_first, sub_head, sub_down, block)
         for j in range(targets.size):
@@ -273,19 +271,12 @@ def _upward(
 def _sweep(
     sub_first: IntArray, sub_head: Int32Array, sub_down: UnitArray, block: UnitArray
 ) -> None:
-    # descending rank: every higher neighbour is final before a node takes its minimum. The
-    # node's minima build up in a separate array of fixed width (registers, for the
-    # compiler, which cannot prove that two rows of `block` do not overlap)
-    best = np.empty(BATCH, dtype=np.uint32)
+    # descending rank: every higher neighbour is final before a node takes its minimum
     for x in range(sub_first.size - 2, -1, -1):
         row = block[x]
-        for c in range(BATCH):
-            best[c] = row[c]
         for a in range(sub_first[x], sub_first[x + 1]):
             above = block[sub_head[a]]
             weight = sub_down[a]
-            for c in range(BATCH):
+            for c in range(row.size):
                 # both below 2**31, so the sum fits in uint32 and min keeps INF_UNITS
-                best[c] = min(best[c], np.uint32(above[c] + weight))
-        for c in range(BATCH):
-            row[c] = best[c]
+                row[c] = min(row[c], np.uint32(above[c] + weight))
