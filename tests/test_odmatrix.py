@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import scipy.sparse as sp
 from shapely.geometry import Point
 
 from siting._core.errors import InputError
-from siting.travel import routing
+from siting.travel import blocks, routing
 from siting.travel.odmatrix import ODMatrix, nearest_sites, prepare_network, travel_times
 from siting.travel.options import ComputeOptions, SnapRule
 
@@ -173,6 +174,52 @@ def test_every_engine_gives_the_same_matrix_to_the_last_bit(
         np.testing.assert_array_equal(matrices[0].indptr, other.indptr)
         np.testing.assert_array_equal(matrices[0].indices, other.indices)
         np.testing.assert_array_equal(matrices[0].data.view(np.uint32), other.data.view(np.uint32))
+
+
+@pytest.mark.parametrize("winner", ["phast", "dijkstra"])
+def test_auto_keeps_the_probe_block_and_searches_each_point_once(
+    winner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a cut-off, "auto" times both engines on the first points; the winner's probe
+    block is part of the matrix, so every small-side point is searched once by the winner
+    (the loser made slow here to pick it) and the matrix is the sweeps' to the last bit."""
+    graph = _osm_graph("test.osm.pbf")
+    network = prepare_network(graph)
+    nodes = sorted(graph.nodes)
+    origins, sites = _at_nodes(graph, nodes), _at_nodes(graph, nodes[1::2])
+    searched: list[tuple[str, int, int]] = []
+    compute_block = blocks.compute_block
+
+    def recorded(problem: blocks.BlockProblem, bounds: tuple[int, int]) -> blocks.Block:
+        if problem.small.size > 1:  # not the 1-point run that loads the compiled code
+            searched.append((problem.engine, *bounds))
+            if problem.engine != winner:
+                time.sleep(0.5)
+        return compute_block(problem, bounds)
+
+    expected = travel_times(
+        network, origins, sites, max_minutes=2.0, compute=ComputeOptions(engine="phast")
+    ).minutes
+    searched.clear()
+    monkeypatch.setattr(blocks, "compute_block", recorded)
+    # Dijkstra's workers are processes, where the recording would not be seen
+    workers = 2 if winner == "phast" else 1
+    got = travel_times(
+        network,
+        origins,
+        sites,
+        max_minutes=2.0,
+        compute=ComputeOptions(workers=workers, chunk_size=40),
+    )
+    n_small = len(nodes[1::2])
+    assert n_small > 64
+    assert got.metadata["engine"] == winner
+    points = np.concatenate([np.arange(a, b) for engine, a, b in searched if engine == winner])
+    np.testing.assert_array_equal(np.sort(points), np.arange(n_small))
+    assert len([s for s in searched if s[0] != winner]) == 1
+    np.testing.assert_array_equal(got.minutes.indptr, expected.indptr)
+    np.testing.assert_array_equal(got.minutes.indices, expected.indices)
+    np.testing.assert_array_equal(got.minutes.data.view(np.uint32), expected.data.view(np.uint32))
 
 
 def test_cutoff_keeps_exactly_the_pairs_within_it() -> None:

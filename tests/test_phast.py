@@ -154,19 +154,32 @@ def test_sparse_rows_equal_numpy() -> None:
         np.testing.assert_array_equal(minutes, (values[mask] / 60.0).astype(np.float32))
 
 
-def test_merge_blocks_joins_rows_in_column_order() -> None:
-    """Two CSR blocks over the same rows join into the CSR of their side-by-side matrix."""
+@pytest.mark.parametrize("workers", [1, 2, 3, 50])
+def test_merge_blocks_joins_rows_in_column_order(workers: int) -> None:
+    """CSR blocks over the same rows join into the CSR of their side-by-side matrix, whatever
+    the threads copying ranges of rows (more threads than rows included)."""
     rng = np.random.default_rng(9)
     left = sp.random(30, 7, density=0.3, format="csr", random_state=rng, dtype=np.float32)
+    middle = sp.random(30, 4, density=0.0, format="csr", random_state=rng, dtype=np.float32)
     right = sp.random(30, 5, density=0.3, format="csr", random_state=rng, dtype=np.float32)
     parts = [
         (left.indptr.astype(np.int64), left.indices.astype(np.int32), left.data),
-        (right.indptr.astype(np.int64), right.indices.astype(np.int32) + 7, right.data),
+        (middle.indptr.astype(np.int64), middle.indices.astype(np.int32) + 7, middle.data),
+        (right.indptr.astype(np.int64), right.indices.astype(np.int32) + 11, right.data),
     ]
-    indptr, columns, minutes = block_rows.merge_blocks(parts, 30)
-    expected = sp.hstack([left, right], format="csr")
+    indptr, columns, minutes = block_rows.merge_blocks(parts, 30, workers=workers)
+    expected = sp.hstack([left, middle, right], format="csr")
     expected.sort_indices()
     assert parts == []
     np.testing.assert_array_equal(indptr, expected.indptr)
     np.testing.assert_array_equal(columns, expected.indices)
     np.testing.assert_array_equal(minutes, expected.data)
+
+
+def test_row_ranges_cover_the_rows_and_balance_the_pairs() -> None:
+    """Ranges of rows for the join's threads: disjoint, in order, covering every row, each
+    holding about its share of the pairs (rows of 10, 0, 0, 10, 10, 10 pairs in 2 parts)."""
+    indptr = np.array([0, 10, 10, 10, 20, 30, 40])
+    assert block_rows._row_ranges(indptr, 2) == [(0, 4), (4, 6)]
+    assert block_rows._row_ranges(indptr, 1) == [(0, 6)]
+    assert block_rows._row_ranges(np.zeros(1, dtype=np.int64), 4) == [(0, 0)]

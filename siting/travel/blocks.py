@@ -194,16 +194,17 @@ def _engine(problem: BlockProblem) -> routing.CCHEngine:
 
 
 def assemble(
-    blocks: list[Block], *, n_small: int, n_large: int, small_is_rows: bool
+    blocks: list[Block], *, n_small: int, n_large: int, small_is_rows: bool, workers: int = 1
 ) -> sp.csr_matrix:
     """Join blocks into one read-only CSR matrix of minutes (rows = origins).
 
     Empties `blocks` as it copies them, so that at most the blocks and one copy of the
-    matrix are in memory at once (a matrix of 50 million pairs takes 400 MB).
+    matrix are in memory at once (a matrix of 50 million pairs takes 400 MB). Blocks by
+    large-side point are joined by `workers` threads.
     """
     blocks.sort(key=lambda block: block.start)
     if blocks and blocks[0].by_large:
-        return _assemble_by_large(blocks, n_small=n_small, n_large=n_large)
+        return _assemble_by_large(blocks, n_small=n_small, n_large=n_large, workers=workers)
     nnz = sum(int(block.indptr[-1]) for block in blocks)
 
     def drained() -> Iterator[Block]:
@@ -253,12 +254,14 @@ def assemble_stream(
     return matrix
 
 
-def _assemble_by_large(blocks: list[Block], *, n_small: int, n_large: int) -> sp.csr_matrix:
+def _assemble_by_large(
+    blocks: list[Block], *, n_small: int, n_large: int, workers: int
+) -> sp.csr_matrix:
     from siting.travel import block_rows  # late: numba is heavy to import
 
     parts = [(block.indptr, block.indices, block.minutes) for block in blocks]
     blocks.clear()
-    indptr, columns, minutes = block_rows.merge_blocks(parts, n_large)
+    indptr, columns, minutes = block_rows.merge_blocks(parts, n_large, workers=workers)
     matrix = sp.csr_matrix((minutes, columns, indptr), shape=(n_large, n_small))
     matrix.has_sorted_indices = True  # each row's blocks come in column order
     for array in (matrix.data, matrix.indices, matrix.indptr):

@@ -534,7 +534,7 @@ def travel_times(
         if store is not None and store.engine in ("phast", "cch", "dijkstra"):
             # keep the finished blocks' engine: another one may round the last bit otherwise
             compute = replace(compute, engine=cast(EngineChoice, store.engine))
-    problem, metadata = _build_problem(
+    problem, metadata, probed = _build_problem(
         road,
         origin_points,
         site_points,
@@ -549,18 +549,13 @@ def travel_times(
     if store is not None:
         matrix = _through_store(problem, store, compute)
     else:
-        computed = blocks.run_blocks(
-            problem,
-            _block_bounds(problem, compute),
-            workers=compute.workers,
-            dask=compute.dask,
-            progress=compute.progress,
-        )
+        computed = _computed_blocks(problem, compute, probed)
         matrix = blocks.assemble(
             computed,
             n_small=problem.small.size,
             n_large=problem.large.size,
             small_is_rows=origin_points.size < site_points.size,
+            workers=compute.workers if compute.dask is None else 1,
         )
     metadata["seconds"] = round(time.perf_counter() - started, 3)
     od = ODMatrix(matrix, origin_points.ids, site_points.ids, metadata)
@@ -568,6 +563,20 @@ def travel_times(
     if cache_path is not None:
         od.save(cache_path, compress=False)
     return od
+
+
+def _computed_blocks(
+    problem: blocks.BlockProblem, compute: ComputeOptions, probed: Probed | None
+) -> list[blocks.Block]:
+    """Every block of the matrix in memory; the engine probe's points are not searched again."""
+    bounds = _block_bounds(problem, compute)
+    if probed is not None:  # the probe covered the first points: (0, done)
+        done = probed.stop
+        bounds = [(max(start, done), stop) for start, stop in bounds if stop > done]
+    computed = blocks.run_blocks(
+        problem, bounds, workers=compute.workers, dask=compute.dask, progress=compute.progress
+    )
+    return computed if probed is None else [probed.block, *computed]
 
 
 def _block_bounds(problem: blocks.BlockProblem, compute: ComputeOptions) -> list[tuple[int, int]]:
@@ -686,14 +695,11 @@ def _build_problem(
     *,
     compute: ComputeOptions,
     straight_line: StraightLineModel,
-) -> tuple[blocks.BlockProblem, dict[str, Any]]:
+) -> tuple[blocks.BlockProblem, dict[str, Any], Probed | None]:
     limit_s = math.inf if options["max_minutes"] is None else 60.0 * options["max_minutes"]
     if road is None:
-        return _straight_problem(origins, sites, limit_s, straight_line), {
-            "model": STRAIGHT_MODEL,
-            "engine": "straight-line",
-            "network_hash": None,
-        }
+        metadata = {"model": STRAIGHT_MODEL, "engine": "straight-line", "network_hash": None}
+        return _straight_problem(origins, sites, limit_s, straight_line), metadata, None
     # the k-d tree search takes a tenth of a 100,000-point matrix: it gets the workers too
     workers = compute.workers if compute.dask is None else 1
     origin_side, origin_snap_m = _snap(road, origins, "origins", options, workers=workers)
@@ -717,13 +723,17 @@ def _build_problem(
     )
     # threads share the topology; Dask workers load a saved network or need a copy
     ship = compute.dask is not None and road.saved is None
-    chosen = _choose_engine(problem, compute.engine, cache_dir=compute.cache_dir, ship=ship)
-    return chosen, {
-        "model": ROAD_MODEL,
-        "engine": chosen.engine,
-        "network_hash": road.arrays.weights_hash,
-        "max_snap_distance_m": max(origin_snap_m, site_snap_m),
-    }
+    chosen, probed = _choose_engine(problem, compute.engine, cache_dir=compute.cache_dir, ship=ship)
+    return (
+        chosen,
+        {
+            "model": ROAD_MODEL,
+            "engine": chosen.engine,
+            "network_hash": road.arrays.weights_hash,
+            "max_snap_distance_m": max(origin_snap_m, site_snap_m),
+        },
+        probed,
+    )
 
 
 def _snap(
@@ -791,39 +801,51 @@ def _choose_engine(
     *,
     cache_dir: str | os.PathLike[str] | None,
     ship: bool,
-) -> blocks.BlockProblem:
+) -> tuple[blocks.BlockProblem, Probed | None]:
     if engine == "dijkstra":
-        return replace(problem, engine="dijkstra")
+        return replace(problem, engine="dijkstra"), None
     assert problem.graph is not None
     if engine == "cch":
         routing.build_cch(problem.graph, resolution_s=problem.resolution_s, cache_dir=cache_dir)
         files = routing.topology_files(problem.graph.topology_hash) if ship else None
-        return replace(problem, engine="cch", topology=files)
+        return replace(problem, engine="cch", topology=files), None
     # the sweeps: 3-8x faster than RoutingKit's many-to-many on the benchmark (README)
     sweeps = routing.build_phast(problem.graph, resolution_s=problem.resolution_s)
     sweeps.selection(np.unique(problem.large.node))  # made once here, shared by every block
     fast = replace(problem, engine="phast", phast=sweeps)
     if engine == "phast" or math.isinf(problem.limit_s):
-        return fast
-    return _probed(fast, replace(problem, engine="dijkstra"))
+        return fast, None
+    return _probe(fast, replace(problem, engine="dijkstra"))
 
 
-def _probed(fast: blocks.BlockProblem, dijkstra: blocks.BlockProblem) -> blocks.BlockProblem:
+@dataclass(frozen=True, eq=False)
+class Probed:
+    """The engine probe's block of the winning engine: small-side points ``0 .. stop``."""
+
+    block: blocks.Block
+    stop: int
+
+
+def _probe(
+    fast: blocks.BlockProblem, dijkstra: blocks.BlockProblem
+) -> tuple[blocks.BlockProblem, Probed]:
     # seconds per small-side point. One sweep serves a batch of sources, so the sweeps are
     # probed on one full batch (fewer points would charge a whole sweep to each) and
     # Dijkstra on 2 points; the target selection is already made, the compiled code loaded
-    # on a tiny network (its first call cost 10x a point's sweep and chose Dijkstra).
+    # on a tiny network (its first call cost 10x a point's sweep and chose Dijkstra). The
+    # winner's block is part of the matrix: its points are not searched again.
     from siting.travel.phast import BATCH
 
     _load_compiled(fast)
-    per_point = {}
+    per_point, probed = {}, {}
     for candidate, n_points in ((fast, BATCH), (dijkstra, 2)):
-        probe = (0, min(n_points, fast.small.size))
+        stop = min(n_points, fast.small.size)
         started = time.perf_counter()
-        blocks.compute_block(candidate, probe)
-        per_point[candidate.engine] = (time.perf_counter() - started) / probe[1]
+        probed[candidate.engine] = Probed(blocks.compute_block(candidate, (0, stop)), stop)
+        per_point[candidate.engine] = (time.perf_counter() - started) / stop
     logger.info("Engine probe (s per small-side point): %s", per_point)
-    return fast if per_point[fast.engine] <= per_point["dijkstra"] else dijkstra
+    chosen = fast if per_point[fast.engine] <= per_point["dijkstra"] else dijkstra
+    return chosen, probed[chosen.engine]
 
 
 def _load_compiled(problem: blocks.BlockProblem) -> None:
