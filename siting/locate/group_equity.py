@@ -35,7 +35,7 @@ from siting.locate.instance import (
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP, reduce_p_median
 from siting.locate.median_center import solve_p_median
-from siting.locate.minmax_bound import region_bound
+from siting.locate.minmax_bound import region_bound, region_floors
 from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import LevelColumns, distance_level_model
@@ -601,9 +601,12 @@ def _minmax_search(
     minutes = _dense_minutes(od, pairs)
     incumbent = math.inf if plan is None else _worst_mean(od, found, pairs, plan) * (1 + 1e-12)
     limit = MINMAX_SEARCH_S if options.time_limit_s is None else options.time_limit_s / 2
+    scaled = _scaled_weights(found, pairs)
+    free_mask = instance.allowed & ~instance.required
+    regions = region_floors(minutes, scaled, instance.required, free_mask, n_choose)
     found_set = search_minmax(
-        minutes, _scaled_weights(found, pairs), instance.required, free, n_choose,
-        incumbent=incumbent, excluded=instance.excluded, deadline=start + limit,
+        minutes, scaled, instance.required, free, n_choose, incumbent=incumbent,
+        excluded=instance.excluded, deadline=start + limit, regions=regions,
     )  # fmt: skip
     logger.info(
         "min-max group: search over site sets %s after %d nodes (best %.6g)",

@@ -59,6 +59,32 @@ class SearchResult:
     nodes: int
 
 
+@dataclass(frozen=True)
+class RegionFloors:
+    """Floors on the worst group mean by how many sites of each region a set holds.
+
+    Attributes
+    ----------
+    region
+        Per column, its region (-1 for none); regions are disjoint.
+    floors
+        Regions x (0..n_choose): ``floors[c, u]`` is at most the worst group mean of any
+        set with u sites of region c (`siting.locate.minmax_bound.region_floors`).
+    """
+
+    region: IntArray
+    floors: FloatArray
+
+    def needed(self, best: float) -> IntArray:
+        """Per region, the fewest of its sites a set below `best` holds (a large number
+        when none will do)."""
+        below = self.floors < best
+        counts: IntArray = np.where(
+            below.any(axis=1), np.argmax(below, axis=1), self.floors.shape[1] + 1
+        )
+        return counts
+
+
 def search_minmax(
     minutes: FloatArray,
     weights: sp.csr_matrix,
@@ -69,23 +95,41 @@ def search_minmax(
     incumbent: float = math.inf,
     excluded: tuple[BoolArray, ...] = (),
     deadline: float | None = None,
+    regions: RegionFloors | None = None,
 ) -> SearchResult:
     """The set of `fixed_open` plus `n_choose` of the `free` columns with the least worst
     group mean, if below `incumbent`.
 
     `minutes` is dense, rows x all columns (inf for absent pairs); `weights` is groups x
     rows, each row of it summing to 1 over the rows (a group's cost is then its mean). A
-    set equal to an `excluded` mask is never returned.
+    set equal to an `excluded` mask is never returned. With `regions` (over the free
+    columns' regions, fixed ones counted), a node is also cut when its regions need more
+    sites than it may still add.
     """
-    order = free[np.argsort(-_remoteness(minutes[:, free]), kind="stable")]
+    order = _order(minutes, free, regions)
     search = _Search(minutes[:, order], sp.csr_matrix(weights), incumbent, deadline)
     search.sets = (fixed_open, order, excluded)
+    if regions is not None:
+        search.use_regions(regions, order, fixed_open)
     completed = search.run(minutes[:, fixed_open].min(axis=1, initial=np.inf), n_choose)
     plan = None
     if search.best_set is not None:
         plan = fixed_open.copy()
         plan[order[list(search.best_set)]] = True
     return SearchResult(plan, search.best, completed, search.nodes)
+
+
+def _order(minutes: FloatArray, free: IntArray, regions: RegionFloors | None) -> IntArray:
+    """Remote columns first; with regions, region by region (the most remote region
+    first), so that a node past a region's columns has closed the rest of that region."""
+    remote = _remoteness(minutes[:, free])
+    if regions is None:
+        return free[np.argsort(-remote, kind="stable")]
+    label = regions.region[free]
+    label = np.where(label >= 0, label, label.max(initial=0) + 1)
+    region_remote = np.bincount(label, weights=remote) / np.maximum(np.bincount(label), 1)
+    ordered: IntArray = free[np.lexsort((-remote, -region_remote[label]))]
+    return ordered
 
 
 def _remoteness(minutes: FloatArray) -> FloatArray:
@@ -104,15 +148,37 @@ class _Search:
     ) -> None:
         self.minutes, self.weights, self.best, self.deadline = minutes, weights, best, deadline
         n_rows, n_columns = minutes.shape
-        # suffix[:, c]: each row's least minutes over columns c and after (inf past the end)
+        # suffix[:, c]: each row's least minutes over columns c and after (inf past the end);
+        # farthest[:, c]: its most finite minutes over them (-inf where none is finite)
         self.suffix = np.full((n_rows, n_columns + 1), np.inf)
         self.suffix[:, :n_columns] = np.minimum.accumulate(minutes[:, ::-1], axis=1)[:, ::-1]
+        finite = np.where(np.isfinite(minutes), minutes, -np.inf)
+        self.farthest = np.full((n_rows, n_columns + 1), -np.inf)
+        self.farthest[:, :n_columns] = np.maximum.accumulate(finite[:, ::-1], axis=1)[:, ::-1]
         self.best_set: tuple[int, ...] | None = None
         self.nodes = 0
+        # region counts (`use_regions`): per column its region, per region its columns
+        # from each column on, the sites the fixed ones give it, and the floors
+        self.region = np.zeros(n_columns, dtype=np.int64)
+        self.available = np.zeros((1, n_columns + 1), dtype=np.int64)
+        self.fixed_count = np.zeros(1, dtype=np.int64)
+        self.floors: RegionFloors | None = None
         # to read a set back as a mask: the fixed sites, the column order, the excluded sets
         self.sets: tuple[BoolArray, IntArray, tuple[BoolArray, ...]] = (
             np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64), ()
         )  # fmt: skip
+
+    def use_regions(self, regions: RegionFloors, order: IntArray, fixed_open: BoolArray) -> None:
+        """Count sites per region along the search (columns in `order`)."""
+        n_regions = regions.floors.shape[0]
+        # columns of no region go to an extra one that needs nothing
+        self.region = np.where(regions.region[order] >= 0, regions.region[order], n_regions)
+        member = self.region[None, :] == np.arange(n_regions + 1)[:, None]
+        self.available = np.zeros((n_regions + 1, order.size + 1), dtype=np.int64)
+        self.available[:, :-1] = np.cumsum(member[:, ::-1], axis=1)[:, ::-1]
+        fixed = regions.region[fixed_open & (regions.region >= 0)]
+        self.fixed_count = np.bincount(fixed, minlength=n_regions + 1)
+        self.floors = regions
 
     def run(self, base: FloatArray, n_choose: int) -> bool:
         """Search every set; False when the deadline stopped it."""
@@ -120,10 +186,26 @@ class _Search:
             self._offer(base[:, None], (), None)
             return True
         try:
-            self._walk(base, 0, n_choose, ())
+            self._walk(base, 0, n_choose, (), self.fixed_count)
         except TimeoutError:
             return False
         return True
+
+    def _counts_allow(self, first: int, last: int, left: int, held: IntArray) -> BoolArray:
+        """Per child column in [first, last): whether its regions' needs fit the `left` - 1
+        sites after it (each region needs its count less what it holds, from its columns
+        after the child)."""
+        n_children = last - first
+        if self.floors is None:
+            return np.ones(n_children, dtype=np.bool_)
+        needed = np.append(self.floors.needed(self.best), 0)
+        children = self.region[first:last]
+        # short[r, child]: sites region r still needs once the child is chosen
+        short = (needed - held)[:, None] - (children[None, :] == np.arange(needed.size)[:, None])
+        short = np.maximum(short, 0)
+        fits = (short <= self.available[:, first + 1 : last + 1]).all(axis=0)
+        allowed: BoolArray = fits & (short.sum(axis=0) <= left - 1)
+        return allowed
 
     def _worst(self, minima: FloatArray) -> FloatArray:
         """Worst group mean of each column of `minima` (rows x candidates)."""
@@ -131,7 +213,9 @@ class _Search:
             worst: FloatArray = np.asarray(self.weights @ minima).max(axis=0)
         return np.where(np.isnan(worst), np.inf, worst)
 
-    def _walk(self, nearest: FloatArray, first: int, left: int, prefix: tuple[int, ...]) -> None:
+    def _walk(
+        self, nearest: FloatArray, first: int, left: int, prefix: tuple[int, ...], held: IntArray
+    ) -> None:
         self.nodes += 1
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise TimeoutError
@@ -143,14 +227,52 @@ class _Search:
         if last <= first:
             return
         reached = np.minimum(nearest[:, None], self.minutes[:, first:last])
-        # each child's bound: its sites plus every column after it open
-        bounds = self._worst(np.minimum(reached, self.suffix[:, first + 1 : last + 1]))
+        # each child's bound: its sites plus every column after it open, or its sites'
+        # mean less the most the sites it may still add can save
+        bounds = np.maximum(
+            self._worst(np.minimum(reached, self.suffix[:, first + 1 : last + 1])),
+            self._saving_bounds(nearest, first, last, left),
+        )
+        bounds[~self._counts_allow(first, last, left, held)] = np.inf
         # children in order of their bound: good sets early, so that the best cuts more
         for offset in np.argsort(bounds, kind="stable"):
             if bounds[offset] >= self.best:  # the best improved since the bounds were taken
                 continue
             column = first + int(offset)
-            self._walk(reached[:, offset], column + 1, left - 1, (*prefix, column))
+            counts = held.copy()
+            counts[self.region[column]] += 1
+            self._walk(reached[:, offset], column + 1, left - 1, (*prefix, column), counts)
+
+    def _saving_bounds(self, nearest: FloatArray, first: int, last: int, left: int) -> FloatArray:
+        """Per child column c in [first, last): a floor on the worst group mean of every set
+        below it, from what single sites save (see `_savings`): a group's mean from a base
+        no lower than the child's, less c's saving and the `left` - 1 largest savings of
+        the columns after c."""
+        base = np.minimum(nearest, self.farthest[:, first])
+        means, savings = self._savings(base, first)
+        n_children = last - first
+        later = np.arange(savings.shape[1])[None, :] > np.arange(n_children)[:, None]
+        after = np.where(later[None, :, :], savings[:, None, :], 0.0)  # groups x child x col
+        top = -np.partition(-after, left - 2, axis=2)[:, :, : left - 1].sum(axis=2)
+        with np.errstate(invalid="ignore"):
+            floors = means[:, None] - savings[:, :n_children] - top
+        worst: FloatArray = np.where(np.isnan(floors), -np.inf, floors).max(axis=0)
+        return worst
+
+    def _savings(self, base: FloatArray, first: int) -> tuple[FloatArray, FloatArray]:
+        """Each group's mean at `base` minutes per row, and what each column from `first`
+        on alone saves it (groups x columns).
+
+        A row's minutes in a set T added to a node are at least min(base, min_T t), which
+        is base less the largest saving of a site of T, at least base less the sum of their
+        savings (the greedy's submodular bound, Nemhauser, Wolsey and Fisher 1978), for
+        any base no larger than the row's minutes at the node; where the node reaches a
+        row not yet, base is its farthest finite minutes to a column still to try.
+        """
+        gain = np.maximum(base[:, None] - self.minutes[:, first:], 0.0)  # base is never inf
+        means = np.asarray(self.weights @ base, dtype=np.float64)
+        savings = np.asarray(self.weights @ gain, dtype=np.float64)
+        return means, savings
 
     def _offer(self, minima: FloatArray, prefix: tuple[int, ...], first: int | None) -> None:
         """Take the best of the sets `prefix` + one column from `first` on (columns of
