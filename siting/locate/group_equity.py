@@ -122,8 +122,9 @@ def solve_minmax_group(
     Solved in three steps. A plan by greedy add and best swaps on the worst mean
     (`siting.locate.group_search.minmax_plan`); then, without a budget, a search over the
     site sets that cuts a node when some group's mean with every site still to try open
-    is no better than the best plan (`siting.locate.minmax_search`; exact when it ends:
-    Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half the time limit
+    is no better than the best plan, or when the regions of its sites need more sites
+    than it may add (`siting.locate.minmax_search`, `siting.locate.minmax_bound`; exact
+    when it ends: Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half the time limit
     (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the model above
     written over distance levels (`_minmax_level_model`, as the p-median's radius
     formulation) from the best plan, for the time left. When HiGHS ends with no plan or

@@ -174,6 +174,7 @@ class _Search:
         self.available = np.zeros((1, n_columns + 1), dtype=np.int64)
         self.fixed_count = np.zeros(1, dtype=np.int64)
         self.floors: RegionFloors | None = None
+        self.region_suffix = np.zeros((1, 1, 1))
         # to read a set back as a mask: the fixed sites, the column order, the excluded sets
         self.sets: tuple[BoolArray, IntArray, tuple[BoolArray, ...]] = (
             np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64), ()
@@ -187,6 +188,13 @@ class _Search:
         member = self.region[None, :] == np.arange(n_regions + 1)[:, None]
         self.available = np.zeros((n_regions + 1, order.size + 1), dtype=np.int64)
         self.available[:, :-1] = np.cumsum(member[:, ::-1], axis=1)[:, ::-1]
+        # region_suffix[r, :, c]: each row's least minutes over region r's columns from c on
+        self.region_suffix = np.full((n_regions + 1, *self.suffix.shape), np.inf)
+        for region in range(n_regions + 1):
+            own = np.where(member[region][None, :], self.minutes, np.inf)
+            self.region_suffix[region, :, :-1] = np.minimum.accumulate(own[:, ::-1], axis=1)[
+                :, ::-1
+            ]
         fixed = regions.region[fixed_open & (regions.region >= 0)]
         self.fixed_count = np.bincount(fixed, minlength=n_regions + 1)
         self.floors = regions
@@ -202,21 +210,32 @@ class _Search:
             return False
         return True
 
-    def _counts_allow(self, first: int, last: int, left: int, held: IntArray) -> BoolArray:
-        """Per child column in [first, last): whether its regions' needs fit the `left` - 1
-        sites after it (each region needs its count less what it holds, from its columns
-        after the child)."""
+    def _count_bounds(
+        self, reached: FloatArray, cut_at: FloatArray, span: tuple[int, int, int], held: IntArray
+    ) -> FloatArray:
+        """Per child column in [first, last): inf where its regions' needs do not fit the
+        `left` - 1 sites after it (each region needs its count less what it holds, from its
+        columns after the child); where they fill them exactly, no other region gets a
+        site, so the child's bound opens only the needy regions' columns (for children
+        whose bound so far, `cut_at`, is below the best); else -inf."""
+        first, last, left = span
         n_children = last - first
+        bounds = np.full(n_children, -np.inf)
         if self.floors is None:
-            return np.ones(n_children, dtype=np.bool_)
+            return bounds
         needed = np.append(self.floors.needed(self.best), 0)
         children = self.region[first:last]
         # short[r, child]: sites region r still needs once the child is chosen
         short = (needed - held)[:, None] - (children[None, :] == np.arange(needed.size)[:, None])
         short = np.maximum(short, 0)
         fits = (short <= self.available[:, first + 1 : last + 1]).all(axis=0)
-        allowed: BoolArray = fits & (short.sum(axis=0) <= left - 1)
-        return allowed
+        slack = left - 1 - short.sum(axis=0)
+        bounds[~fits | (slack < 0)] = np.inf
+        for offset in np.flatnonzero(fits & (slack == 0) & (cut_at < self.best)):
+            needy = np.flatnonzero(short[:, offset] > 0)
+            after = self.region_suffix[needy, :, first + offset + 1].min(axis=0)
+            bounds[offset] = self._worst(np.minimum(reached[:, offset], after)[:, None])[0]
+        return bounds
 
     def _worst(self, minima: FloatArray) -> FloatArray:
         """Worst group mean of each column of `minima` (rows x candidates)."""
@@ -244,7 +263,7 @@ class _Search:
             self._worst(np.minimum(reached, self.suffix[:, first + 1 : last + 1])),
             self._saving_bounds(nearest, first, last, left),
         )
-        bounds[~self._counts_allow(first, last, left, held)] = np.inf
+        bounds = np.maximum(bounds, self._count_bounds(reached, bounds, (first, last, left), held))
         # children in order of their bound: good sets early, so that the best cuts more
         for offset in np.argsort(bounds, kind="stable"):
             if bounds[offset] >= self.best:  # the best improved since the bounds were taken
