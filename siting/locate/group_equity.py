@@ -124,10 +124,10 @@ def solve_minmax_group(
     site sets that cuts a node when some group's mean with every site still to try open
     is no better than the best plan, or when the regions of its sites need more sites
     than it may add (`siting.locate.minmax_search`, `siting.locate.minmax_bound`; exact
-    when it ends: Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half the time limit
-    (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the model above
-    written over distance levels (`_minmax_level_model`, as the p-median's radius
-    formulation) from the best plan, for the time left. When HiGHS ends with no plan or
+    when it ends: Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half
+    the time limit (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the
+    model above written over distance levels (`_minmax_level_model`, as the p-median's
+    radius formulation) from the best plan, for the time left. When HiGHS ends with no plan or
     a worse one, the best plan stands with HiGHS's bound and status ``"time limit"``.
 
     Examples
