@@ -3,12 +3,15 @@ site set (enumeration), and tight where each group needs its own site."""
 
 from __future__ import annotations
 
+import itertools
+
 import brute_force
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siting.locate.minmax_bound import region_bound
+from siting.locate import minmax_bound
+from siting.locate.minmax_bound import region_bound, region_floors
 
 
 def _scaled(groups: np.ndarray) -> sp.csr_matrix:
@@ -60,3 +63,24 @@ def test_region_bound_by_hand() -> None:
     free = np.ones(2, dtype=np.bool_)
     assert region_bound(minutes, _scaled(groups), ~free, free, 1) == 100.0
     assert region_bound(minutes, _scaled(groups), ~free, free, 2) == 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("most_sites", [1, 4, 14])
+def test_region_floors_are_never_above_any_set_with_that_count(
+    seed: int, most_sites: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every set of 1-4 sites holding u sites of region c has a worst mean of at least
+    floors[c, u] (enumeration of every set); regions of one group each, or merged up to
+    4 or 14 sites."""
+    monkeypatch.setattr(minmax_bound, "MAX_REGION_SITES", most_sites)
+    minutes, groups = _districts(seed)
+    free = np.ones(minutes.shape[1], dtype=np.bool_)
+    regions = region_floors(minutes, _scaled(groups), ~free, free, 4)
+    means_of = _scaled(groups)
+    for size in range(1, 5):
+        for chosen in itertools.combinations(range(minutes.shape[1]), size):
+            worst = float((means_of @ minutes[:, list(chosen)].min(axis=1)).max())
+            counts = np.bincount(regions.region[list(chosen)], minlength=len(regions.floors))
+            for region, count in enumerate(counts):
+                assert regions.floors[region, count] <= worst + 1e-9

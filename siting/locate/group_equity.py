@@ -35,8 +35,8 @@ from siting.locate.instance import (
 from siting.locate.interchange import AssignmentPairs
 from siting.locate.lagrangian import CLOSED_GAP, reduce_p_median
 from siting.locate.median_center import solve_p_median
-from siting.locate.minmax_bound import region_bound
-from siting.locate.minmax_search import MAX_DENSE, SearchResult, search_minmax
+from siting.locate.minmax_bound import bound_from_floors, region_floors
+from siting.locate.minmax_search import MAX_DENSE, RegionFloors, SearchResult, search_minmax
 from siting.locate.mip import MipModel, MipOptions, MipResult, NoSolutionError
 from siting.locate.radius import LevelColumns, distance_level_model
 from siting.locate.share_benders import SortedPairs, build_master, solve_by_cuts
@@ -122,11 +122,12 @@ def solve_minmax_group(
     Solved in three steps. A plan by greedy add and best swaps on the worst mean
     (`siting.locate.group_search.minmax_plan`); then, without a budget, a search over the
     site sets that cuts a node when some group's mean with every site still to try open
-    is no better than the best plan (`siting.locate.minmax_search`; exact when it ends:
-    Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half the time limit
-    (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the model above
-    written over distance levels (`_minmax_level_model`, as the p-median's radius
-    formulation) from the best plan, for the time left. When HiGHS ends with no plan or
+    is no better than the best plan, or when the regions of its sites need more sites
+    than it may add (`siting.locate.minmax_search`, `siting.locate.minmax_bound`; exact
+    when it ends: Dalarna's 15 municipalities, p = 5, in about 2 s); it may take half
+    the time limit (`MINMAX_SEARCH_S` without one). If it does not end, HiGHS solves the
+    model above written over distance levels (`_minmax_level_model`, as the p-median's
+    radius formulation) from the best plan, for the time left. When HiGHS ends with no plan or
     a worse one, the best plan stands with HiGHS's bound and status ``"time limit"``.
 
     Examples
@@ -144,7 +145,8 @@ def solve_minmax_group(
     pairs, unreachable = _usable_pairs(instance, _has_group_weight(found))
     options = options or MipOptions()
     plan = _minmax_heuristic(instance, found, pairs, count, _deadline(options, start, 0.2))
-    searched = _minmax_search(od, instance, found, pairs, count, plan, options, start)
+    regions = _minmax_regions(od, instance, found, pairs, count)
+    searched = _minmax_search(od, instance, found, pairs, count, plan, options, start, regions)
     if searched.plan is not None:
         plan = searched.plan
     if searched.complete and plan is not None:
@@ -152,7 +154,11 @@ def solve_minmax_group(
         value = _worst_mean(od, found, pairs, plan)
         result = MipResult(plan.astype(np.float64), value, value, 0.0, "optimal", build_s)
     else:
-        result, build_s = _minmax_by_mip(od, instance, found, pairs, count, plan, options, start)
+        n_free = count - int(instance.required.sum())
+        floor = -math.inf if regions is None else bound_from_floors(regions, n_free)
+        result, build_s = _minmax_by_mip(
+            od, instance, found, pairs, count, plan, options, start, floor
+        )
     assignment = nearest_open(od, open_mask(result.values, od.shape[1]))
     means = found.means(assignment[1], pairs.active)
     worst = int(np.nanargmax(means))
@@ -589,21 +595,22 @@ def _minmax_search(
     plan: BoolArray | None,
     options: MipOptions,
     start: float,
+    regions: RegionFloors | None,
 ) -> SearchResult:
     """The search over site sets (`siting.locate.minmax_search`) for half the time limit
-    (`MINMAX_SEARCH_S` without one), from `plan`'s value; not run under a budget or when
-    the dense matrix it needs is too large (then: incomplete, no plan)."""
+    (`MINMAX_SEARCH_S` without one), from `plan`'s value, cut by the `regions`' floors; not
+    run under a budget or when the dense matrix it needs is too large (then: incomplete,
+    no plan)."""
     free = np.flatnonzero(instance.allowed & ~instance.required)
-    active = np.flatnonzero(pairs.active)
     n_choose = count - int(instance.required.sum())
-    if instance.budget is not None or active.size * od.shape[1] > MAX_DENSE:
+    if instance.budget is not None or regions is None:
         return SearchResult(None, math.inf, False, 0)
-    minutes = _dense_minutes(od, pairs)
     incumbent = math.inf if plan is None else _worst_mean(od, found, pairs, plan) * (1 + 1e-12)
     limit = MINMAX_SEARCH_S if options.time_limit_s is None else options.time_limit_s / 2
     found_set = search_minmax(
-        minutes, _scaled_weights(found, pairs), instance.required, free, n_choose,
-        incumbent=incumbent, excluded=instance.excluded, deadline=start + limit,
+        _dense_minutes(od, pairs), _scaled_weights(found, pairs), instance.required, free,
+        n_choose, incumbent=incumbent, excluded=instance.excluded, deadline=start + limit,
+        regions=regions,
     )  # fmt: skip
     logger.info(
         "min-max group: search over site sets %s after %d nodes (best %.6g)",
@@ -620,19 +627,22 @@ def _dense_minutes(od: ODMatrix, pairs: _Pairs) -> FloatArray:
     return minutes
 
 
-def _region_floor(
+def _minmax_regions(
     od: ODMatrix, instance: Instance, found: Groups, pairs: _Pairs, count: int
-) -> float:
-    """`siting.locate.minmax_bound.region_bound` (-inf when the dense matrix is too large)."""
+) -> RegionFloors | None:
+    """`siting.locate.minmax_bound.region_floors` (None when the dense matrix is too large)."""
     if int(pairs.active.sum()) * od.shape[1] > MAX_DENSE:
-        return -math.inf
+        return None
     free = instance.allowed & ~instance.required
     n_free = count - int(instance.required.sum())
-    bound = region_bound(
+    regions = region_floors(
         _dense_minutes(od, pairs), _scaled_weights(found, pairs), instance.required, free, n_free
     )
-    logger.info("min-max group: bound %.6g from the sites each group's region needs", bound)
-    return bound
+    logger.info(
+        "min-max group: bound %.6g from the sites %d regions need",
+        bound_from_floors(regions, n_free), regions.floors.shape[0],
+    )  # fmt: skip
+    return regions
 
 
 def _minmax_by_mip(
@@ -644,6 +654,7 @@ def _minmax_by_mip(
     plan: BoolArray | None,
     options: MipOptions,
     start: float,
+    region_floor: float,
 ) -> tuple[MipResult, float]:
     """HiGHS on the level model for the time left, from `plan`; the plan stands when HiGHS
     ends with a worse one or none, with HiGHS's bound."""
@@ -665,7 +676,7 @@ def _minmax_by_mip(
             result = replace(result, values=start_values)
     # no plan does better than every allowed site open: a bound when HiGHS has none yet
     floor = max(_worst_mean(od, found, pairs, instance.allowed), dual,
-                _region_floor(od, instance, found, pairs, count))  # fmt: skip
+                region_floor)  # fmt: skip
     if not result.bound >= floor:
         result = replace(result, bound=floor)
     return result, build_s
