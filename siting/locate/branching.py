@@ -26,7 +26,9 @@ it the bound cannot rise) and at least the cost to its nearest site not in :math
 it holds no answer cheaper than the incumbent (with integer costs: none cheaper by a whole
 unit); otherwise the penalty tests of `siting.locate.lagrangian` fix its sites, and it
 branches on the free site of least :math:`\\rho_j` in the relaxed answer, open first, depth
-first. Each node's relaxed answer is priced as a candidate incumbent.
+first. Each node's relaxed answer is priced as a candidate incumbent; at the root also the
+relaxed answer at each new best bound (at most every `PRICE_EVERY` steps), and the steps
+aim at the cheapest found (Held, Wolfe and Crowder's target).
 
 Choices made here rather than taken from the papers: the incumbent comes from greedy plus
 swaps (`siting.locate.sorted_swaps`); after the root, the pairs its pair test rules out
