@@ -74,8 +74,10 @@ FIXING_ROUNDS = 4
 #: is the incumbent: at 10,000 x 500, p = 10, greedy plus swaps ends 4.6 % above the optimum).
 PRICE_EVERY = 10
 #: Weight of the new subgradient in the direction at the root and at later nodes (the
-#: volume algorithm's alpha; 1: plain subgradient steps).
-ROOT_DEFLECTION, NODE_DEFLECTION = 1.0, 1.0
+#: volume algorithm's alpha, Barahona and Anbil 2000; 1: plain subgradient steps). At
+#: 100,000 x 2,000, p = 10, 0.7 ended the root's 120 s at a 4.3 % gap, plain steps at 5.1 %;
+#: on the 500-900 node graphs and Dalarna the trees took the same time.
+ROOT_DEFLECTION, NODE_DEFLECTION = 0.7, 1.0
 
 Int8Array = npt.NDArray[np.int8]
 
