@@ -61,7 +61,9 @@ def _pairs(od: siting.ODMatrix) -> AssignmentPairs:
 def _start(pairs: SortedPairs, answer: np.ndarray, start: str) -> np.ndarray:
     if start == "incumbent":
         return branching._incumbent_costs(pairs, answer)
-    return branching.kth_costs(pairs, int(start.removeprefix("kth")))
+    # each row's cost to its k-th nearest site (its farthest when it has fewer)
+    k = int(start.removeprefix("kth"))
+    return pairs.cost[np.minimum(pairs.indptr[:-1] + k - 1, pairs.indptr[1:] - 1)]
 
 
 def _configure(variant: str) -> str:

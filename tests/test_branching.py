@@ -305,11 +305,3 @@ def test_pricing_takes_only_a_cheaper_answer_and_lowers_the_stop_by_as_much() ->
     nothing = np.array([math.inf, math.inf])  # no incumbent yet: stop at the answer's cost
     branching._price(*args, np.array([False, False, True]), nothing, found)
     assert nothing.tolist() == [9.0, 9.0]
-
-
-def test_kth_costs_by_hand() -> None:
-    cost = np.array([[1.0, 4.0, 6.0], [5.0, math.inf, 3.0]])
-    pairs = _dense_pairs(cost)
-    assert branching.kth_costs(pairs, 1).tolist() == [1.0, 3.0]
-    assert branching.kth_costs(pairs, 2).tolist() == [4.0, 5.0]
-    assert branching.kth_costs(pairs, 3).tolist() == [6.0, 5.0]  # row 1 has two sites

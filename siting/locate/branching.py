@@ -358,12 +358,6 @@ def _incumbent_costs(pairs: SortedPairs, open_sites: BoolArray) -> FloatArray:
     return np.where(np.isfinite(costs), costs, pairs.cost[pairs.indptr[:-1]])
 
 
-def kth_costs(pairs: SortedPairs, k: int) -> FloatArray:
-    """Per row, its cost to its k-th nearest site (its farthest when it has fewer)."""
-    last = pairs.indptr[1:] - 1
-    return pairs.cost[np.minimum(pairs.indptr[:-1] + k - 1, last)]
-
-
 # The kernels below run once per subgradient step (hundreds per node, thousands of nodes):
 # a step is a loop over each row's sorted pairs that stops at the row's multiplier, which
 # numpy cannot express without reading every pair, hence numba.
