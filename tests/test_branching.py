@@ -54,12 +54,19 @@ def _nodes(caplog: pytest.LogCaptureFixture) -> int:
     return [int(match.group(1)) for match in found if match][-1]
 
 
+@pytest.mark.parametrize("price_every", [0, branching.PRICE_EVERY])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("seed", range(10))
 def test_tree_alone_equals_brute_force(
-    seed: int, weighted: bool, caplog: pytest.LogCaptureFixture
+    seed: int,
+    weighted: bool,
+    price_every: int,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """From no incumbent nor multipliers the tree finds and proves the optimum itself."""
+    """From no incumbent nor multipliers the tree finds and proves the optimum itself;
+    without the root's pricing of relaxed answers, by branching."""
+    monkeypatch.setattr(branching, "PRICE_EVERY", price_every)
     rng = np.random.default_rng(seed)
     n_nodes, n_sites = 16, 2 + seed % 3
     minutes = random_graph_distances(n_nodes, density=0.15, seed=seed)
@@ -78,7 +85,8 @@ def test_tree_alone_equals_brute_force(
     assert result.objective == pytest.approx(expected)
     assert float(cost[:, opened].min(axis=1).sum()) == pytest.approx(expected)
     assert result.bound <= result.objective + 1e-9
-    assert _nodes(caplog) > 1  # the answer came from branching, not from the root alone
+    if price_every == 0:
+        assert _nodes(caplog) > 1  # the answer came from branching, not from the root alone
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -280,3 +288,20 @@ def test_steps_split_over_threads_reach_the_same_optimum(
     assert result.status == "optimal"
     assert result.objective == pytest.approx(_best(minutes, weights, 3))
     assert result.bound <= result.objective + 1e-9
+
+
+def test_pricing_takes_only_a_cheaper_answer_and_lowers_the_stop_by_as_much() -> None:
+    """Two rows, sites 0-2: costs by hand (row 0: 1, 4, 6; row 1: 5, 2, 3)."""
+    cost = np.array([[1.0, 4.0, 6.0], [5.0, 2.0, 3.0]])
+    pairs = _dense_pairs(cost)
+    args = (pairs.indptr, pairs.columns, pairs.cost)
+    incumbent, found = np.array([8.0, 7.5]), np.array([False, False, True])
+    branching._price(*args, np.array([True, True, False]), incumbent, found)
+    assert incumbent.tolist() == [3.0, 2.5]  # 1 + 2, lowered by 5 as the target was
+    assert found.tolist() == [True, True, False]
+    branching._price(*args, np.array([False, True, True]), incumbent, found)  # 4 + 2 = 6
+    assert incumbent.tolist() == [3.0, 2.5]
+    assert found.tolist() == [True, True, False]
+    nothing = np.array([math.inf, math.inf])  # no incumbent yet: stop at the answer's cost
+    branching._price(*args, np.array([False, False, True]), nothing, found)
+    assert nothing.tolist() == [9.0, 9.0]

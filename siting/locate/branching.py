@@ -26,7 +26,9 @@ it the bound cannot rise) and at least the cost to its nearest site not in :math
 it holds no answer cheaper than the incumbent (with integer costs: none cheaper by a whole
 unit); otherwise the penalty tests of `siting.locate.lagrangian` fix its sites, and it
 branches on the free site of least :math:`\\rho_j` in the relaxed answer, open first, depth
-first. Each node's relaxed answer is priced as a candidate incumbent.
+first. Each node's relaxed answer is priced as a candidate incumbent; at the root also the
+relaxed answer at each new best bound (at most every `PRICE_EVERY` steps), and the steps
+aim at the cheapest found (Held, Wolfe and Crowder's target).
 
 Choices made here rather than taken from the papers: the incumbent comes from greedy plus
 swaps (`siting.locate.sorted_swaps`); after the root, the pairs its pair test rules out
@@ -68,6 +70,14 @@ ROOT_PATIENCE, PATIENCE, MIN_STEP = 30, 15, 1e-3
 NODE_STEP_SIZE = 1.0
 #: Rounds of penalty fixing and re-bounding at one node before it branches.
 FIXING_ROUNDS = 4
+#: Steps between two pricings of the relaxed answer during the root's ascent (its target
+#: is the incumbent: at 10,000 x 500, p = 10, greedy plus swaps ends 4.6 % above the optimum).
+PRICE_EVERY = 10
+#: Weight of the new subgradient in the direction at the root and at later nodes (the
+#: volume algorithm's alpha, Barahona and Anbil 2000; 1: plain subgradient steps). At
+#: 100,000 x 2,000, p = 10, 0.7 ended the root's 120 s at a 4.3 % gap, plain steps at 5.1 %;
+#: on the 500-900 node graphs and Dalarna the trees took the same time.
+ROOT_DEFLECTION, NODE_DEFLECTION = 0.7, 1.0
 
 Int8Array = npt.NDArray[np.int8]
 
@@ -277,8 +287,13 @@ def _bound(
     by_site = pairs.by_site
     root = steps == ROOT_STEPS
     step, patience = (2.0, ROOT_PATIENCE) if root else (NODE_STEP_SIZE, PATIENCE)
-    limits = (floor, ceiling, tree.upper, tree.prune_at())
-    _ascend_until(arrays, by_site, multipliers, limits, (steps, step, patience), tree.deadline)
+    deflection = ROOT_DEFLECTION if root else NODE_DEFLECTION
+    # the target and the stopping level, both lowered when the ascent prices a better answer
+    incumbent, found = np.array([tree.upper, tree.prune_at()]), tree.best_open.copy()
+    limits = (floor, ceiling, incumbent, found)
+    schedule = (steps, step, patience, deflection, PRICE_EVERY if root else 0)
+    _ascend_until(arrays, by_site, multipliers, limits, schedule, tree.deadline)
+    tree.offer(float(incumbent[0]), found)
     value = _relax(*arrays, multipliers, rho, chosen)
     tree.offer(_set_cost(pairs.indptr, pairs.columns, pairs.cost, chosen), chosen)
     return _Relaxed(value, max(value, parent), rho, chosen, state, multipliers)
@@ -470,17 +485,19 @@ def _ascend_until(
     arrays: tuple[IntArray, IntArray, FloatArray, Int8Array, int, int],
     by_site: tuple[IntArray, IntArray, FloatArray],
     multipliers: FloatArray,
-    limits: tuple[FloatArray, FloatArray, float, float],
-    schedule: tuple[int, float, int],
+    limits: tuple[FloatArray, FloatArray, FloatArray, BoolArray],
+    schedule: tuple[int, float, int, float, int],
     deadline: float | None,
 ) -> None:
     """`_ascend` in rounds of `STEPS_PER_LOOK` steps until its steps are spent, it stops, or
     `deadline` passes; leaves `multipliers` at the best found. The rounds resume one
     another exactly, so without a deadline the ascent is one call."""
-    steps, step, patience = schedule
-    progress = np.array([-np.inf, step, 0.0, 0.0])  # best bound, step size, stall, stopped
+    steps, step, patience, deflection, price_every = schedule
+    # best bound, step size, stall, stopped, steps taken, step of the last pricing
+    progress = np.array([-np.inf, step, 0.0, 0.0, 0.0, -np.inf])
     best_multipliers = multipliers.copy()
-    floor, ceiling, target, stop_at = limits
+    direction = np.zeros(multipliers.size)
+    floor, ceiling, incumbent, found = limits
     indptr, columns, cost, state, n_choose, n_parts = arrays
     site_pointer, site_rows, site_cost = by_site
     # below `PARALLEL_PAIRS` all the steps take a second or less: one call, as each call
@@ -492,10 +509,14 @@ def _ascend_until(
         chunk = min(left, per_call)
         _ascend(
             indptr, columns, cost, state, n_choose, n_parts, site_pointer, site_rows, site_cost,
-            multipliers, best_multipliers, floor, ceiling, target, stop_at, chunk, patience,
-            progress,
+            multipliers, best_multipliers, direction, floor, ceiling, incumbent, found, chunk,
+            patience, deflection, price_every, progress,
         )  # fmt: skip
         left -= chunk
+        if big:  # a trace of the long ascents at scale
+            logger.debug(
+                "ascent: step %d, bound %g, target %g", steps - left, *progress[:1], incumbent[0]
+            )
     multipliers[:] = best_multipliers
     logger.debug(
         "ascent: bound %g after at most %d steps, %.2f s",
@@ -518,18 +539,25 @@ def _ascend(
     site_cost: FloatArray,
     multipliers: FloatArray,
     best_multipliers: FloatArray,
+    direction: FloatArray,
     floor: FloatArray,
     ceiling: FloatArray,
-    target: float,
-    stop_at: float,
+    incumbent: FloatArray,
+    found: BoolArray,
     steps: int,
     patience: int,
+    deflection: float,
+    price_every: int,
     progress: FloatArray,
 ) -> None:
-    """Subgradient ascent (Held, Wolfe and Crowder 1974 steps toward `target`) within
-    [floor, ceiling], from `multipliers` (moved) and `progress` (best bound, step size,
-    stall count, stopped flag; updated) so that calls resume one another; the best
-    multipliers found go to `best_multipliers`."""
+    """Subgradient ascent (Held, Wolfe and Crowder 1974 steps toward the incumbent's cost
+    ``incumbent[0]``; it stops at ``incumbent[1]``) within [floor, ceiling], from
+    `multipliers` (moved) and `progress` (best bound, step size, stall count, stopped flag,
+    steps, last pricing; updated) so that calls resume one another; the best multipliers
+    found go to `best_multipliers`. At a new best bound, `price_every` steps or more after
+    the last pricing (0: never), the relaxed answer is priced and taken (`_price`) when
+    cheaper; the direction mixes each subgradient into the last
+    one with weight `deflection` (1: plain steps)."""
     n_rows = indptr.size - 1
     rho = np.zeros(state.size)
     chosen = np.zeros(state.size, dtype=np.bool_)
@@ -540,11 +568,14 @@ def _ascend(
         if lower > best + 1e-12 * abs(lower):
             best, stall = lower, 0
             best_multipliers[:] = multipliers
+            if price_every > 0 and progress[4] - progress[5] >= price_every:
+                progress[5] = progress[4]  # the answer at a new best bound: often a good one
+                _price(indptr, columns, cost, chosen, incumbent, found)
         else:
             stall += 1
             if stall >= patience:
                 step, stall = step / 2, 0
-        if best >= stop_at or step < MIN_STEP:
+        if best >= incumbent[1] or step < MIN_STEP:
             progress[3] = 1.0
             break
         # 1 - x_ij summed over the chosen sites cheaper than the row's multiplier, read by
@@ -554,17 +585,44 @@ def _ascend(
             for k in range(site_pointer[site], site_pointer[site + 1]):
                 if site_cost[k] < multipliers[site_rows[k]]:
                     gradient[site_rows[k]] -= 1.0
-        norm = 0.0
-        for row in range(n_rows):
-            norm += gradient[row] * gradient[row]
-        if norm == 0.0:
+        if not gradient.any():
             progress[3] = 1.0
             break  # every row served once: the relaxed answer is optimal at this node
-        move = step * (target - lower) / norm
+        keep = 0.0 if progress[4] == 0.0 else 1.0 - deflection
+        progress[4] += 1.0
+        norm = 0.0
         for row in range(n_rows):
-            value = multipliers[row] + move * gradient[row]
+            direction[row] = keep * direction[row] + (1.0 - keep) * gradient[row]
+            norm += direction[row] * direction[row]
+        if norm == 0.0:
+            continue
+        move = step * (incumbent[0] - lower) / norm
+        for row in range(n_rows):
+            value = multipliers[row] + move * direction[row]
             multipliers[row] = min(max(value, floor[row]), ceiling[row])
     progress[0], progress[1], progress[2] = best, step, stall
+
+
+@compiled
+def _price(
+    indptr: IntArray,
+    columns: IntArray,
+    cost: FloatArray,
+    chosen: BoolArray,
+    incumbent: FloatArray,
+    found: BoolArray,
+) -> None:
+    """Take `chosen` into `found` when it costs less than ``incumbent[0]``, lowering that
+    target and the stopping level ``incumbent[1]`` by as much (a level no higher than the
+    tree's, so the ascent never stops before a pruned node would)."""
+    value = _set_cost(indptr, columns, cost, chosen)
+    if value < incumbent[0]:
+        if np.isfinite(incumbent[0]):
+            incumbent[1] -= incumbent[0] - value
+        else:  # no incumbent before: stop at the answer's cost, later rather than sooner
+            incumbent[1] = value
+        incumbent[0] = value
+        found[:] = chosen
 
 
 @compiled
