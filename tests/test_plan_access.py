@@ -74,6 +74,21 @@ def test_summary_gives_each_plans_indices_by_hand(tmp_path: Path) -> None:
     assert "accessibility.gpkg" in summary["files"]
 
 
+def test_geopackage_can_be_left_out(tmp_path: Path) -> None:
+    """[outputs] geopackage = false: no file, the same means in summary.json."""
+    problem = {"name": '"two offices"', "kind": '"p-median"', "n_sites": "2"}
+    changes = {("travel", "decay"): LINEAR, ("outputs", "map"): "false",
+               ("outputs", "geopackage"): "false"}  # fmt: skip
+    path = write_scenario(tmp_path, scenario_text(changes, problems=[problem]))
+    summary = run_scenario(path, tmp_path / "out", progress=False).summary
+    assert not (tmp_path / "out" / "accessibility.gpkg").exists()
+    assert "accessibility.gpkg" not in summary["files"]
+    with_file = _run(tmp_path / "with")
+    assert [p["accessibility"] for p in summary["problems"]] == [
+        p["accessibility"] for p in with_file["problems"]
+    ]
+
+
 def test_geopackage_holds_cells_and_groups_per_plan(tmp_path: Path) -> None:
     """A layer of towns and one of groups per plan, with the indices worked by hand."""
     _run(tmp_path)

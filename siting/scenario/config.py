@@ -136,11 +136,13 @@ class Problem:
 
 @dataclass(frozen=True)
 class Outputs:
-    """What to write beside the tables: the map, in which language, with which title."""
+    """What to write beside the tables: the map, in which language, with which title, and
+    whether the accessibility GeoPackage (hundreds of MB at national size)."""
 
     map: bool
     language: str
     title: str | None
+    geopackage: bool
 
 
 @dataclass(frozen=True)
@@ -392,6 +394,7 @@ _OUTPUTS: dict[str, tuple[Checker, Any]] = {
     "map": (check.boolean, True),
     "language": (check.choice(*LANGUAGES), "sv"),
     "title": (check.text, None),
+    "geopackage": (check.boolean, True),
 }
 
 _POPULATION_OPTIONS: dict[str, Checker] = {

@@ -539,7 +539,7 @@ def write_outputs(
     geojson = _sites_geojson(context.sites, results, scenario, model)
     (folder / files[1]).write_text(geojson, encoding="utf-8")
     access = access or {}
-    if access:
+    if access and scenario.outputs.geopackage:
         names = _group_names(context.demand)
         write_access_geopackage(folder / GEOPACKAGE, context.demand, results, access, names)
         files.append(GEOPACKAGE)
