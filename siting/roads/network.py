@@ -251,9 +251,7 @@ def _request(
         raise InputError(msg)
     if not graphml:
         readable_file(path)
-    way_speeds: SpeedModel | ConstantSpeed = speeds
-    if mode != "drive":
-        include_tracks, ferries, way_speeds = True, False, ConstantSpeed(MODE_SPEEDS_KPH[mode])
+    include_tracks, ferries, way_speeds = _for_mode(include_tracks, ferries, speeds, mode)
     options = _options(include_tracks, ferries, ferry, way_speeds, mode)
     return _Request(
         path, graphml, include_tracks, ferries, mode, speeds, way_speeds, ferry, options, directory
@@ -275,9 +273,20 @@ def build_options(
     network records them, so that a scenario can check it asks for the same roads.
     """
     ferry = FerryModel(speed_kph=ferry_speed_kph, wait_minutes=ferry_wait_minutes)
-    if mode != "drive":
-        return _options(True, False, ferry, ConstantSpeed(MODE_SPEEDS_KPH[mode]), mode)
-    return _options(include_tracks, ferries, ferry, speeds or SpeedModel(), mode)
+    tracks, with_ferries, way_speeds = _for_mode(
+        include_tracks, ferries, speeds or SpeedModel(), mode
+    )
+    return _options(tracks, with_ferries, ferry, way_speeds, mode)
+
+
+def _for_mode(
+    include_tracks: bool, ferries: bool, speeds: SpeedModel, mode: str
+) -> tuple[bool, bool, SpeedModel | ConstantSpeed]:
+    """Tracks, ferries and way speeds as `mode` builds them: walk and bike networks take
+    every track, no ferry, and one constant speed."""
+    if mode == "drive":
+        return include_tracks, ferries, speeds
+    return True, False, ConstantSpeed(MODE_SPEEDS_KPH[mode])
 
 
 def _options(
